@@ -1,0 +1,1 @@
+//! CoAP message wire format (RFC 7252 §3) with the options LwM2M uses.

@@ -1,0 +1,1 @@
+//! LwM2M 1.0 JSON (content format 11543).

@@ -1,0 +1,1 @@
+//! CoRE link-format (RFC 6690), content format 40.

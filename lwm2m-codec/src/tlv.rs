@@ -1,0 +1,1 @@
+//! OMA TLV (content format 11542).
