@@ -1,0 +1,7 @@
+//! Fuzz target for the text decoder (filled in with the decoder).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = data;
+});
