@@ -1,2 +1,130 @@
-//! Project automation: `cargo xtask ci`.
-fn main() {}
+//! Project automation for lwm2m-rs.
+//!
+//! ```text
+//! cargo xtask ci         install what the tests need, then run every check CI runs
+//! cargo xtask ci --quick the same without `cargo package` (faster while iterating)
+//! ```
+//!
+//! `cargo xtask` is an alias (see `.cargo/config.toml`) for `cargo run -p xtask --`.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+mod install;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(args.iter().any(|a| a == "--quick")),
+        Some("install") => install::test_prerequisites(),
+        _ => {
+            eprintln!("usage: cargo xtask <ci [--quick] | install>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The root of the workspace (the parent of this crate's manifest directory).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// One check CI runs: a name and the command line.
+struct Step {
+    name: &'static str,
+    program: &'static str,
+    args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+}
+
+const fn step(name: &'static str, program: &'static str, args: &'static [&'static str]) -> Step {
+    Step {
+        name,
+        program,
+        args,
+        env: &[],
+    }
+}
+
+fn ci(quick: bool) -> Result<(), String> {
+    install::test_prerequisites()?;
+    let mut steps = vec![
+        step("format", "cargo", &["fmt", "--all", "--check"]),
+        step(
+            "clippy",
+            "cargo",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        step(
+            "no_std build of lwm2m-codec",
+            "cargo",
+            &["build", "-p", "lwm2m-codec", "--no-default-features"],
+        ),
+        Step {
+            name: "docs",
+            program: "cargo",
+            args: &["doc", "--workspace", "--no-deps"],
+            env: &[("RUSTDOCFLAGS", "-D warnings")],
+        },
+        step(
+            "fuzz targets build",
+            "cargo",
+            &["check", "--manifest-path", "fuzz/Cargo.toml", "--bins"],
+        ),
+    ];
+    if !quick {
+        steps.push(step(
+            "package",
+            "cargo",
+            &["package", "--workspace", "--allow-dirty"],
+        ));
+    }
+    // Tests last: their summary lines are the last thing CI prints.
+    steps.push(step("tests", "cargo", &["test", "--workspace"]));
+
+    let root = workspace_root();
+    for s in &steps {
+        run(&root, s)?;
+    }
+    println!("xtask ci: all {} checks passed", steps.len());
+    Ok(())
+}
+
+fn run(root: &Path, s: &Step) -> Result<(), String> {
+    println!("\n==> {} ({} {})", s.name, s.program, s.args.join(" "));
+    let started = Instant::now();
+    let status = Command::new(s.program)
+        .args(s.args)
+        .envs(s.env.iter().copied())
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("{}: cannot start {}: {e}", s.name, s.program))?;
+    if status.success() {
+        println!(
+            "==> {} passed in {:.1} s",
+            s.name,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    } else {
+        Err(format!("{} failed ({status})", s.name))
+    }
+}
