@@ -1,10 +1,21 @@
 //! # lwm2m-model
 //!
-//! The semantic layer of lwm2m-rs: `Path` (`/o/i/r/ri`), `Value` and `DataType`, the `Node` tree,
-//! object and resource definitions with a `Registry`, OMA DDF XML loading, content-format encoding and
-//! decoding of nodes (TLV, LwM2M JSON, plain text, opaque), notification attributes and registration
-//! parameters. Builds on lwm2m-codec.
-//!
-//! **Status:** not written yet. This crate exists so the workspace has its final shape from the start;
-//! see the project README's feature table for what works today.
-#![no_std]
+//! The semantic layer of lwm2m-rs: the vocabulary every other crate speaks.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub mod definition;
+pub mod node;
+pub mod path;
+pub mod value;
+pub mod version;
+
+pub use definition::{
+    DefinitionError, DefinitionErrorKind, Multiplicity, ObjectDefinition, Operations, Range,
+    RangeError, Registry, ResourceDefinition,
+};
+pub use node::{Node, NodeError, NodeRef, Object, ObjectInstance, Resource, ResourceInstance, ResourceValue};
+pub use path::{Level, Path, PathError, PathErrorKind, MAX_ID};
+pub use value::{ConversionError, DataType, ObjectLink, ObjectLinkError, Value};
+pub use version::{Version, VersionError};
