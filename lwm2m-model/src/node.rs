@@ -455,7 +455,12 @@ impl Node {
     /// A resource path sets a single-instance resource (replacing whatever was there); a resource
     /// instance path adds or replaces one entry of a multiple resource. Putting an instance into an
     /// existing single resource is a [`NodeError::MultiplicityMismatch`].
-    pub fn insert_value(&mut self, at: &Path, target: &Path, value: Value) -> Result<(), NodeError> {
+    pub fn insert_value(
+        &mut self,
+        at: &Path,
+        target: &Path,
+        value: Value,
+    ) -> Result<(), NodeError> {
         self.check_context(at)?;
         if !at.is_ancestor_or_self_of(target) {
             return Err(NodeError::NotInside {
@@ -463,10 +468,8 @@ impl Node {
                 target: *target,
             });
         }
-        let (Some(resource_id), true) = (
-            target.resource_id(),
-            target.level() >= Level::Resource,
-        ) else {
+        let (Some(resource_id), true) = (target.resource_id(), target.level() >= Level::Resource)
+        else {
             return Err(NodeError::NotAValuePath(*target));
         };
         let resource_instance_id = target.resource_instance_id();
@@ -484,9 +487,7 @@ impl Node {
                     .or_insert_with(|| ObjectInstance::new(instance_id));
                 resource_entry(instance, resource_id)
             }
-            Node::ObjectInstance(instance) => {
-                resource_entry(instance, resource_id)
-            }
+            Node::ObjectInstance(instance) => resource_entry(instance, resource_id),
             Node::Resource(resource) => resource,
             Node::ResourceInstance(ri) => {
                 // `at` == `target` here (a resource instance has no children).
@@ -643,7 +644,12 @@ mod tests {
         assert_eq!(inst.value(0), Some(&Value::from("OMA2")));
         let seven = inst.resource(7).unwrap();
         assert_eq!(
-            seven.instances().unwrap().keys().copied().collect::<Vec<_>>(),
+            seven
+                .instances()
+                .unwrap()
+                .keys()
+                .copied()
+                .collect::<Vec<_>>(),
             [0, 1]
         );
         assert_eq!(
@@ -686,7 +692,10 @@ mod tests {
         });
         ri.insert_value(&p("/3/0/6/2"), &p("/3/0/6/2"), Value::from(9))
             .unwrap();
-        assert_eq!(ri.get(&p("/3/0/6/2"), &p("/3/0/6/2")).unwrap().as_value(), Some(&Value::Integer(9)));
+        assert_eq!(
+            ri.get(&p("/3/0/6/2"), &p("/3/0/6/2")).unwrap().as_value(),
+            Some(&Value::Integer(9))
+        );
         assert_eq!(ri.level(), Level::ResourceInstance);
         assert_eq!(ri.id(), 2);
     }

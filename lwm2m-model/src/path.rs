@@ -390,9 +390,7 @@ fn parse_id(segment: &[u8]) -> Result<u16, PathErrorKind> {
         }
         // Saturate instead of overflowing on absurdly long digit strings; anything above
         // MAX_ID is rejected below either way.
-        value = value
-            .saturating_mul(10)
-            .saturating_add(u32::from(b - b'0'));
+        value = value.saturating_mul(10).saturating_add(u32::from(b - b'0'));
     }
     match u16::try_from(value) {
         Ok(id) if id <= MAX_ID => Ok(id),
@@ -478,8 +476,14 @@ mod tests {
     #[test]
     fn rejects_with_byte_offsets() {
         let err = |s: &str| Path::parse(s).unwrap_err();
-        assert_eq!(err(""), PathError::new(PathErrorKind::MissingLeadingSlash, 0));
-        assert_eq!(err("3/0"), PathError::new(PathErrorKind::MissingLeadingSlash, 0));
+        assert_eq!(
+            err(""),
+            PathError::new(PathErrorKind::MissingLeadingSlash, 0)
+        );
+        assert_eq!(
+            err("3/0"),
+            PathError::new(PathErrorKind::MissingLeadingSlash, 0)
+        );
         assert_eq!(err("/3/"), PathError::new(PathErrorKind::EmptySegment, 3));
         assert_eq!(err("//"), PathError::new(PathErrorKind::EmptySegment, 1));
         assert_eq!(err("/3//1"), PathError::new(PathErrorKind::EmptySegment, 3));
@@ -489,8 +493,14 @@ mod tests {
         assert_eq!(err("/3/0/ 1"), PathError::new(PathErrorKind::NotANumber, 5));
         assert_eq!(err("/03"), PathError::new(PathErrorKind::LeadingZero, 1));
         assert_eq!(err("/0x3"), PathError::new(PathErrorKind::NotANumber, 1));
-        assert_eq!(err("/3/65535"), PathError::new(PathErrorKind::IdOutOfRange, 3));
-        assert_eq!(err("/70000"), PathError::new(PathErrorKind::IdOutOfRange, 1));
+        assert_eq!(
+            err("/3/65535"),
+            PathError::new(PathErrorKind::IdOutOfRange, 3)
+        );
+        assert_eq!(
+            err("/70000"),
+            PathError::new(PathErrorKind::IdOutOfRange, 1)
+        );
         assert_eq!(
             err("/99999999999999999999999"),
             PathError::new(PathErrorKind::IdOutOfRange, 1)
@@ -572,10 +582,7 @@ mod tests {
         assert_eq!(Path::ROOT.parent(), None);
         assert_eq!(Path::ROOT.child(3), Ok(p("/3")));
         assert_eq!(p("/3/0").child(9), Ok(p("/3/0/9")));
-        assert_eq!(
-            ri.child(1),
-            Err(PathError::new(PathErrorKind::TooDeep, 4))
-        );
+        assert_eq!(ri.child(1), Err(PathError::new(PathErrorKind::TooDeep, 4)));
         assert_eq!(
             p("/3").child(65535),
             Err(PathError::new(PathErrorKind::IdOutOfRange, 1))

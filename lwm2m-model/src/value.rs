@@ -115,7 +115,9 @@ impl fmt::Display for ObjectLink {
 
 /// The text form of an object link is not `{oid}:{iid}` with two decimal 16-bit numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("invalid object link at byte {offset}: expected \"<object id>:<instance id>\" with ids 0-65535")]
+#[error(
+    "invalid object link at byte {offset}: expected \"<object id>:<instance id>\" with ids 0-65535"
+)]
 pub struct ObjectLinkError {
     /// Byte offset of the first offending character (or of the end of the input).
     pub offset: usize,
@@ -131,8 +133,9 @@ impl FromStr for ObjectLink {
         };
         let (left, right) = (&s[..colon], &s[colon + 1..]);
         let object_id = parse_u16(left).map_err(|o| ObjectLinkError { offset: o })?;
-        let instance_id =
-            parse_u16(right).map_err(|o| ObjectLinkError { offset: colon + 1 + o })?;
+        let instance_id = parse_u16(right).map_err(|o| ObjectLinkError {
+            offset: colon + 1 + o,
+        })?;
         Ok(ObjectLink::new(object_id, instance_id))
     }
 }
@@ -231,6 +234,7 @@ impl Value {
     /// The number as a float, if this is an Integer or Float value (for comparing against the
     /// `gt`/`lt`/`st` notification attributes). Integers beyond 2^53 lose precision.
     #[inline]
+    #[allow(clippy::cast_precision_loss)] // documented above
     pub const fn as_number(&self) -> Option<f64> {
         match self {
             Value::Integer(v) => Some(*v as f64),
@@ -293,6 +297,9 @@ impl Value {
     /// );
     /// # Ok::<(), lwm2m_model::ConversionError>(())
     /// ```
+    // The casts below are guarded: integers within ±2^53 are exact floats, and the float → integer
+    // arm only accepts values whose round trip through i64 is exact.
+    #[allow(clippy::cast_precision_loss, clippy::float_cmp)]
     pub fn convert(self, to: DataType) -> Result<Value, ConversionError> {
         const EXACT_FLOAT_INT: i64 = 1 << 53;
         // 2^63 as f64; every integral float strictly between ±2^63 fits an i64.
@@ -311,7 +318,7 @@ impl Value {
                 Ok(Value::Float(v as f64))
             }
             (Value::Float(v), DataType::Integer | DataType::Time)
-                if v >= -I64_BOUND && v < I64_BOUND && v == (v as i64) as f64 =>
+                if (-I64_BOUND..I64_BOUND).contains(&v) && v == (v as i64) as f64 =>
             {
                 let int = v as i64;
                 Ok(if to == DataType::Time {
@@ -320,9 +327,7 @@ impl Value {
                     Value::Integer(int)
                 })
             }
-            (Value::String(s), DataType::Objlnk) => {
-                s.parse().map(Value::Objlnk).map_err(|_| err)
-            }
+            (Value::String(s), DataType::Objlnk) => s.parse().map(Value::Objlnk).map_err(|_| err),
             _ => Err(err),
         }
     }
@@ -456,16 +461,34 @@ mod tests {
         assert_eq!(ObjectLink::new(3, 0).to_string(), "3:0");
         assert_eq!("3:0".parse(), Ok(ObjectLink::new(3, 0)));
         assert_eq!("65535:65535".parse(), Ok(ObjectLink::NULL));
-        assert_eq!("3".parse::<ObjectLink>(), Err(ObjectLinkError { offset: 1 }));
-        assert_eq!(":0".parse::<ObjectLink>(), Err(ObjectLinkError { offset: 0 }));
-        assert_eq!("3:".parse::<ObjectLink>(), Err(ObjectLinkError { offset: 2 }));
-        assert_eq!("3:x".parse::<ObjectLink>(), Err(ObjectLinkError { offset: 2 }));
+        assert_eq!(
+            "3".parse::<ObjectLink>(),
+            Err(ObjectLinkError { offset: 1 })
+        );
+        assert_eq!(
+            ":0".parse::<ObjectLink>(),
+            Err(ObjectLinkError { offset: 0 })
+        );
+        assert_eq!(
+            "3:".parse::<ObjectLink>(),
+            Err(ObjectLinkError { offset: 2 })
+        );
+        assert_eq!(
+            "3:x".parse::<ObjectLink>(),
+            Err(ObjectLinkError { offset: 2 })
+        );
         assert_eq!(
             "65536:0".parse::<ObjectLink>(),
             Err(ObjectLinkError { offset: 4 })
         );
-        assert_eq!("3:0:1".parse::<ObjectLink>(), Err(ObjectLinkError { offset: 3 }));
-        assert_eq!("-3:0".parse::<ObjectLink>(), Err(ObjectLinkError { offset: 0 }));
+        assert_eq!(
+            "3:0:1".parse::<ObjectLink>(),
+            Err(ObjectLinkError { offset: 3 })
+        );
+        assert_eq!(
+            "-3:0".parse::<ObjectLink>(),
+            Err(ObjectLinkError { offset: 0 })
+        );
     }
 
     #[test]
@@ -486,7 +509,10 @@ mod tests {
         assert!(c(Value::Float(1e19), DataType::Integer).is_err());
         assert!(c(Value::Float(9_223_372_036_854_775_808.0), DataType::Integer).is_err());
         assert_eq!(
-            c(Value::Float(-9_223_372_036_854_775_808.0), DataType::Integer),
+            c(
+                Value::Float(-9_223_372_036_854_775_808.0),
+                DataType::Integer
+            ),
             Ok(Value::Integer(i64::MIN))
         );
         assert_eq!(

@@ -35,13 +35,12 @@ impl Version {
     /// them (`ver="1.1"` and `ver=1.1` are the same value).
     pub fn parse(text: &str) -> Result<Version, VersionError> {
         let Some(dot) = text.find('.') else {
-            return Err(VersionError {
-                offset: text.len(),
-            });
+            return Err(VersionError { offset: text.len() });
         };
         let major = parse_u8(&text[..dot]).map_err(|o| VersionError { offset: o })?;
-        let minor =
-            parse_u8(&text[dot + 1..]).map_err(|o| VersionError { offset: dot + 1 + o })?;
+        let minor = parse_u8(&text[dot + 1..]).map_err(|o| VersionError {
+            offset: dot + 1 + o,
+        })?;
         Ok(Version { major, minor })
     }
 

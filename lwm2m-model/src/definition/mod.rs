@@ -157,7 +157,11 @@ impl Operations {
 
 impl fmt::Display for Operations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.is_none() { "none" } else { self.as_str() })
+        f.write_str(if self.is_none() {
+            "none"
+        } else {
+            self.as_str()
+        })
     }
 }
 
@@ -278,13 +282,10 @@ impl ResourceDefinition {
         if self.id > MAX_ID {
             return Err(err(DefinitionErrorKind::InvalidId(self.id.to_string())));
         }
-        match (self.operations, self.data_type) {
-            (Operations::Execute, Some(t)) => {
-                return Err(err(DefinitionErrorKind::ExecutableWithType(t)))
-            }
-            (Operations::Execute, None) => {}
-            (_, None) => return Err(err(DefinitionErrorKind::MissingType)),
-            (_, Some(_)) => {}
+        match (self.operations.can_execute(), self.data_type) {
+            (true, Some(t)) => return Err(err(DefinitionErrorKind::ExecutableWithType(t))),
+            (false, None) => return Err(err(DefinitionErrorKind::MissingType)),
+            _ => {}
         }
         if let Some(range) = &self.range {
             range.check(self.data_type).map_err(|reason| {

@@ -291,6 +291,9 @@ impl Range {
         match self {
             Range::Text(_) => true,
             Range::Integer { min, max } => match value {
+                // Bounds beyond 2^53 round to the nearest float; good enough for a float value
+                // checked against an integer range.
+                #[allow(clippy::cast_precision_loss)]
                 Value::Float(f) => *f >= *min as f64 && *f <= *max as f64,
                 _ => int.is_none_or(|v| (*min..=*max).contains(&v)),
             },
@@ -327,7 +330,10 @@ fn split_numeric(text: &str) -> Option<(&str, Unit)> {
         .or_else(|| text.strip_suffix("byte"))
     {
         (b.trim_end(), Unit::Bytes)
-    } else if let Some(b) = text.strip_suffix("bits").or_else(|| text.strip_suffix("bit")) {
+    } else if let Some(b) = text
+        .strip_suffix("bits")
+        .or_else(|| text.strip_suffix("bit"))
+    {
         let b = b.trim_end();
         (b.strip_suffix('-').unwrap_or(b).trim_end(), Unit::Bits)
     } else {
@@ -487,10 +493,19 @@ mod tests {
         assert_eq!(ok("-90--10", I), Range::Integer { min: -90, max: -10 });
         assert_eq!(ok("1 - 10", I), Range::Integer { min: 1, max: 10 });
         assert_eq!(ok("5", I), Range::Integer { min: 5, max: 5 });
-        assert_eq!(ok("-90.0..90.0", F), Range::Float { min: -90.0, max: 90.0 });
+        assert_eq!(
+            ok("-90.0..90.0", F),
+            Range::Float {
+                min: -90.0,
+                max: 90.0
+            }
+        );
         assert_eq!(ok("0-1", F), Range::Float { min: 0.0, max: 1.0 });
         assert_eq!(ok("8 bits", I), Range::Bits(8));
-        assert_eq!(ok("0-100", Some(DataType::Time)), Range::Integer { min: 0, max: 100 });
+        assert_eq!(
+            ok("0-100", Some(DataType::Time)),
+            Range::Integer { min: 0, max: 100 }
+        );
         // Numeric text on types without numeric meaning stays informative.
         assert_eq!(
             ok("0-1", Some(DataType::Boolean)),
@@ -498,7 +513,10 @@ mod tests {
         );
         assert_eq!(ok("0-1", None), Range::Text(Cow::Borrowed("0-1")));
         assert_eq!(ok("U, UQ, S", S), Range::Text(Cow::Borrowed("U, UQ, S")));
-        assert_eq!(ok("0: off, 1: on", I), Range::Text(Cow::Borrowed("0: off, 1: on")));
+        assert_eq!(
+            ok("0: off, 1: on", I),
+            Range::Text(Cow::Borrowed("0: off, 1: on"))
+        );
     }
 
     #[test]
@@ -527,7 +545,10 @@ mod tests {
         assert_eq!(err("16,,32 bytes", O), RangeError::BadBound);
         assert_eq!(err("16, 3 2 bytes", O), RangeError::BadBound);
         assert_eq!(err("99999999999 bytes", O), RangeError::OutOfRange);
-        assert_eq!(err("1, 2 bytes", I), RangeError::UnitMismatch(DataType::Integer));
+        assert_eq!(
+            err("1, 2 bytes", I),
+            RangeError::UnitMismatch(DataType::Integer)
+        );
         assert_eq!(
             ok("16, 32 bytes", O),
             Range::Lengths(Cow::Borrowed(&[16, 32]))
@@ -538,7 +559,13 @@ mod tests {
     fn display_parses_back() {
         let cases = [
             (Range::Integer { min: -5, max: 10 }, I),
-            (Range::Float { min: -0.5, max: 1e3 }, F),
+            (
+                Range::Float {
+                    min: -0.5,
+                    max: 1e3,
+                },
+                F,
+            ),
             (Range::Length { min: 0, max: 255 }, S),
             (Range::Lengths(Cow::Owned(vec![16, 32])), O),
             (Range::MaxBytes(6), O),
@@ -564,11 +591,21 @@ mod tests {
             Err(RangeError::UnitMismatch(DataType::String))
         );
         assert_eq!(
-            Range::Float { min: f64::NAN, max: 1.0 }.check(F),
+            Range::Float {
+                min: f64::NAN,
+                max: 1.0
+            }
+            .check(F),
             Err(RangeError::BadBound)
         );
-        assert_eq!(Range::Length { min: 3, max: 1 }.check(S), Err(RangeError::MinAboveMax));
-        assert_eq!(Range::Lengths(Cow::Borrowed(&[])).check(O), Err(RangeError::BadBound));
+        assert_eq!(
+            Range::Length { min: 3, max: 1 }.check(S),
+            Err(RangeError::MinAboveMax)
+        );
+        assert_eq!(
+            Range::Lengths(Cow::Borrowed(&[])).check(O),
+            Err(RangeError::BadBound)
+        );
         assert_eq!(Range::Bits(0).check(I), Err(RangeError::OutOfRange));
         assert_eq!(Range::Bits(8).check(None), Err(RangeError::Untyped));
         assert_eq!(Range::MaxBytes(9).check(I), Err(RangeError::OutOfRange));
@@ -589,7 +626,10 @@ mod tests {
         assert!(!r.contains(&Value::Integer(-1)));
         assert!(r.contains(&Value::Float(50.5)));
         assert!(r.contains(&Value::from("not constrained")));
-        let f = Range::Float { min: -1.0, max: 1.0 };
+        let f = Range::Float {
+            min: -1.0,
+            max: 1.0,
+        };
         assert!(f.contains(&Value::Float(0.5)));
         assert!(!f.contains(&Value::Float(1.5)));
         assert!(!f.contains(&Value::Integer(2)));
@@ -616,8 +656,24 @@ mod tests {
     #[test]
     fn garbage_never_panics() {
         for text in [
-            "-", "..", "- -", "1-", "+", "+-1", "1..-", "bytes", "-bit", " bit", "1e5", "٣",
-            "1 bytes bytes", "--1", "1--", "1.-2", "1.2.3", "0..0..0 bytes",
+            "-",
+            "..",
+            "- -",
+            "1-",
+            "+",
+            "+-1",
+            "1..-",
+            "bytes",
+            "-bit",
+            " bit",
+            "1e5",
+            "٣",
+            "1 bytes bytes",
+            "--1",
+            "1--",
+            "1.-2",
+            "1.2.3",
+            "0..0..0 bytes",
         ] {
             for t in DataType::ALL {
                 let _ = Range::parse(text, Some(t));

@@ -55,7 +55,9 @@ impl Registry {
         definition: &'static ObjectDefinition,
     ) -> Result<Option<Cow<'static, ObjectDefinition>>, DefinitionError> {
         definition.validate()?;
-        Ok(self.objects.insert(definition.id, Cow::Borrowed(definition)))
+        Ok(self
+            .objects
+            .insert(definition.id, Cow::Borrowed(definition)))
     }
 
     /// Removes a definition.

@@ -4,13 +4,28 @@ use alloc::string::ToString;
 use alloc::vec;
 
 static SENSOR_RESOURCES: [ResourceDefinition; 2] = [
-    ResourceDefinition::new(5605, "Reset Min and Max Measured Values", Operations::Execute, None),
-    ResourceDefinition::new(5700, "Sensor Value", Operations::Read, Some(DataType::Float)).mandatory(),
+    ResourceDefinition::new(
+        5605,
+        "Reset Min and Max Measured Values",
+        Operations::Execute,
+        None,
+    ),
+    ResourceDefinition::new(
+        5700,
+        "Sensor Value",
+        Operations::Read,
+        Some(DataType::Float),
+    )
+    .mandatory(),
 ];
 
-static STATIC_SENSOR: ObjectDefinition =
-    ObjectDefinition::new(3300, "Generic Sensor", "urn:oma:lwm2m:ext:3300", &SENSOR_RESOURCES)
-        .multiple();
+static STATIC_SENSOR: ObjectDefinition = ObjectDefinition::new(
+    3300,
+    "Generic Sensor",
+    "urn:oma:lwm2m:ext:3300",
+    &SENSOR_RESOURCES,
+)
+.multiple();
 
 /// A small owned Device definition: resources 0 (String), 4 (Reboot, E), 9 (Battery Level).
 fn device() -> ObjectDefinition {
@@ -21,7 +36,12 @@ fn device() -> ObjectDefinition {
             ResourceDefinition {
                 range: Some(Range::Integer { min: 0, max: 100 }),
                 units: Some(Cow::Borrowed("%")),
-                ..ResourceDefinition::new(9, "Battery Level", Operations::Read, Some(DataType::Integer))
+                ..ResourceDefinition::new(
+                    9,
+                    "Battery Level",
+                    Operations::Read,
+                    Some(DataType::Integer),
+                )
             },
         ]),
         ..ObjectDefinition::new(3, "Device", "urn:oma:lwm2m:oma:3", &[]).mandatory()
@@ -40,7 +60,10 @@ fn operations_parse_and_flags() {
     for (text, ops, r, w, e) in cases {
         assert_eq!(Operations::parse(text), Some(ops));
         assert_eq!(ops.as_str(), text);
-        assert_eq!((ops.can_read(), ops.can_write(), ops.can_execute()), (r, w, e));
+        assert_eq!(
+            (ops.can_read(), ops.can_write(), ops.can_execute()),
+            (r, w, e)
+        );
         assert_eq!(ops.is_none(), text.is_empty());
     }
     for bad in ["WR", "RWE", "r", " R", "X"] {
@@ -53,28 +76,40 @@ fn operations_parse_and_flags() {
 #[test]
 fn multiplicity_parse() {
     assert_eq!(Multiplicity::parse("Single"), Some(Multiplicity::Single));
-    assert_eq!(Multiplicity::parse("Multiple"), Some(Multiplicity::Multiple));
+    assert_eq!(
+        Multiplicity::parse("Multiple"),
+        Some(Multiplicity::Multiple)
+    );
     assert_eq!(Multiplicity::parse("multiple"), None);
     assert_eq!(Multiplicity::Multiple.as_str(), "Multiple");
 }
 
-#[test]
-fn const_helpers() {
-    const R: ResourceDefinition =
-        ResourceDefinition::new(6, "Available Power Sources", Operations::Read, Some(DataType::Integer))
-            .multiple()
-            .mandatory();
-    assert!(R.is_multiple());
-    assert!(R.mandatory);
-    assert!(!R.is_executable());
-    const O: ObjectDefinition = ObjectDefinition::new(3, "Device", "urn:oma:lwm2m:oma:3", &[])
+const CONST_RESOURCE: ResourceDefinition = ResourceDefinition::new(
+    6,
+    "Available Power Sources",
+    Operations::Read,
+    Some(DataType::Integer),
+)
+.multiple()
+.mandatory();
+
+const CONST_OBJECT: ObjectDefinition =
+    ObjectDefinition::new(3, "Device", "urn:oma:lwm2m:oma:3", &[])
         .multiple()
         .mandatory()
         .with_version(Version::new(1, 1));
-    assert!(O.is_multiple());
-    assert!(O.mandatory);
-    assert_eq!(O.version, Version::new(1, 1));
-    assert_eq!(O.validate(), Ok(()));
+
+#[test]
+fn const_helpers() {
+    let r = CONST_RESOURCE;
+    assert!(r.is_multiple());
+    assert!(r.mandatory);
+    assert!(!r.is_executable());
+    let o = CONST_OBJECT;
+    assert!(o.is_multiple());
+    assert!(o.mandatory);
+    assert_eq!(o.version, Version::new(1, 1));
+    assert_eq!(o.validate(), Ok(()));
 }
 
 #[test]
@@ -86,7 +121,11 @@ fn validation_names_object_and_resource() {
     let err = def.validate().unwrap_err();
     assert_eq!(
         err,
-        DefinitionError::resource(3, 4, DefinitionErrorKind::ExecutableWithType(DataType::Integer))
+        DefinitionError::resource(
+            3,
+            4,
+            DefinitionErrorKind::ExecutableWithType(DataType::Integer)
+        )
     );
     assert_eq!(
         err.to_string(),
@@ -97,21 +136,33 @@ fn validation_names_object_and_resource() {
     def.resources.to_mut()[0].data_type = None;
     assert_eq!(
         def.validate(),
-        Err(DefinitionError::resource(3, 0, DefinitionErrorKind::MissingType))
+        Err(DefinitionError::resource(
+            3,
+            0,
+            DefinitionErrorKind::MissingType
+        ))
     );
 
     let mut def = device();
     def.resources.to_mut()[2].id = 4;
     assert_eq!(
         def.validate(),
-        Err(DefinitionError::resource(3, 4, DefinitionErrorKind::DuplicateResource))
+        Err(DefinitionError::resource(
+            3,
+            4,
+            DefinitionErrorKind::DuplicateResource
+        ))
     );
 
     let mut def = device();
     def.resources.to_mut().swap(0, 2);
     assert_eq!(
         def.validate(),
-        Err(DefinitionError::resource(3, 4, DefinitionErrorKind::ResourcesNotSorted))
+        Err(DefinitionError::resource(
+            3,
+            4,
+            DefinitionErrorKind::ResourcesNotSorted
+        ))
     );
 
     let mut def = device();
@@ -165,7 +216,10 @@ fn security_resources_without_operations_are_valid() {
 #[test]
 fn lookups() {
     let def = device();
-    assert_eq!(def.resource(9).map(|r| r.name.as_ref()), Some("Battery Level"));
+    assert_eq!(
+        def.resource(9).map(|r| r.name.as_ref()),
+        Some("Battery Level")
+    );
     assert!(def.resource(5).is_none());
     let mandatory: alloc::vec::Vec<u16> = def.mandatory_resources().map(|r| r.id).collect();
     assert_eq!(mandatory, [4]);
@@ -186,7 +240,10 @@ fn registry_insert_get_replace() {
     assert_eq!(reg.insert_static(&STATIC_SENSOR).unwrap(), None);
     assert_eq!(reg.len(), 2);
     assert!(reg.contains(3));
-    assert_eq!(reg.get(3300).map(|d| d.name.as_ref()), Some("Generic Sensor"));
+    assert_eq!(
+        reg.get(3300).map(|d| d.name.as_ref()),
+        Some("Generic Sensor")
+    );
     assert_eq!(
         reg.resource_at(&Path::resource_instance(3, 0, 9, 1).unwrap())
             .map(|r| r.id),
