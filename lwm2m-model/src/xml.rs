@@ -1,10 +1,10 @@
 //! OMA DDF XML (the LwM2M object definition files of the OMA registry) → [`ObjectDefinition`].
 //!
-//! Parsing is two steps: quick-xml + serde read the document into plain string fields (so nothing
-//! is rejected for a reason the user cannot see), then a conversion step checks every field and builds the
-//! definition, naming the object and resource in each error, and [`ObjectDefinition::validate`]
-//! applies the template rules (duplicate ids, executable with a type, non-executable without one).
-//! Every error also names the file.
+//! Parsing has three steps. quick-xml + serde read the document into plain optional string
+//! fields, so that no field is rejected with a message the user cannot act on. A conversion step
+//! then checks every field and builds the definition, naming the object and resource in each
+//! error. Last, [`ObjectDefinition::validate`] applies the template rules (duplicate ids,
+//! executable with a type, non-executable without one). Every error also names the file.
 //!
 //! Tolerated, because the registry files really look like this: a UTF-8 byte order mark, CRLF or
 //! LF line endings, missing `LWM2MVersion`/`ObjectVersion` (1.0), empty `<Operations>` (Security

@@ -60,6 +60,15 @@ impl Registry {
             .insert(definition.id, Cow::Borrowed(definition)))
     }
 
+    /// A registry of `'static` definitions, such as the generated core objects; validates each.
+    pub fn from_static(definitions: &[&'static ObjectDefinition]) -> Result<Self, DefinitionError> {
+        let mut registry = Registry::new();
+        for definition in definitions {
+            registry.insert_static(definition)?;
+        }
+        Ok(registry)
+    }
+
     /// Removes a definition.
     pub fn remove(&mut self, object_id: u16) -> Option<Cow<'static, ObjectDefinition>> {
         self.objects.remove(&object_id)

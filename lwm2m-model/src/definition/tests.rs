@@ -265,3 +265,20 @@ fn registry_insert_get_replace() {
     assert!(reg.insert(bad).is_err());
     assert!(reg.get(3).is_none(), "an invalid definition is not stored");
 }
+
+static BAD_RESOURCES: [ResourceDefinition; 2] = [
+    ResourceDefinition::new(2, "b", Operations::Read, Some(DataType::String)),
+    ResourceDefinition::new(1, "a", Operations::Read, Some(DataType::String)),
+];
+static BAD: ObjectDefinition = ObjectDefinition::new(9, "Bad", "urn:x", &BAD_RESOURCES);
+
+#[test]
+fn registry_from_static() {
+    let reg = Registry::from_static(&[&STATIC_SENSOR]).unwrap();
+    assert_eq!(reg.len(), 1);
+    assert!(reg.resource(3300, 5605).unwrap().is_executable());
+    assert_eq!(
+        Registry::from_static(&[&STATIC_SENSOR, &BAD]).unwrap_err(),
+        DefinitionError::resource(9, 1, DefinitionErrorKind::ResourcesNotSorted)
+    );
+}
