@@ -79,6 +79,8 @@ fn vector_validation_on_numeric_resource() {
         })
     );
     assert!(write_resource("gt=50&lt=40&st=4").is_ok());
+    // st = 0 is allowed (digest: st >= 0).
+    assert!(write_resource("st=0").is_ok());
     assert_eq!(
         write_resource("st=-1"),
         Err(AttributeError::NegativeStep(-1.0))
