@@ -1,10 +1,69 @@
 //! # lwm2m-model
 //!
-//! The semantic layer of lwm2m-rs: `Path` (`/o/i/r/ri`), `Value` and `DataType`, the `Node` tree,
-//! object and resource definitions with a `Registry`, OMA DDF XML loading, content-format encoding and
-//! decoding of nodes (TLV, LwM2M JSON, plain text, opaque), notification attributes and registration
-//! parameters. Builds on lwm2m-codec.
+//! The semantic layer of lwm2m-rs: the vocabulary every other crate speaks.
 //!
-//! **Status:** not written yet. This crate exists so the workspace has its final shape from the start;
-//! see the project README's feature table for what works today.
-#![no_std]
+//! | Module | What it holds |
+//! |---|---|
+//! | [`path`] | [`Path`] `/`, `/o`, `/o/i`, `/o/i/r`, `/o/i/r/ri`: parsing (text and Uri-Path), ordering, ancestry |
+//! | [`value`] | [`Value`] and [`DataType`] (executables are typeless: `Option<DataType>`), [`ObjectLink`] |
+//! | [`node`] | the [`Node`] tree: [`Object`] / [`ObjectInstance`] / [`Resource`] / [`ResourceInstance`] in ordered maps |
+//! | [`definition`] | [`ObjectDefinition`], [`ResourceDefinition`] (const-constructible), [`Operations`], [`Range`], the [`Registry`] |
+//! | [`xml`] (feature `xml`) | OMA DDF XML → definitions, [`Registry::load_dir`] |
+//! | [`attributes`] | notification attributes (`pmin`, `pmax`, `gt`, `lt`, `st`), Write-Attributes parsing and validation, inheritance, Discover `dim`/`ver` |
+//! | [`registration`] | Register / Update / Bootstrap-Request query parameters, [`BindingMode`] |
+//! | [`access`] | [`AccessRights`] of the Access Control object's ACL |
+//! | [`version`] | [`Version`] `major.minor` |
+//!
+//! Content-format encoding of nodes (TLV, JSON, text, opaque) builds on lwm2m-codec and is not
+//! part of this crate yet.
+//!
+//! ## Features
+//!
+//! - `std` (default): `std::error::Error` for every error type.
+//! - `xml` (default, implies `std`): OMA XML loading with quick-xml + serde.
+//!
+//! With `default-features = false` the crate is `no_std` and needs only `alloc`.
+//!
+//! ```
+//! use lwm2m_model::{AttributeUpdate, DataType, Level, NotificationAttributes, Path};
+//!
+//! // A server asks to be told about the battery level at most every 10 s and at least every 60 s.
+//! let path: Path = "/3/0/9".parse()?;
+//! let update = AttributeUpdate::parse(["pmin=10", "pmax=60"])?;
+//! let stored = NotificationAttributes::default().write(&update, path.level(), Some(DataType::Integer))?;
+//! assert_eq!((stored.pmin, stored.pmax), (Some(10), Some(60)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub mod access;
+pub mod attributes;
+pub mod definition;
+pub mod node;
+pub mod path;
+pub mod registration;
+pub mod value;
+pub mod version;
+#[cfg(feature = "xml")]
+pub mod xml;
+
+pub use access::{AccessError, AccessRights};
+pub use attributes::{
+    AttributeChange, AttributeError, AttributeUpdate, DiscoverAttributes, NotificationAttributes,
+};
+pub use definition::{
+    DefinitionError, DefinitionErrorKind, Multiplicity, ObjectDefinition, Operations, Range,
+    RangeError, Registry, ResourceDefinition,
+};
+pub use node::{
+    Node, NodeError, NodeRef, Object, ObjectInstance, Resource, ResourceInstance, ResourceValue,
+};
+pub use path::{Level, Path, PathError, PathErrorKind, MAX_ID};
+pub use registration::{
+    BindingMode, BootstrapParams, Msisdn, RegisterParams, RegistrationError, UpdateParams,
+    DEFAULT_LIFETIME,
+};
+pub use value::{ConversionError, DataType, ObjectLink, ObjectLinkError, Value};
+pub use version::{Version, VersionError};
