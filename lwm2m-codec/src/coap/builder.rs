@@ -95,17 +95,24 @@ impl<'v> OptionList<'v> {
     }
 
     /// Inserts after every entry with a number ≤ `entry.number`; appending in order is O(log n).
+    #[inline]
     fn insert(&mut self, entry: Entry<'v>) {
-        let pos = self
-            .as_slice()
-            .partition_point(|e| e.number <= entry.number);
+        let slice = self.as_slice();
+        // Options are mostly added in order: then the insertion point is the end.
+        let pos = match slice.last() {
+            Some(last) if last.number > entry.number => {
+                slice.partition_point(|e| e.number <= entry.number)
+            }
+            _ => slice.len(),
+        };
         match self {
             OptionList::Inline { entries, len } if *len < INLINE_OPTIONS => {
-                if let Some(window) = entries.get_mut(pos..=*len) {
-                    if let Some(last) = window.last_mut() {
-                        *last = entry;
-                    }
-                    window.rotate_right(1);
+                let end = *len;
+                if pos < end {
+                    entries.copy_within(pos..end, pos + 1);
+                }
+                if let Some(slot) = entries.get_mut(pos) {
+                    *slot = entry;
                     *len += 1;
                 }
             }
@@ -120,6 +127,7 @@ impl<'v> OptionList<'v> {
     }
 
     /// Removes every entry with this number.
+    #[inline]
     fn remove(&mut self, number: u16) {
         let slice = self.as_slice();
         let start = slice.partition_point(|e| e.number < number);
@@ -231,6 +239,7 @@ impl<'v> MessageBuilder<'v> {
     }
 
     /// Adds an option with a raw value (after any options with the same number).
+    #[inline]
     pub fn option(&mut self, number: u16, value: &'v [u8]) -> &mut Self {
         self.options.insert(Entry {
             number,
@@ -240,6 +249,7 @@ impl<'v> MessageBuilder<'v> {
     }
 
     /// Adds a `uint` option, encoded in the fewest bytes (0 is zero-length).
+    #[inline]
     pub fn uint_option(&mut self, number: u16, value: u32) -> &mut Self {
         self.options.insert(Entry {
             number,
@@ -249,6 +259,7 @@ impl<'v> MessageBuilder<'v> {
     }
 
     /// Replaces every option with this number by one `uint` option.
+    #[inline]
     pub fn set_uint_option(&mut self, number: u16, value: u32) -> &mut Self {
         self.options.remove(number);
         self.uint_option(number, value)
@@ -281,9 +292,7 @@ impl<'v> MessageBuilder<'v> {
     pub fn uri_queries(&mut self, query: &'v str) -> &mut Self {
         let query = query.strip_prefix('?').unwrap_or(query);
         if !query.is_empty() {
-            for item in query.split('&') {
-                self.uri_query(item);
-            }
+            self.add_parts(option::URI_QUERY, query, b'&');
         }
         self
     }
@@ -396,10 +405,14 @@ impl<'v> MessageBuilder<'v> {
         if needed > available {
             return Err(BuildError::BufferTooSmall { needed, available });
         }
-        buf.put_u8(0x40 | (self.ty.bits() << 4) | self.token.len() as u8);
-        buf.put_u8(self.code.to_u8());
-        buf.put_u16(self.message_id);
-        buf.put_slice(self.token.as_slice());
+        // Header and token in one write: each `put_*` call on a `Vec` re-checks capacity.
+        let mut head = [0u8; 12];
+        let [first, code, mid_hi, mid_lo, token @ ..] = &mut head;
+        *first = 0x40 | (self.ty.bits() << 4) | self.token.len() as u8;
+        *code = self.code.to_u8();
+        [*mid_hi, *mid_lo] = self.message_id.to_be_bytes();
+        *token = *self.token.padded();
+        buf.put_slice(head.get(..4 + self.token.len()).unwrap_or(&[]));
         let mut previous = 0;
         for entry in self.options.as_slice() {
             let value = entry.value.as_slice();
@@ -439,11 +452,23 @@ impl<'v> MessageBuilder<'v> {
     fn split_path(&mut self, number: u16, path: &'v str) -> &mut Self {
         let path = path.strip_prefix('/').unwrap_or(path);
         if !path.is_empty() {
-            for segment in path.split('/') {
-                self.option(number, segment.as_bytes());
-            }
+            self.add_parts(number, path, b'/');
         }
         self
+    }
+
+    /// Adds one option per `separator`-delimited part of `text` (empty parts included).
+    ///
+    /// A byte loop rather than `str::split`: for the handful of short parts in a CoAP URI the
+    /// generic pattern machinery costs more than the search.
+    fn add_parts(&mut self, number: u16, text: &'v str, separator: u8) {
+        let mut rest = text.as_bytes();
+        while let Some(at) = rest.iter().position(|&b| b == separator) {
+            let (part, tail) = rest.split_at(at);
+            self.option(number, part);
+            rest = tail.get(1..).unwrap_or(&[]);
+        }
+        self.option(number, rest);
     }
 }
 
@@ -469,20 +494,34 @@ const fn nibble(n: usize) -> u8 {
     }
 }
 
+/// Appends the extended bytes of a delta or length of `n` to `out` at `at`; returns the new end.
 #[inline]
-fn put_extended<B: BufMut + ?Sized>(buf: &mut B, n: usize) {
-    match extended_len(n) {
-        0 => {}
-        1 => buf.put_u8((n - 13) as u8),
-        _ => buf.put_u16((n - 269) as u16),
+fn push_extended(out: &mut [u8; 5], at: usize, n: usize) -> usize {
+    let bytes = match extended_len(n) {
+        0 => return at,
+        1 => [(n - 13) as u8, 0],
+        _ => ((n - 269) as u16).to_be_bytes(),
+    };
+    let len = extended_len(n);
+    if let (Some(dst), Some(src)) = (out.get_mut(at..at + len), bytes.get(..len)) {
+        dst.copy_from_slice(src);
     }
+    at + len
 }
 
+/// Writes an option header (nibble byte plus extended delta and length) in one `put_slice`.
 #[inline]
 fn put_option_header<B: BufMut + ?Sized>(buf: &mut B, delta: usize, len: usize) {
-    buf.put_u8((nibble(delta) << 4) | nibble(len));
-    put_extended(buf, delta);
-    put_extended(buf, len);
+    let first = (nibble(delta) << 4) | nibble(len);
+    if delta < 13 && len < 13 {
+        // The common case; a one-byte `put_u8` beats a `put_slice` (a `memcpy` call on `Vec`).
+        buf.put_u8(first);
+        return;
+    }
+    let mut header = [first, 0, 0, 0, 0];
+    let end = push_extended(&mut header, 1, delta);
+    let end = push_extended(&mut header, end, len);
+    buf.put_slice(header.get(..end).unwrap_or(&[]));
 }
 
 #[cfg(test)]
@@ -509,6 +548,52 @@ mod tests {
                 (15, b"b"),
                 (15, b"a"),
             ]
+        );
+    }
+
+    #[test]
+    fn paths_and_queries_split_like_rfc_7252_section_6_4() {
+        let parts = |f: &dyn Fn(&mut MessageBuilder<'static>)| {
+            let mut b = MessageBuilder::new(Type::Confirmable, Code::GET, 1);
+            f(&mut b);
+            b.options().map(|o| o.value.to_vec()).collect::<Vec<_>>()
+        };
+        let empty: Vec<Vec<u8>> = vec![];
+        assert_eq!(
+            parts(&|b| {
+                b.uri_path("/");
+            }),
+            empty
+        );
+        assert_eq!(
+            parts(&|b| {
+                b.uri_path("");
+            }),
+            empty
+        );
+        assert_eq!(
+            parts(&|b| {
+                b.uri_path("/a//b/");
+            }),
+            [&b"a"[..], b"", b"b", b""]
+        );
+        assert_eq!(
+            parts(&|b| {
+                b.uri_path("3/0");
+            }),
+            [b"3", b"0"]
+        );
+        assert_eq!(
+            parts(&|b| {
+                b.uri_queries("?");
+            }),
+            empty
+        );
+        assert_eq!(
+            parts(&|b| {
+                b.uri_queries("?a=1&&pmin");
+            }),
+            [&b"a=1"[..], b"", b"pmin"]
         );
     }
 

@@ -63,6 +63,12 @@ impl Token {
         self.bytes.get(..self.len as usize).unwrap_or(&[])
     }
 
+    /// All 8 bytes of storage; the bytes past [`Token::len`] are zero.
+    #[inline]
+    pub(crate) const fn padded(&self) -> &[u8; 8] {
+        &self.bytes
+    }
+
     /// Number of bytes (0-8).
     #[inline]
     pub const fn len(&self) -> usize {
