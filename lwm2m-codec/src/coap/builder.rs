@@ -16,138 +16,9 @@ use super::error::BuildError;
 use super::header::{Code, Type};
 use super::message::Message;
 use super::option;
+use super::option_list::{Entry, OptionList, Value, MAX_OPTION_LEN};
 use super::options::CoapOption;
 use super::token::Token;
-
-/// Options kept in the builder without allocating.
-const INLINE_OPTIONS: usize = 16;
-
-/// Longest value the 14 + 2-byte extended length can express: 65535 + 269.
-const MAX_OPTION_LEN: usize = 65_535 + 269;
-
-/// An option value: borrowed bytes, or a `uint` encoded into the entry itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Value<'v> {
-    Borrowed(&'v [u8]),
-    /// Big-endian bytes; the value is `bytes[start..]` (minimal: no leading zero bytes).
-    Uint {
-        bytes: [u8; 4],
-        start: u8,
-    },
-}
-
-impl Value<'_> {
-    fn uint(value: u32) -> Value<'static> {
-        Value::Uint {
-            bytes: value.to_be_bytes(),
-            start: (value.leading_zeros() / 8) as u8,
-        }
-    }
-
-    #[inline]
-    fn as_slice(&self) -> &[u8] {
-        match self {
-            Value::Borrowed(bytes) => bytes,
-            Value::Uint { bytes, start } => bytes.get(usize::from(*start)..).unwrap_or(&[]),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Entry<'v> {
-    number: u16,
-    value: Value<'v>,
-}
-
-const VACANT: Entry<'static> = Entry {
-    number: 0,
-    value: Value::Borrowed(&[]),
-};
-
-/// The builder's options, sorted by number (stable: equal numbers keep their insertion order).
-#[derive(Debug, Clone)]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "the inline array is the point: no allocation for up to 16 options"
-)]
-enum OptionList<'v> {
-    Inline {
-        entries: [Entry<'v>; INLINE_OPTIONS],
-        len: usize,
-    },
-    Spilled(Vec<Entry<'v>>),
-}
-
-impl<'v> OptionList<'v> {
-    const fn new() -> OptionList<'v> {
-        OptionList::Inline {
-            entries: [VACANT; INLINE_OPTIONS],
-            len: 0,
-        }
-    }
-
-    #[inline]
-    fn as_slice(&self) -> &[Entry<'v>] {
-        match self {
-            OptionList::Inline { entries, len } => entries.get(..*len).unwrap_or(&[]),
-            OptionList::Spilled(entries) => entries,
-        }
-    }
-
-    /// Inserts after every entry with a number ≤ `entry.number`; appending in order is O(log n).
-    #[inline]
-    fn insert(&mut self, entry: Entry<'v>) {
-        let slice = self.as_slice();
-        // Options are mostly added in order: then the insertion point is the end.
-        let pos = match slice.last() {
-            Some(last) if last.number > entry.number => {
-                slice.partition_point(|e| e.number <= entry.number)
-            }
-            _ => slice.len(),
-        };
-        match self {
-            OptionList::Inline { entries, len } if *len < INLINE_OPTIONS => {
-                let end = *len;
-                if pos < end {
-                    entries.copy_within(pos..end, pos + 1);
-                }
-                if let Some(slot) = entries.get_mut(pos) {
-                    *slot = entry;
-                    *len += 1;
-                }
-            }
-            OptionList::Inline { entries, len } => {
-                let mut spilled = Vec::with_capacity(2 * INLINE_OPTIONS);
-                spilled.extend_from_slice(entries.get(..*len).unwrap_or(&[]));
-                spilled.insert(pos, entry);
-                *self = OptionList::Spilled(spilled);
-            }
-            OptionList::Spilled(entries) => entries.insert(pos, entry),
-        }
-    }
-
-    /// Removes every entry with this number.
-    #[inline]
-    fn remove(&mut self, number: u16) {
-        let slice = self.as_slice();
-        let start = slice.partition_point(|e| e.number < number);
-        let end = slice.partition_point(|e| e.number <= number);
-        if start == end {
-            return;
-        }
-        match self {
-            OptionList::Inline { entries, len } => {
-                if let Some(tail) = entries.get_mut(start..*len) {
-                    tail.rotate_left(end - start);
-                    *len -= end - start;
-                }
-            }
-            OptionList::Spilled(entries) => {
-                entries.drain(start..end);
-            }
-        }
-    }
-}
 
 /// Builds a CoAP message.
 ///
@@ -614,18 +485,6 @@ mod tests {
                 (17, &[0x2D, 0x16][..])
             ]
         );
-    }
-
-    #[test]
-    fn uints_are_minimal() {
-        for (value, expected) in [
-            (0u32, &[][..]),
-            (1, &[1][..]),
-            (0x100, &[1, 0][..]),
-            (0x0100_0000, &[1, 0, 0, 0][..]),
-        ] {
-            assert_eq!(Value::uint(value).as_slice(), expected);
-        }
     }
 
     #[test]

@@ -45,6 +45,7 @@ mod error;
 mod header;
 mod message;
 pub mod option;
+mod option_list;
 mod options;
 mod readable;
 mod token;
