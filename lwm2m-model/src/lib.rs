@@ -9,7 +9,7 @@
 //! | [`node`] | the [`Node`] tree: [`Object`] / [`ObjectInstance`] / [`Resource`] / [`ResourceInstance`] in ordered maps |
 //! | [`definition`] | [`ObjectDefinition`], [`ResourceDefinition`] (const-constructible), [`Operations`], [`Range`], the [`Registry`] |
 //! | [`xml`] (feature `xml`) | OMA DDF XML → definitions, [`Registry::load_dir`] |
-//! | [`codegen`] (feature `codegen`) | definitions → Rust modules with typed structs (for `cargo xtask codegen` and build scripts) |
+//! | `codegen` (feature `codegen`) | definitions → Rust modules with typed structs (for `cargo xtask codegen` and build scripts) |
 //! | [`attributes`] | notification attributes (`pmin`, `pmax`, `gt`, `lt`, `st`), Write-Attributes parsing and validation, inheritance, Discover `dim`/`ver` |
 //! | [`registration`] | Register / Update / Bootstrap-Request query parameters, [`BindingMode`] |
 //! | [`access`] | [`AccessRights`] of the Access Control object's ACL |

@@ -11,7 +11,7 @@ use lwm2m_model::{DataType, Level};
 /// use lwm2m_objects::{Device, ObjectErrorKind};
 ///
 /// // Battery Level (/3/0/9) is an Integer, and Error Code (11) and Supported Binding (16) are
-/// // mandatory; the first problem found (in resource id order) is reported.
+/// // mandatory; the first problem found is reported (executables first, then by resource id).
 /// let instance = ObjectInstance::with_resources(0, [Resource::single(9, "full")]);
 /// let err = Device::from_instance(&instance).unwrap_err();
 /// assert_eq!((err.instance, err.resource), (Some(0), Some(9)));
@@ -113,6 +113,86 @@ impl fmt::Display for AtInstance {
         match self.0 {
             Some(ri) => write!(f, " in resource instance {ri}"),
             None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn messages_name_the_place() {
+        let at = |instance, resource, resource_name, kind| ObjectError {
+            object: 3,
+            instance,
+            resource,
+            resource_name,
+            kind,
+        };
+        let cases = [
+            (
+                ObjectError::object(3, ObjectErrorKind::NotAnInstance(Level::Resource)),
+                "/3: expected an object instance node, found a resource node",
+            ),
+            (
+                ObjectError::object(3, ObjectErrorKind::WrongObject(4)),
+                "/3: the node belongs to object 4",
+            ),
+            (
+                at(
+                    Some(0),
+                    Some(16),
+                    Some("Supported Binding and Modes"),
+                    ObjectErrorKind::MissingMandatory,
+                ),
+                "/3/0/16 (Supported Binding and Modes): mandatory resource is missing",
+            ),
+            (
+                at(
+                    Some(0),
+                    Some(7),
+                    None,
+                    ObjectErrorKind::WrongType {
+                        resource_instance: Some(2),
+                        expected: DataType::Integer,
+                        found: DataType::Opaque,
+                    },
+                ),
+                "/3/0/7: expected Integer, found Opaque in resource instance 2",
+            ),
+            (
+                at(Some(1), None, None, ObjectErrorKind::ExpectedSingle),
+                "/3/1: single-instance resource holds resource instances",
+            ),
+            (
+                at(Some(0), Some(11), None, ObjectErrorKind::ExpectedMultiple),
+                "/3/0/11: multiple-instance resource holds a single value",
+            ),
+            (
+                at(
+                    Some(0),
+                    Some(4),
+                    Some("Reboot"),
+                    ObjectErrorKind::ExecutableHasValue,
+                ),
+                "/3/0/4 (Reboot): executable resource cannot hold a value",
+            ),
+            (
+                at(
+                    None,
+                    Some(9),
+                    None,
+                    ObjectErrorKind::OutOfRange {
+                        resource_instance: None,
+                    },
+                ),
+                "/3, resource 9: value is outside the range of the resource",
+            ),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text);
         }
     }
 }

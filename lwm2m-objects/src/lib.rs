@@ -2,7 +2,7 @@
 //!
 //! Typed Rust structs for the OMA LwM2M objects 0-7, the `BinaryAppDataContainer` (19) and the IPSO
 //! objects 3300, 3303, 3311 and 3342, generated from the OMA XML definitions by
-//! `cargo xtask codegen`, with conversions to and from the lwm2m-model [`Node`] tree.
+//! `cargo xtask codegen`, with conversions to and from the lwm2m-model [`Node`](lwm2m_model::Node) tree.
 //!
 //! | Object | Struct | Module |
 //! |---|---|---|
@@ -53,7 +53,7 @@
 //! ```
 //!
 //! Crates with objects of their own generate the same kind of module from their build script with
-//! [`lwm2m_model::codegen::build_rs`] (feature `codegen` of lwm2m-model); the generated code
+//! `lwm2m_model::codegen::build_rs` (feature `codegen` of lwm2m-model); the generated code
 //! uses [`support`], [`ObjectError`] and [`TypedObject`] from this crate.
 //!
 //! ## Features

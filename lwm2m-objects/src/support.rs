@@ -1,7 +1,7 @@
 //! The run-time half of generated code: reading typed fields out of an [`ObjectInstance`] and
 //! writing them into one.
 //!
-//! Generated modules (in this crate, and in crates that run [`lwm2m_model::codegen`] from a build
+//! Generated modules (in this crate, and in crates that run `lwm2m_model::codegen` from a build
 //! script) call these instead of repeating the same matching code per field, so a generated
 //! conversion is one line per resource. The generator passes each resource's id and
 //! [`DataType`] as constants, which keeps the look-ups infallible.

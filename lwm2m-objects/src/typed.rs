@@ -10,7 +10,7 @@ use crate::error::{ObjectError, ObjectErrorKind};
 /// tree.
 ///
 /// Generated for every object by `cargo xtask codegen` (and by
-/// [`lwm2m_model::codegen`] in third-party build scripts). Conversions check every resource the
+/// `lwm2m_model::codegen` in third-party build scripts). Conversions check every resource the
 /// definition knows (presence of mandatory resources, type, single vs multiple, no value on
 /// executables) and ignore resources it does not know; ranges are only checked by
 /// [`validate`](TypedObject::validate).

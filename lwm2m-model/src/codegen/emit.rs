@@ -90,6 +90,11 @@ pub(crate) fn default_type_name(definition: &ObjectDefinition) -> String {
     }
 }
 
+/// Whether a struct may not take this name.
+pub(crate) fn is_reserved_type_name(name: &str) -> bool {
+    RESERVED_TYPE_NAMES.contains(&name)
+}
+
 /// The module name for a struct name (`AccessControl` → `access_control`).
 pub(crate) fn module_name(type_name: &str, object_id: u16) -> String {
     names::value_ident(type_name, "object", object_id)
@@ -275,6 +280,10 @@ pub(crate) fn object_items(
 
     let typed = typed_struct(definition, names, &title);
 
+    // `enum_variant_names` (and `struct_field_names` on the struct) are purely stylistic lints
+    // that fire when every name of an object shares a word; the names come from the XML, so
+    // generated code opts out of them item by item (item attributes survive `include!`, unlike
+    // a module-level `#![allow]`).
     quote! {
         #imports
 

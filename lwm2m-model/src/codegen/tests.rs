@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::definition::{Multiplicity, Operations, Range, ResourceDefinition};
 use crate::value::DataType;
+use crate::version::Version;
 
 fn resource(id: u16, name: &str, data_type: Option<DataType>) -> ResourceDefinition {
     ResourceDefinition {
