@@ -120,11 +120,10 @@ pub fn codegen(root: &Path, check: bool) -> Result<(), String> {
             .iter()
             .map(|name| format!("{OUT_DIR}/{name} differs from the generated code"))
             .collect();
-        problems.extend(
-            stale
-                .iter()
-                .map(|p| format!("{} is not generated any more", p.display())),
-        );
+        problems.extend(stale.iter().map(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            format!("{OUT_DIR}/{name} is not generated any more")
+        }));
         return Err(format!(
             "generated code is out of date; run `cargo xtask codegen`:\n  {}",
             problems.join("\n  ")

@@ -97,6 +97,7 @@ impl ResourceId {
     ];
 
     /// The resource with the given id, if the object defines it.
+    #[must_use]
     pub const fn from_u16(id: u16) -> Option<ResourceId> {
         match id {
             0 => Some(ResourceId::Manufacturer),
@@ -127,11 +128,13 @@ impl ResourceId {
     }
 
     /// The resource id.
+    #[must_use]
     pub const fn id(self) -> u16 {
         self as u16
     }
 
     /// The resource's definition.
+    #[must_use]
     pub fn definition(self) -> &'static ResourceDefinition {
         match self {
             ResourceId::Manufacturer => &RESOURCES[0],
@@ -483,6 +486,7 @@ pub struct Device {
 
 impl Device {
     /// The object instance with the given id, holding every field that has a value.
+    #[must_use]
     pub fn to_instance(&self, instance_id: u16) -> ObjectInstance {
         InstanceWriter::new(instance_id)
             .optional(0, DataType::String, self.manufacturer.as_ref())
@@ -515,6 +519,11 @@ impl Device {
     /// and multiple resources must not be swapped, executable resources must hold no
     /// value. Resources the definition does not know are ignored, so an instance from a
     /// newer minor version of the object still reads.
+    ///
+    /// # Errors
+    ///
+    /// The first problem found (executables first, then by resource id), naming the
+    /// object, instance and resource.
     pub fn from_instance(instance: &ObjectInstance) -> Result<Self, ObjectError> {
         let reader = InstanceReader::new(&DEFINITION, instance);
         reader.executables(&[4, 5, 12])?;
@@ -543,12 +552,17 @@ impl Device {
     }
 
     /// [`to_instance`](Self::to_instance) as a [`Node`].
+    #[must_use]
     pub fn to_instance_node(&self, instance_id: u16) -> Node {
         Node::ObjectInstance(self.to_instance(instance_id))
     }
 
-    /// Reads an object instance node (any other node is an error); see
-    /// [`from_instance`](Self::from_instance).
+    /// Reads an object instance node; see [`from_instance`](Self::from_instance).
+    ///
+    /// # Errors
+    ///
+    /// As [`from_instance`](Self::from_instance); any other kind of node is
+    /// `ObjectErrorKind::NotAnInstance`.
     pub fn from_instance_node(node: &Node) -> Result<Self, ObjectError> {
         <Self as TypedObject>::from_instance_node(node)
     }
