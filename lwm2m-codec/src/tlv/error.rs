@@ -34,7 +34,7 @@ pub enum TlvError {
     },
     /// A record of a kind that may not appear where it was found, e.g. a Resource Instance
     /// outside a Multiple Resource, or an Object Instance inside another one.
-    #[error("TLV record at byte {offset}: {kind} records may not appear {}", where_(.parent))]
+    #[error("TLV record at byte {offset}: {kind} records may not appear {}", where_(.parent.as_ref()))]
     UnexpectedKind {
         /// Offset of the record's type byte.
         offset: usize,
@@ -74,7 +74,7 @@ impl TlvError {
     }
 }
 
-fn where_(parent: &Option<Kind>) -> &'static str {
+fn where_(parent: Option<&Kind>) -> &'static str {
     match parent {
         None => "at the top level",
         Some(Kind::ObjectInstance) => "inside an object instance",
@@ -108,7 +108,7 @@ pub enum EncodeError {
     },
     /// A record of a kind that may not be written where it was, e.g. an Object Instance inside
     /// a Multiple Resource (see [`Kind::may_contain`]).
-    #[error("TLV record {id}: {kind} records may not be written {}", where_(.parent))]
+    #[error("TLV record {id}: {kind} records may not be written {}", where_(.parent.as_ref()))]
     InvalidNesting {
         /// Identifier of the record being written.
         id: u16,

@@ -281,7 +281,8 @@ mod tests {
         // inline, 8-bit, 16-bit and 24-bit length fields with 8- and 16-bit ids.
         let payload = [
             0xC1, 0x05, 0x01, // inline, id 5
-            0xE9, 0x01, 0x2C, 0x01, 0x02, // 8-bit length, id 300 (garbage inline bits ignored)
+            0xE9, 0x01, 0x2C, 0x01,
+            0x02, // 8-bit length, id 300 (garbage inline bits ignored)
             0xD0, 0x00, 0x00, 0x01, 0x03, // 16-bit length
             0xD8, 0x00, 0x00, 0x00, 0x01, 0x04, // 24-bit length
         ];

@@ -92,12 +92,14 @@ fn signed(ty: ValueType, bytes: &[u8]) -> Result<i64, ValueError> {
         [a] => Ok(i64::from(a as i8)),
         [a, b] => Ok(i64::from(i16::from_be_bytes([a, b]))),
         [a, b, c, d] => Ok(i64::from(i32::from_be_bytes([a, b, c, d]))),
-        [a, b, c, d, e, f, g, h] => Ok(i64::from_be_bytes([a, b, c, d, e, f, g, h])),
-        _ => Err(ValueError::Length {
-            ty,
-            found: bytes.len(),
-            expected: INTEGER_LENGTHS,
-        }),
+        _ => match <[u8; 8]>::try_from(bytes) {
+            Ok(eight) => Ok(i64::from_be_bytes(eight)),
+            Err(_) => Err(ValueError::Length {
+                ty,
+                found: bytes.len(),
+                expected: INTEGER_LENGTHS,
+            }),
+        },
     }
 }
 
@@ -131,12 +133,14 @@ pub fn decode_time(bytes: &[u8]) -> Result<i64, ValueError> {
 pub fn decode_float(bytes: &[u8]) -> Result<f64, ValueError> {
     match *bytes {
         [a, b, c, d] => Ok(f64::from(f32::from_be_bytes([a, b, c, d]))),
-        [a, b, c, d, e, f, g, h] => Ok(f64::from_be_bytes([a, b, c, d, e, f, g, h])),
-        _ => Err(ValueError::Length {
-            ty: ValueType::Float,
-            found: bytes.len(),
-            expected: "4 or 8",
-        }),
+        _ => match <[u8; 8]>::try_from(bytes) {
+            Ok(eight) => Ok(f64::from_be_bytes(eight)),
+            Err(_) => Err(ValueError::Length {
+                ty: ValueType::Float,
+                found: bytes.len(),
+                expected: "4 or 8",
+            }),
+        },
     }
 }
 
