@@ -386,7 +386,7 @@ fn single_value_rows() -> Vec<(&'static str, u16, V)> {
         ("C8 05 08 40 45 F5 A1 B9 F9 8B 72", 5, V::Float(43.918_998)),
         ("C1 05 01", 5, V::Bool(true)),
         ("C1 05 00", 5, V::Bool(false)),
-        ("C0 05", 5, V::Str("".into())),
+        ("C0 05", 5, V::Str(String::new())),
         ("C1 05 55", 5, V::Str("U".into())),
         ("C6 05 68 C3 A9 6C 6C 6F", 5, V::Str("héllo".into())),
         ("C5 05 01 02 03 04 05", 5, V::Opaque(vec![1, 2, 3, 4, 5])),
@@ -543,7 +543,7 @@ fn first(bytes: &[u8]) -> Record<'_> {
 }
 
 #[test]
-fn negative_vectors_fail_with_the_specific_error() {
+fn negative_header_vectors_fail_with_the_specific_error() {
     let b = hex("C5 05 01 02");
     let expected = TlvError::TruncatedValue {
         offset: 0,
@@ -561,7 +561,10 @@ fn negative_vectors_fail_with_the_specific_error() {
     };
     assert_eq!(records(&b).next(), Some(Err(expected)));
     assert_eq!(validate(&b), Err(expected));
+}
 
+#[test]
+fn negative_value_vectors_fail_with_the_specific_error() {
     let b = hex("C3 05 00 00 01");
     assert_eq!(
         first(&b).as_integer(),
@@ -619,7 +622,10 @@ fn negative_vectors_fail_with_the_specific_error() {
             }
         ))
     );
+}
 
+#[test]
+fn negative_container_vectors_fail_with_the_specific_error() {
     let b = hex("08 00 03 C1 00");
     let expected = TlvError::TruncatedValue {
         offset: 0,

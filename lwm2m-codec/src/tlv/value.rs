@@ -191,27 +191,44 @@ pub const fn decode_opaque(bytes: &[u8]) -> &[u8] {
 /// The encoded bytes of one fixed-size value (at most 8), held on the stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValueBytes {
+    /// Right-aligned: the value is `buf[start..]`, so big-endian numbers need no shifting.
     buf: [u8; 8],
-    len: u8,
+    start: u8,
 }
 
 impl ValueBytes {
+    /// The last `len` (at most 8) bytes of `buf`.
     #[inline]
-    fn tail(buf: [u8; 8], len: usize) -> Self {
-        // `buf` is big-endian: the last `len` bytes are the value; move them to the front.
-        let mut out = [0; 8];
-        let start = 8 - len;
-        out[..len].copy_from_slice(&buf[start..]);
+    const fn tail(buf: [u8; 8], len: usize) -> Self {
         ValueBytes {
-            buf: out,
-            len: len as u8,
+            buf,
+            start: (8 - len) as u8,
         }
     }
 
     /// The encoded bytes.
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
-        &self.buf[..usize::from(self.len)]
+        self.buf.get(usize::from(self.start)..).unwrap_or_default()
+    }
+
+    /// The number of encoded bytes (1 to 8).
+    #[inline]
+    #[allow(clippy::len_without_is_empty)] // never empty
+    pub const fn len(&self) -> usize {
+        8 - self.start as usize
+    }
+
+    /// The encoded bytes as the low `len()` bytes of a big-endian `u64` (higher bytes zero).
+    #[inline]
+    pub(crate) const fn low_bytes(&self) -> u64 {
+        let all = u64::from_be_bytes(self.buf);
+        let bits = 8 * self.len();
+        if bits >= 64 {
+            all
+        } else {
+            all & ((1 << bits) - 1)
+        }
     }
 }
 
@@ -243,7 +260,7 @@ pub const fn integer_len(v: i64) -> usize {
 /// assert_eq!(encode_integer(32768).as_slice(), [0x00, 0x00, 0x80, 0x00]);
 /// ```
 #[inline]
-pub fn encode_integer(v: i64) -> ValueBytes {
+pub const fn encode_integer(v: i64) -> ValueBytes {
     ValueBytes::tail(v.to_be_bytes(), integer_len(v))
 }
 
@@ -264,37 +281,22 @@ pub fn fits_f32(v: f64) -> bool {
 #[inline]
 pub fn encode_float(v: f64) -> ValueBytes {
     if fits_f32(v) {
-        let b = (v as f32).to_be_bytes();
-        ValueBytes {
-            buf: [b[0], b[1], b[2], b[3], 0, 0, 0, 0],
-            len: 4,
-        }
+        ValueBytes::tail(u64::from((v as f32).to_bits()).to_be_bytes(), 4)
     } else {
-        ValueBytes {
-            buf: v.to_be_bytes(),
-            len: 8,
-        }
+        ValueBytes::tail(v.to_be_bytes(), 8)
     }
 }
 
 /// Encodes a Boolean as one byte, `00` or `01`.
 #[inline]
-pub fn encode_bool(v: bool) -> ValueBytes {
-    ValueBytes {
-        buf: [u8::from(v), 0, 0, 0, 0, 0, 0, 0],
-        len: 1,
-    }
+pub const fn encode_bool(v: bool) -> ValueBytes {
+    ValueBytes::tail((v as u64).to_be_bytes(), 1)
 }
 
 /// Encodes an Objlnk as 4 bytes: object ID then instance ID, big-endian.
 #[inline]
-pub fn encode_objlnk(object: u16, instance: u16) -> ValueBytes {
-    let [a, b] = object.to_be_bytes();
-    let [c, d] = instance.to_be_bytes();
-    ValueBytes {
-        buf: [a, b, c, d, 0, 0, 0, 0],
-        len: 4,
-    }
+pub const fn encode_objlnk(object: u16, instance: u16) -> ValueBytes {
+    ValueBytes::tail((((object as u64) << 16) | instance as u64).to_be_bytes(), 4)
 }
 
 #[cfg(test)]

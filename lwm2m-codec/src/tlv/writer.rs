@@ -64,53 +64,63 @@ where
     Ok(out)
 }
 
+/// Size of the length field for a value of `length` bytes: 0 (inline), 1, 2 or 3.
+#[inline]
+const fn length_field_size(length: usize) -> usize {
+    if length <= 7 {
+        0
+    } else if length <= 0xFF {
+        1
+    } else if length <= 0xFFFF {
+        2
+    } else {
+        3
+    }
+}
+
+/// Size of the shortest header for a record with this identifier and value length.
+#[inline]
+const fn header_len(id: u16, length: usize) -> usize {
+    2 + (id > 0xFF) as usize + length_field_size(length)
+}
+
 /// A record header: type byte, 1-2 identifier bytes, 0-3 length bytes.
 struct Header {
-    bytes: [u8; 6],
+    /// The header bytes as the low `len` bytes of a big-endian number, built in a register
+    /// rather than byte by byte in memory.
+    acc: u64,
     len: usize,
 }
 
 impl Header {
+    /// The shortest header; the error if `length` does not fit the 24-bit length field.
     #[inline]
     fn new(kind: Kind, id: u16, length: usize) -> Result<Self, EncodeError> {
         if length > MAX_VALUE_LEN {
             return Err(EncodeError::ValueTooLong { id, length });
         }
-        let mut bytes = [0; 6];
-        let mut type_byte = kind.type_bits();
-        let mut len = 1;
-        if let Ok(short) = u8::try_from(id) {
-            bytes[1] = short;
-            len += 1;
-        } else {
-            type_byte |= 0x20;
-            bytes[1..3].copy_from_slice(&id.to_be_bytes());
-            len += 2;
+        let size = length_field_size(length);
+        let wide = id > 0xFF;
+        let mut acc = u64::from(kind.type_bits() | ((size as u8) << 3) | (u8::from(wide) << 5));
+        if size == 0 {
+            acc |= length as u64;
         }
-        // Big-endian length, of which the low `size` bytes go on the wire.
-        let be = (length as u32).to_be_bytes();
-        let size = if length <= 7 {
-            type_byte |= length as u8;
-            0
-        } else if length <= 0xFF {
-            1
-        } else if length <= 0xFFFF {
-            2
+        acc = if wide {
+            (acc << 16) | u64::from(id)
         } else {
-            3
+            (acc << 8) | u64::from(id)
         };
-        type_byte |= (size as u8) << 3;
-        bytes[len..len + size].copy_from_slice(&be[4 - size..]);
-        bytes[0] = type_byte;
+        acc = (acc << (8 * size)) | if size == 0 { 0 } else { length as u64 };
         Ok(Header {
-            bytes,
-            len: len + size,
+            acc,
+            len: header_len(id, length),
         })
     }
 
+    /// The header bytes, left-aligned in an array; the first `len` are the header.
     #[inline]
-    fn as_slice(&self) -> &[u8] {
-        &self.bytes[..self.len]
+    fn bytes(&self) -> [u8; 8] {
+        (self.acc << (64 - 8 * self.len)).to_be_bytes()
     }
 }
 
@@ -156,14 +166,25 @@ impl<'b, B: BufMut> TlvWriter<'b, B> {
         }
     }
 
-    /// Writes `header` then `value`, or only counts them in a measuring pass.
+    /// Counts a record in a measuring pass, or writes its header and value.
     #[inline]
-    fn emit(&mut self, id: u16, header: &Header, value: &[u8]) -> Result<(), EncodeError> {
-        let total = header.len + value.len();
+    fn emit(&mut self, kind: Kind, id: u16, value: &[u8]) -> Result<(), EncodeError> {
+        let length = value.len();
         if let Some(n) = self.measured.as_mut() {
-            *n = n.saturating_add(total);
+            if length > MAX_VALUE_LEN {
+                return Err(EncodeError::ValueTooLong { id, length });
+            }
+            *n = n.saturating_add(header_len(id, length) + length);
             return Ok(());
         }
+        let header = Header::new(kind, id, length)?;
+        let bytes = header.bytes();
+        self.put(id, bytes.get(..header.len).unwrap_or_default(), value)
+    }
+
+    #[inline]
+    fn put(&mut self, id: u16, header: &[u8], value: &[u8]) -> Result<(), EncodeError> {
+        let total = header.len() + value.len();
         let remaining = self.buf.remaining_mut();
         if remaining < total {
             return Err(EncodeError::BufferFull {
@@ -172,7 +193,7 @@ impl<'b, B: BufMut> TlvWriter<'b, B> {
                 remaining,
             });
         }
-        self.buf.put_slice(header.as_slice());
+        self.buf.put_slice(header);
         self.buf.put_slice(value);
         self.written += total;
         Ok(())
@@ -183,18 +204,29 @@ impl<'b, B: BufMut> TlvWriter<'b, B> {
     #[inline]
     pub fn record(&mut self, kind: Kind, id: u16, value: &[u8]) -> Result<(), EncodeError> {
         self.check_nesting(kind, id)?;
-        let header = Header::new(kind, id, value.len())?;
-        self.emit(id, &header, value)
+        self.emit(kind, id, value)
     }
 
     #[inline]
     fn data(&mut self, id: u16, value: &[u8]) -> Result<(), EncodeError> {
-        self.record(self.data_kind(), id, value)
+        // `data_kind` is always allowed in the current container: no nesting check needed.
+        self.emit(self.data_kind(), id, value)
     }
 
+    /// A data record with a value of at most 8 bytes: header and value are joined in one
+    /// 128-bit number and written with a single copy (most records of a typical payload).
     #[inline]
     fn fixed(&mut self, id: u16, value: ValueBytes) -> Result<(), EncodeError> {
-        self.data(id, value.as_slice())
+        let length = value.len();
+        if let Some(n) = self.measured.as_mut() {
+            *n = n.saturating_add(header_len(id, length) + length);
+            return Ok(());
+        }
+        let header = Header::new(self.data_kind(), id, length)?;
+        let total = header.len + length;
+        let joined = (u128::from(header.acc) << (8 * length)) | u128::from(value.low_bytes());
+        let bytes = (joined << (128 - 8 * total)).to_be_bytes();
+        self.put(id, bytes.get(..total).unwrap_or_default(), &[])
     }
 
     /// Writes an Integer in the shortest of 1, 2, 4 or 8 bytes.
@@ -289,7 +321,8 @@ impl<'b, B: BufMut> TlvWriter<'b, B> {
             *n = n.saturating_add(header.len).saturating_add(content);
             return Ok(());
         }
-        self.emit(id, &header, &[])?;
+        let bytes = header.bytes();
+        self.put(id, bytes.get(..header.len).unwrap_or_default(), &[])?;
         let before = self.written;
         f(self)?;
         let written = self.written - before;
@@ -311,7 +344,10 @@ mod tests {
 
     #[test]
     fn headers_pick_the_smallest_form() {
-        let h = |kind, id, len| Header::new(kind, id, len).unwrap().as_slice().to_vec();
+        let h = |kind, id, len| {
+            let header = Header::new(kind, id, len).unwrap();
+            header.bytes()[..header.len].to_vec()
+        };
         assert_eq!(h(Kind::Resource, 5, 0), [0xC0, 0x05]);
         assert_eq!(h(Kind::Resource, 5, 7), [0xC7, 0x05]);
         assert_eq!(h(Kind::Resource, 5, 8), [0xC8, 0x05, 0x08]);
