@@ -462,6 +462,22 @@ mod tests {
     }
 
     #[test]
+    fn oversized_value_is_an_error_in_both_passes() {
+        let big = alloc::vec![0u8; MAX_VALUE_LEN + 1];
+        let too_long = Err(EncodeError::ValueTooLong {
+            id: 4,
+            length: MAX_VALUE_LEN + 1,
+        });
+        assert_eq!(to_vec(|w| w.opaque(4, &big)), too_long);
+        assert_eq!(
+            to_vec(|w| w.object_instance(0, |w| w.opaque(4, &big))),
+            too_long
+        );
+        let fits = to_vec(|w| w.opaque(4, &big[1..])).unwrap();
+        assert_eq!(fits[..5], [0xD8, 0x04, 0xFF, 0xFF, 0xFF]);
+    }
+
+    #[test]
     fn oversized_container_is_an_error() {
         let big = alloc::vec![0u8; MAX_VALUE_LEN - 2];
         assert_eq!(
