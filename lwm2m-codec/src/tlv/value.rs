@@ -212,11 +212,27 @@ impl ValueBytes {
         self.buf.get(usize::from(self.start)..).unwrap_or_default()
     }
 
-    /// The number of encoded bytes (1 to 8).
+    /// Copies a value of at most 8 bytes (`None` if longer).
     #[inline]
-    #[allow(clippy::len_without_is_empty)] // never empty
+    pub(crate) fn from_short(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() > 8 {
+            return None;
+        }
+        // Accumulating in a register beats a variable-length memcpy for these sizes.
+        let acc = bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        Some(ValueBytes::tail(acc.to_be_bytes(), bytes.len()))
+    }
+
+    /// The number of encoded bytes (0 to 8).
+    #[inline]
     pub const fn len(&self) -> usize {
         8 - self.start as usize
+    }
+
+    /// Whether there are no bytes (never the case for the public encoders).
+    #[inline]
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The encoded bytes as the low `len()` bytes of a big-endian `u64` (higher bytes zero).
@@ -227,7 +243,7 @@ impl ValueBytes {
         if bits >= 64 {
             all
         } else {
-            all & ((1 << bits) - 1)
+            all & ((1u64 << bits) - 1)
         }
     }
 }

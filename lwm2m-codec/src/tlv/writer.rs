@@ -210,11 +210,15 @@ impl<'b, B: BufMut> TlvWriter<'b, B> {
     #[inline]
     fn data(&mut self, id: u16, value: &[u8]) -> Result<(), EncodeError> {
         // `data_kind` is always allowed in the current container: no nesting check needed.
-        self.emit(self.data_kind(), id, value)
+        match ValueBytes::from_short(value) {
+            Some(short) => self.fixed(id, short),
+            None => self.emit(self.data_kind(), id, value),
+        }
     }
 
     /// A data record with a value of at most 8 bytes: header and value are joined in one
     /// 128-bit number and written with a single copy (most records of a typical payload).
+    /// The shifts stay below 128 bits: `total` is at least 2 (type byte and id).
     #[inline]
     fn fixed(&mut self, id: u16, value: ValueBytes) -> Result<(), EncodeError> {
         let length = value.len();
