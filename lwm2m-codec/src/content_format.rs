@@ -117,7 +117,9 @@ impl From<ContentFormat> for u16 {
 
 /// A Content-Format number that LwM2M 1.0 does not use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("content format {0} is not one LwM2M 1.0 uses (0, 40, 42, 11542, 11543 or legacy 1541-1544)")]
+#[error(
+    "content format {0} is not one LwM2M 1.0 uses (0, 40, 42, 11542, 11543 or legacy 1541-1544)"
+)]
 pub struct UnknownContentFormat(pub u16);
 
 #[cfg(test)]
@@ -137,7 +139,10 @@ mod tests {
         assert_eq!(ContentFormat::from_number(1541), Some(ContentFormat::Text));
         assert_eq!(ContentFormat::from_number(1542), Some(ContentFormat::Tlv));
         assert_eq!(ContentFormat::from_number(1543), Some(ContentFormat::Json));
-        assert_eq!(ContentFormat::from_number(1544), Some(ContentFormat::Opaque));
+        assert_eq!(
+            ContentFormat::from_number(1544),
+            Some(ContentFormat::Opaque)
+        );
         for f in ContentFormat::ALL {
             assert!(!(1541..=1544).contains(&f.number()));
         }

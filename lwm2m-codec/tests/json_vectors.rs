@@ -128,7 +128,10 @@ fn multiple_resource_read() {
     let doc = Document::decode(MULTIPLE.as_bytes()).unwrap();
     assert_eq!(
         resolved(&doc),
-        vec![(vec![3, 0, 7, 0], &int(3800)), (vec![3, 0, 7, 1], &int(5000))]
+        vec![
+            (vec![3, 0, 7, 0], &int(3800)),
+            (vec![3, 0, 7, 1], &int(5000))
+        ]
     );
     assert_eq!(doc.encode_to_vec().unwrap(), MULTIPLE.as_bytes());
 }
@@ -175,8 +178,14 @@ fn object_link_hierarchy_accepts_the_hex_null_link() {
     let doc = Document::decode(HIERARCHY.as_bytes()).unwrap();
     let got = resolved(&doc);
     assert_eq!(got.len(), 12);
-    assert_eq!(got[0], (vec![65, 0, 0, 0], &Value::Objlnk(Objlnk::new(66, 0))));
-    assert_eq!(got[1], (vec![65, 0, 0, 1], &Value::Objlnk(Objlnk::new(66, 1))));
+    assert_eq!(
+        got[0],
+        (vec![65, 0, 0, 0], &Value::Objlnk(Objlnk::new(66, 0)))
+    );
+    assert_eq!(
+        got[1],
+        (vec![65, 0, 0, 1], &Value::Objlnk(Objlnk::new(66, 1)))
+    );
     assert_eq!(got[2], (vec![65, 0, 1], &text("8613800755500")));
     assert_eq!(got[3], (vec![65, 0, 2], &int(1)));
     assert_eq!(got[6], (vec![66, 0, 2], &Value::Objlnk(Objlnk::new(67, 0))));
@@ -298,45 +307,125 @@ fn negative_invalid_object_link() {
     );
 }
 
-#[test]
-fn syntax_errors_carry_byte_offsets() {
-    let cases: &[(&[u8], JsonError)] = &[
-        (b"", JsonError::UnexpectedEnd { expected: "'{' opening the document" }),
-        (b"[]", JsonError::Syntax { offset: 0, expected: "'{' opening the document" }),
-        (br#"{"e":[]"#, JsonError::UnexpectedEnd { expected: "',' or '}' after an object member" }),
-        (br#"{"e":[]}x"#, JsonError::TrailingCharacters { offset: 8 }),
-        (br#"{"e":[],}"#, JsonError::Syntax { offset: 8, expected: "a string key" }),
-        (br#"{"e":[{"v":1},]}"#, JsonError::WrongType { offset: 14, key: "e", expected: "an array of entry objects" }),
-        (br#"{"e":{}}"#, JsonError::WrongType { offset: 5, key: "e", expected: "an array" }),
-        (br#"{"bn":3,"e":[]}"#, JsonError::WrongType { offset: 6, key: "bn", expected: "a string" }),
-        (br#"{"bt":"1","e":[]}"#, JsonError::WrongType { offset: 6, key: "bt", expected: "a number" }),
-        (br#"{"e":[{"bv":"true"}]}"#, JsonError::WrongType { offset: 12, key: "bv", expected: "true or false" }),
-        (br#"{"e":[{"v":01}]}"#, JsonError::Syntax { offset: 12, expected: "',' or '}' after an object member" }),
-        (br#"{"e":[{"v":1e999}]}"#, JsonError::NumberOutOfRange { offset: 11 }),
-        (br#"{"e":[{"v":-}]}"#, JsonError::InvalidNumber { offset: 11 }),
-        (br#"{"e":[{"sv":"a}]}"#, JsonError::UnterminatedString { offset: 12 }),
-        (br#"{"e":[{"sv":"\q"}]}"#, JsonError::InvalidEscape { offset: 13 }),
-        (b"{\"e\":[{\"sv\":\"\n\"}]}", JsonError::ControlCharacter { offset: 13 }),
-        (b"{\"e\":[{\"sv\":\"\xff\"}]}", JsonError::InvalidUtf8 { offset: 13 }),
-        (br#"{"bn":"/","bn":"/","e":[]}"#, JsonError::DuplicateKey { offset: 10, key: "bn" }),
-        (br#"{"e":[],"e":[]}"#, JsonError::DuplicateKey { offset: 8, key: "e" }),
-        (br#"{"e":[{"n":"1","n":"2","v":1}]}"#, JsonError::DuplicateKey { offset: 15, key: "n" }),
-    ];
-    for (input, expected) in cases {
-        assert_eq!(
-            &Document::decode(input).unwrap_err(),
-            expected,
-            "{}",
-            String::from_utf8_lossy(input)
-        );
-    }
-    // Unknown values are skipped with bounded recursion: 64 levels pass, 65 do not.
-    let nested = |depth: usize| format!(r#"{{"x":{}{},"e":[]}}"#, "[".repeat(depth), "]".repeat(depth));
-    assert!(Document::decode(nested(64).as_bytes()).is_ok());
+fn rejects(input: &[u8], expected: &JsonError) {
     assert_eq!(
-        Document::decode(nested(65).as_bytes()),
-        Err(JsonError::NestingTooDeep { offset: 5 + 64 })
+        &Document::decode(input).unwrap_err(),
+        expected,
+        "{}",
+        String::from_utf8_lossy(input)
     );
+}
+
+fn syntax(offset: usize, expected: &'static str) -> JsonError {
+    JsonError::Syntax { offset, expected }
+}
+
+fn wrong(offset: usize, key: &'static str, expected: &'static str) -> JsonError {
+    JsonError::WrongType {
+        offset,
+        key,
+        expected,
+    }
+}
+
+#[test]
+fn structural_errors_carry_byte_offsets() {
+    let opening = "'{' opening the document";
+    let after_member = "',' or '}' after an object member";
+    rejects(b"", &JsonError::UnexpectedEnd { expected: opening });
+    rejects(b"[]", &syntax(0, opening));
+    rejects(
+        br#"{"e":[]"#,
+        &JsonError::UnexpectedEnd {
+            expected: after_member,
+        },
+    );
+    rejects(
+        br#"{"e":[]}x"#,
+        &JsonError::TrailingCharacters { offset: 8 },
+    );
+    rejects(br#"{"e":[],}"#, &syntax(8, "a string key"));
+    rejects(br#"{"e":[{"v":01}]}"#, &syntax(12, after_member));
+    rejects(
+        br#"{"bn":"/","bn":"/","e":[]}"#,
+        &JsonError::DuplicateKey {
+            offset: 10,
+            key: "bn",
+        },
+    );
+    rejects(
+        br#"{"e":[],"e":[]}"#,
+        &JsonError::DuplicateKey {
+            offset: 8,
+            key: "e",
+        },
+    );
+    rejects(
+        br#"{"e":[{"n":"1","n":"2","v":1}]}"#,
+        &JsonError::DuplicateKey {
+            offset: 15,
+            key: "n",
+        },
+    );
+    // Unknown values are skipped with bounded recursion: 64 levels pass, 65 do not.
+    let nested = |depth: usize| {
+        format!(
+            r#"{{"x":{}{},"e":[]}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        )
+    };
+    assert!(Document::decode(nested(64).as_bytes()).is_ok());
+    rejects(
+        nested(65).as_bytes(),
+        &JsonError::NestingTooDeep { offset: 5 + 64 },
+    );
+}
+
+#[test]
+fn wrong_types_carry_byte_offsets() {
+    let entries = "an array of entry objects";
+    rejects(br#"{"e":[{"v":1},]}"#, &wrong(14, "e", entries));
+    rejects(br#"{"e":[1]}"#, &wrong(6, "e", entries));
+    rejects(br#"{"e":{}}"#, &wrong(5, "e", "an array"));
+    rejects(br#"{"bn":3,"e":[]}"#, &wrong(6, "bn", "a string"));
+    rejects(br#"{"bt":"1","e":[]}"#, &wrong(6, "bt", "a number"));
+    rejects(
+        br#"{"e":[{"bv":"true"}]}"#,
+        &wrong(12, "bv", "true or false"),
+    );
+    rejects(br#"{"e":[{"v":true}]}"#, &wrong(11, "v", "a number"));
+    rejects(br#"{"e":[{"ov":null}]}"#, &wrong(12, "ov", "a string"));
+}
+
+#[test]
+fn bad_scalars_carry_byte_offsets() {
+    rejects(
+        br#"{"e":[{"v":1e999}]}"#,
+        &JsonError::NumberOutOfRange { offset: 11 },
+    );
+    rejects(
+        br#"{"e":[{"v":-}]}"#,
+        &JsonError::InvalidNumber { offset: 11 },
+    );
+    rejects(
+        br#"{"e":[{"sv":"a}]}"#,
+        &JsonError::UnterminatedString { offset: 12 },
+    );
+    rejects(
+        br#"{"e":[{"sv":"\q"}]}"#,
+        &JsonError::InvalidEscape { offset: 13 },
+    );
+    rejects(
+        b"{\"e\":[{\"sv\":\"\n\"}]}",
+        &JsonError::ControlCharacter { offset: 13 },
+    );
+    rejects(
+        b"{\"e\":[{\"sv\":\"\xff\"}]}",
+        &JsonError::InvalidUtf8 { offset: 13 },
+    );
+    let err = Document::decode(br#"{"e":[{"v":-}]}"#).unwrap_err();
+    assert_eq!(err.to_string(), "malformed number at byte 11");
 }
 
 #[test]
@@ -374,8 +463,13 @@ fn integers_keep_full_precision() {
 fn escapes_force_an_owned_copy_only_where_needed() {
     let input = br#"{"bn":"/3/0/","e":[{"n":"0","sv":"Open \"Mobile\" Alliance \u00e9"},{"n":"1","sv":"plain"}]}"#;
     let doc = Document::decode(input).unwrap();
-    assert!(matches!(&doc.records[0].value, Value::String(Cow::Owned(s)) if s == "Open \"Mobile\" Alliance é"));
-    assert!(matches!(&doc.records[1].value, Value::String(Cow::Borrowed("plain"))));
+    assert!(
+        matches!(&doc.records[0].value, Value::String(Cow::Owned(s)) if s == "Open \"Mobile\" Alliance é")
+    );
+    assert!(matches!(
+        &doc.records[1].value,
+        Value::String(Cow::Borrowed("plain"))
+    ));
     // The writer escapes only what JSON requires; non-ASCII stays UTF-8.
     assert_eq!(
         doc.encode_to_vec().unwrap(),

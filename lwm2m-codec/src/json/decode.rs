@@ -1,7 +1,7 @@
 //! The document grammar on top of the tokenizer: `{"bn":..,"bt":..,"e":[{..},..]}`.
 //!
 //! Hand-written rather than serde-derived because it is about four times faster on the Device
-//! instance (serde_json's generic string and key handling dominated), it reports semantic faults
+//! instance (`serde_json`'s generic string and key handling dominated), it reports semantic faults
 //! with the entry index without a second pass, and its errors carry byte offsets.
 
 use alloc::borrow::Cow;

@@ -301,7 +301,12 @@ impl<'a> Lexer<'a> {
             Some(b'"') => self.string().map(drop),
             Some(b'-' | b'0'..=b'9') => self.number().map(drop),
             Some(b't' | b'f') => self.boolean().map(drop),
-            Some(b'n') if self.text.get(self.pos..).is_some_and(|r| r.starts_with("null")) => {
+            Some(b'n')
+                if self
+                    .text
+                    .get(self.pos..)
+                    .is_some_and(|r| r.starts_with("null")) =>
+            {
                 self.pos += 4;
                 Ok(())
             }
@@ -355,17 +360,50 @@ mod tests {
 
     #[test]
     fn malformed_strings() {
-        assert_eq!(string(r#""abc"#), Err(JsonError::UnterminatedString { offset: 0 }));
-        assert_eq!(string(r#""a\"#), Err(JsonError::InvalidEscape { offset: 2 }));
-        assert_eq!(string("\"a\u{1}\""), Err(JsonError::ControlCharacter { offset: 2 }));
-        assert_eq!(string(r#""\x""#), Err(JsonError::InvalidEscape { offset: 1 }));
-        assert_eq!(string(r#""\u12""#), Err(JsonError::InvalidEscape { offset: 1 }));
-        assert_eq!(string(r#""\u12g4""#), Err(JsonError::InvalidEscape { offset: 1 }));
-        assert_eq!(string(r#""\ud83d""#), Err(JsonError::InvalidEscape { offset: 1 }));
-        assert_eq!(string(r#""\ud83d\u0041""#), Err(JsonError::InvalidEscape { offset: 1 }));
-        assert_eq!(string(r#""\ude00""#), Err(JsonError::InvalidEscape { offset: 1 }));
-        assert_eq!(string("\"\\n\u{1}\""), Err(JsonError::ControlCharacter { offset: 3 }));
-        assert_eq!(string("\"\\n"), Err(JsonError::UnterminatedString { offset: 0 }));
+        assert_eq!(
+            string(r#""abc"#),
+            Err(JsonError::UnterminatedString { offset: 0 })
+        );
+        assert_eq!(
+            string(r#""a\"#),
+            Err(JsonError::InvalidEscape { offset: 2 })
+        );
+        assert_eq!(
+            string("\"a\u{1}\""),
+            Err(JsonError::ControlCharacter { offset: 2 })
+        );
+        assert_eq!(
+            string(r#""\x""#),
+            Err(JsonError::InvalidEscape { offset: 1 })
+        );
+        assert_eq!(
+            string(r#""\u12""#),
+            Err(JsonError::InvalidEscape { offset: 1 })
+        );
+        assert_eq!(
+            string(r#""\u12g4""#),
+            Err(JsonError::InvalidEscape { offset: 1 })
+        );
+        assert_eq!(
+            string(r#""\ud83d""#),
+            Err(JsonError::InvalidEscape { offset: 1 })
+        );
+        assert_eq!(
+            string(r#""\ud83d\u0041""#),
+            Err(JsonError::InvalidEscape { offset: 1 })
+        );
+        assert_eq!(
+            string(r#""\ude00""#),
+            Err(JsonError::InvalidEscape { offset: 1 })
+        );
+        assert_eq!(
+            string("\"\\n\u{1}\""),
+            Err(JsonError::ControlCharacter { offset: 3 })
+        );
+        assert_eq!(
+            string("\"\\n"),
+            Err(JsonError::UnterminatedString { offset: 0 })
+        );
     }
 
     #[test]
@@ -373,13 +411,22 @@ mod tests {
         assert_eq!(number("0"), Ok(Number::Integer(0)));
         assert_eq!(number("-0"), Ok(Number::Integer(0)));
         assert_eq!(number("9223372036854775807"), Ok(Number::Integer(i64::MAX)));
-        assert_eq!(number("-9223372036854775808"), Ok(Number::Integer(i64::MIN)));
+        assert_eq!(
+            number("-9223372036854775808"),
+            Ok(Number::Integer(i64::MIN))
+        );
         assert_eq!(
             number("9223372036854775808"),
             Ok(Number::Float(9_223_372_036_854_775_808.0))
         );
-        assert_eq!(number("-9223372036854775809"), Ok(Number::Float(-9.223_372_036_854_776e18)));
-        assert_eq!(number("123456789012345678901234567890"), Ok(Number::Float(1.234_567_890_123_456_8e29)));
+        assert_eq!(
+            number("-9223372036854775809"),
+            Ok(Number::Float(-9.223_372_036_854_776e18))
+        );
+        assert_eq!(
+            number("123456789012345678901234567890"),
+            Ok(Number::Float(1.234_567_890_123_456_8e29))
+        );
         assert_eq!(number("22.4"), Ok(Number::Float(22.4)));
         assert_eq!(number("-1.25"), Ok(Number::Float(-1.25)));
         assert_eq!(number("1.0"), Ok(Number::Float(1.0)));
@@ -397,7 +444,10 @@ mod tests {
                 "{bad}"
             );
         }
-        assert_eq!(number("1e400"), Err(JsonError::NumberOutOfRange { offset: 0 }));
+        assert_eq!(
+            number("1e400"),
+            Err(JsonError::NumberOutOfRange { offset: 0 })
+        );
         // A leading zero ends the number; the reader then fails on the next character.
         let mut lexer = Lexer::new("01");
         assert_eq!(lexer.number(), Ok(Number::Integer(0)));

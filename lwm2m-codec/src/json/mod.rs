@@ -1,7 +1,7 @@
 //! LwM2M 1.0 JSON, content format 11543 (legacy 1543).
 //!
-//! This is the JSON of LwM2M 1.0 (TS §6.4.4), a dialect of an early SenML draft, **not** RFC 8428
-//! SenML:
+//! This is the JSON of LwM2M 1.0 (TS §6.4.4), a dialect of an early `SenML` draft, **not** RFC 8428
+//! `SenML`:
 //!
 //! ```json
 //! {"bn":"/3/0/","bt":25462634,"e":[{"n":"0","sv":"Open Mobile Alliance"},{"n":"9","v":100,"t":-5}]}
@@ -11,7 +11,7 @@
 //! * `e` (required): the entries. Each has an optional `n` (name, appended to `bn`), **exactly one**
 //!   value key — `v` (number), `sv` (string; Opaque travels base64 here), `bv` (boolean) or `ov`
 //!   (object link `"oid:iid"`) — and an optional `t` (time, relative to `bt`).
-//! * Unknown keys, at the top or in an entry, are skipped: SenML reserves new keys for later
+//! * Unknown keys, at the top or in an entry, are skipped: `SenML` reserves new keys for later
 //!   versions and a reader that rejected them could never talk to a newer peer.
 //!
 //! Reading ([`Document::decode`]) borrows every string from the input unless JSON escapes force a
@@ -26,10 +26,10 @@
 //! into 1-4 numeric ids. Checking that an entry lies under the request URI needs the request and
 //! belongs to `lwm2m-model`.
 //!
-//! # Towards SenML
+//! # Towards `SenML`
 //! [`Record`], [`Value`], [`Number`] and [`Objlnk`] carry nothing JSON-specific: they are the
-//! name/value/time triple every SenML flavour has. The LwM2M 1.1 formats (SenML JSON 110 and
-//! SenML CBOR 112, with `vs`, `vb`, `vlo`, `vd` and a top-level array) can be added as sibling
+//! name/value/time triple every `SenML` flavour has. The LwM2M 1.1 formats (`SenML` JSON 110 and
+//! `SenML` CBOR 112, with `vs`, `vb`, `vlo`, `vd` and a top-level array) can be added as sibling
 //! modules that produce and consume the same records, so `lwm2m-model` maps records to nodes once.
 //!
 //! ```
@@ -140,10 +140,7 @@ impl<'a> Document<'a> {
     /// The full name (`bn` + `n`) of entry `index`, or `None` if there is no such entry.
     pub fn full_name(&self, index: usize) -> Option<Cow<'_, str>> {
         let record = self.records.get(index)?;
-        Some(full_name(
-            self.base_name.as_deref(),
-            record.name.as_deref(),
-        ))
+        Some(full_name(self.base_name.as_deref(), record.name.as_deref()))
     }
 
     /// The numeric path of entry `index`.

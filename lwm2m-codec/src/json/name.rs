@@ -214,7 +214,12 @@ impl NameParser {
         self.push()?;
         let p = self.packed;
         Ok(NamePath {
-            ids: [p as u16, (p >> 16) as u16, (p >> 32) as u16, (p >> 48) as u16],
+            ids: [
+                p as u16,
+                (p >> 16) as u16,
+                (p >> 32) as u16,
+                (p >> 48) as u16,
+            ],
             len: self.len,
         })
     }
@@ -278,8 +283,14 @@ mod tests {
 
     #[test]
     fn full_name_joins_only_when_needed() {
-        assert!(matches!(full_name(Some("/3/0/"), None), Cow::Borrowed("/3/0/")));
-        assert!(matches!(full_name(Some(""), Some("/3")), Cow::Borrowed("/3")));
+        assert!(matches!(
+            full_name(Some("/3/0/"), None),
+            Cow::Borrowed("/3/0/")
+        ));
+        assert!(matches!(
+            full_name(Some(""), Some("/3")),
+            Cow::Borrowed("/3")
+        ));
         assert!(matches!(full_name(Some("/3/"), Some("0")), Cow::Owned(_)));
         assert_eq!(full_name(None, None), "");
     }

@@ -30,6 +30,7 @@ pub enum Number {
 impl Number {
     /// The value as an `i64` if it is an integer or a float with an exact integer value in range.
     #[inline]
+    #[allow(clippy::float_cmp, clippy::cast_precision_loss)] // exactness is the point here
     pub fn as_i64(self) -> Option<i64> {
         match self {
             Number::Integer(i) => Some(i),
@@ -49,6 +50,7 @@ impl Number {
 
     /// The value as an `f64` (an integer beyond 2^53 loses precision here).
     #[inline]
+    #[allow(clippy::cast_precision_loss)] // documented: this is the lossy view
     pub fn as_f64(self) -> f64 {
         match self {
             Number::Integer(i) => i as f64,
@@ -261,7 +263,10 @@ mod tests {
     #[test]
     fn as_i64_is_exact_or_none() {
         assert_eq!(Number::Integer(i64::MAX).as_i64(), Some(i64::MAX));
-        assert_eq!(Number::Float(-9_223_372_036_854_775_808.0).as_i64(), Some(i64::MIN));
+        assert_eq!(
+            Number::Float(-9_223_372_036_854_775_808.0).as_i64(),
+            Some(i64::MIN)
+        );
         assert_eq!(Number::Float(9_223_372_036_854_775_808.0).as_i64(), None);
         assert_eq!(Number::Float(f64::NAN).as_i64(), None);
         assert_eq!(Number::Float(f64::INFINITY).as_i64(), None);

@@ -85,19 +85,17 @@ pub(super) fn next_entry<'a>(
     };
     if !first {
         if byte != b',' {
-            return Err(LinkError::GarbageAfterLink {
-                offset: cursor.pos,
-            });
+            return Err(LinkError::GarbageAfterLink { offset: cursor.pos });
         }
         cursor.pos += 1;
         cursor.skip_ws();
     }
     match cursor.peek() {
         Some(b'<') => link(cursor).map(|l| Some(Entry::Link(l))),
-        Some(b) if bare_ok && is_name_char(b) => attribute(cursor).map(|a| Some(Entry::Attribute(a))),
-        _ => Err(LinkError::ExpectedLink {
-            offset: cursor.pos,
-        }),
+        Some(b) if bare_ok && is_name_char(b) => {
+            attribute(cursor).map(|a| Some(Entry::Attribute(a)))
+        }
+        _ => Err(LinkError::ExpectedLink { offset: cursor.pos }),
     }
 }
 
@@ -109,11 +107,7 @@ fn link<'a>(cursor: &mut Cursor<'a>) -> Result<Link<'a>, LinkError> {
     match cursor.peek() {
         Some(b'>') => {}
         None => return Err(LinkError::UnterminatedTarget { offset: open }),
-        Some(_) => {
-            return Err(LinkError::InvalidTargetCharacter {
-                offset: cursor.pos,
-            })
-        }
+        Some(_) => return Err(LinkError::InvalidTargetCharacter { offset: cursor.pos }),
     }
     if target.is_empty() {
         return Err(LinkError::EmptyTarget { offset: open });

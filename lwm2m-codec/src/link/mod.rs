@@ -113,7 +113,10 @@ mod tests {
     fn errors_carry_offsets() {
         assert_eq!(error("/3/0>"), LinkError::ExpectedLink { offset: 0 });
         assert_eq!(error("</3/0"), LinkError::UnterminatedTarget { offset: 0 });
-        assert_eq!(error("</1>,</3 />"), LinkError::InvalidTargetCharacter { offset: 8 });
+        assert_eq!(
+            error("</1>,</3 />"),
+            LinkError::InvalidTargetCharacter { offset: 8 }
+        );
         assert_eq!(error("</1>,<>"), LinkError::EmptyTarget { offset: 5 });
         assert_eq!(
             error("</\u{e9}>"),
@@ -129,13 +132,25 @@ mod tests {
         );
         assert_eq!(error("</a>;=1"), LinkError::BadAttributeName { offset: 5 });
         assert_eq!(error("</a>;"), LinkError::BadAttributeName { offset: 5 });
-        assert_eq!(error("</a>;ct="), LinkError::InvalidAttributeValue { offset: 8 });
-        assert_eq!(error("</a>;ct=,</b>"), LinkError::InvalidAttributeValue { offset: 8 });
+        assert_eq!(
+            error("</a>;ct="),
+            LinkError::InvalidAttributeValue { offset: 8 }
+        );
+        assert_eq!(
+            error("</a>;ct=,</b>"),
+            LinkError::InvalidAttributeValue { offset: 8 }
+        );
         assert_eq!(error("</a>x"), LinkError::GarbageAfterLink { offset: 4 });
-        assert_eq!(error("</a>;ct=1 2"), LinkError::GarbageAfterLink { offset: 10 });
+        assert_eq!(
+            error("</a>;ct=1 2"),
+            LinkError::GarbageAfterLink { offset: 10 }
+        );
         assert_eq!(error("</a>,"), LinkError::ExpectedLink { offset: 5 });
         assert_eq!(error("</a>,,</b>"), LinkError::ExpectedLink { offset: 5 });
-        assert_eq!(error("</a>,lwm2m=\"1.0\""), LinkError::ExpectedLink { offset: 5 });
+        assert_eq!(
+            error("</a>,lwm2m=\"1.0\""),
+            LinkError::ExpectedLink { offset: 5 }
+        );
         assert_eq!(
             LinkFormat::parse(b"</a>,</\xff>"),
             Err(LinkError::InvalidUtf8 { offset: 7 })
@@ -154,7 +169,8 @@ mod tests {
 
     #[test]
     fn white_space_is_tolerated_between_items() {
-        let spaced = LinkFormat::parse_str(" </3/0> ; pmax=60 ,\r\n\t</3/0/1>;obs , </5> ").unwrap();
+        let spaced =
+            LinkFormat::parse_str(" </3/0> ; pmax=60 ,\r\n\t</3/0/1>;obs , </5> ").unwrap();
         let compact = LinkFormat::parse_str("</3/0>;pmax=60,</3/0/1>;obs,</5>").unwrap();
         assert!(spaced.entries().eq(compact.entries()));
         assert_eq!(LinkFormat::parse_str("  ").unwrap().entries().count(), 0);

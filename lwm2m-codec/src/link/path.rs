@@ -235,7 +235,10 @@ mod tests {
             LinkPath::parse_under("/lwm2m/3/0", "/lwm2m").unwrap().ids(),
             &[3, 0]
         );
-        assert_eq!(LinkPath::parse_under("/lwm2m", "/lwm2m").unwrap().depth(), 0);
+        assert_eq!(
+            LinkPath::parse_under("/lwm2m", "/lwm2m").unwrap().depth(),
+            0
+        );
         assert_eq!(
             LinkPath::parse_under("/3/0", "/lwm2m"),
             Err(LinkPathError::NotUnderRoot)
@@ -244,9 +247,6 @@ mod tests {
             LinkPath::parse_under("/lwm2m/3/x", "/lwm2m"),
             Err(LinkPathError::NotNumeric { offset: 9 })
         );
-        assert_eq!(
-            LinkPath::parse_under("/a/b/3", "/a/b").unwrap().ids(),
-            &[3]
-        );
+        assert_eq!(LinkPath::parse_under("/a/b/3", "/a/b").unwrap().ids(), &[3]);
     }
 }

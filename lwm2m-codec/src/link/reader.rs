@@ -183,17 +183,14 @@ impl<'a> Iterator for Entries<'a> {
         if self.done {
             return None;
         }
-        match next_entry(&mut self.cursor, self.first, !self.seen_link) {
-            Ok(Some(entry)) => {
-                self.first = false;
-                self.seen_link |= matches!(entry, Entry::Link(_));
-                Some(entry)
-            }
-            // The text was validated; an error cannot happen, and ending is the safe answer.
-            Ok(None) | Err(_) => {
-                self.done = true;
-                None
-            }
+        // The text was validated, so an error cannot happen here; ending is the safe answer.
+        if let Ok(Some(entry)) = next_entry(&mut self.cursor, self.first, !self.seen_link) {
+            self.first = false;
+            self.seen_link |= matches!(entry, Entry::Link(_));
+            Some(entry)
+        } else {
+            self.done = true;
+            None
         }
     }
 }

@@ -201,19 +201,40 @@ mod tests {
     #[test]
     fn conversions() {
         assert_eq!(AttrValue::Token("65535").as_u16(), Ok(65535));
-        assert_eq!(AttrValue::Token("65536").as_u16(), Err(AttrValueError::OutOfRange));
+        assert_eq!(
+            AttrValue::Token("65536").as_u16(),
+            Err(AttrValueError::OutOfRange)
+        );
         assert_eq!(
             AttrValue::Token("99999999999999999999").as_u64(),
             Err(AttrValueError::OutOfRange)
         );
-        assert_eq!(AttrValue::Token("-1").as_u32(), Err(AttrValueError::NotAnInteger));
-        assert_eq!(AttrValue::Token("").as_u32(), Err(AttrValueError::NotAnInteger));
-        assert_eq!(AttrValue::Quoted("1\\0").as_u32(), Err(AttrValueError::NotAnInteger));
+        assert_eq!(
+            AttrValue::Token("-1").as_u32(),
+            Err(AttrValueError::NotAnInteger)
+        );
+        assert_eq!(
+            AttrValue::Token("").as_u32(),
+            Err(AttrValueError::NotAnInteger)
+        );
+        assert_eq!(
+            AttrValue::Quoted("1\\0").as_u32(),
+            Err(AttrValueError::NotAnInteger)
+        );
         assert_eq!(AttrValue::Token("-0.5").as_f64(), Ok(-0.5));
         assert_eq!(AttrValue::Token("1e3").as_f64(), Ok(1000.0));
-        assert_eq!(AttrValue::Token("1e999").as_f64(), Err(AttrValueError::OutOfRange));
-        for bad in ["inf", "NaN", "+1", ".5", "5.", "1e", "1e+", "--1", "0x10", "1.2.3", ""] {
-            assert_eq!(AttrValue::Token(bad).as_f64(), Err(AttrValueError::NotANumber), "{bad}");
+        assert_eq!(
+            AttrValue::Token("1e999").as_f64(),
+            Err(AttrValueError::OutOfRange)
+        );
+        for bad in [
+            "inf", "NaN", "+1", ".5", "5.", "1e", "1e+", "--1", "0x10", "1.2.3", "",
+        ] {
+            assert_eq!(
+                AttrValue::Token(bad).as_f64(),
+                Err(AttrValueError::NotANumber),
+                "{bad}"
+            );
         }
     }
 
@@ -227,6 +248,9 @@ mod tests {
         assert_ne!(AttrValue::Quoted("1.1"), AttrValue::Token("1.0"));
         // A backslash in a token is an ordinary character.
         assert_eq!(AttrValue::Token(r"a\b").unescaped(), r"a\b");
-        assert!(matches!(AttrValue::Quoted("1.0").unescaped(), Cow::Borrowed("1.0")));
+        assert!(matches!(
+            AttrValue::Quoted("1.0").unescaped(),
+            Cow::Borrowed("1.0")
+        ));
     }
 }

@@ -309,7 +309,11 @@ impl<'b, B: BufMut> LinkWriter<'b, B> {
         Ok(())
     }
 
-    fn name_value(&mut self, name: &str, value: Option<AttrValue<'_>>) -> Result<(), LinkWriteError> {
+    fn name_value(
+        &mut self,
+        name: &str,
+        value: Option<AttrValue<'_>>,
+    ) -> Result<(), LinkWriteError> {
         self.put(name.as_bytes())?;
         match value {
             None => Ok(()),
@@ -432,7 +436,10 @@ mod tests {
     #[test]
     fn decimal_text() {
         assert_eq!(DecimalText::new(0).as_bytes(), b"0");
-        assert_eq!(DecimalText::new(u64::MAX).as_bytes(), b"18446744073709551615");
+        assert_eq!(
+            DecimalText::new(u64::MAX).as_bytes(),
+            b"18446744073709551615"
+        );
     }
 
     #[test]
