@@ -81,12 +81,6 @@ fn json(c: &mut Criterion) {
             black_box(out.len())
         });
     });
-    group.bench_function("scratch_ignored", |b| {
-        b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(black_box(DEVICE)).unwrap());
-    });
-    group.bench_function("scratch_decode_only", |b| {
-        b.iter(|| Document::decode(black_box(DEVICE)).unwrap());
-    });
     group.finish();
 
     let mut group = c.benchmark_group("link");

@@ -59,13 +59,16 @@ fn entries<'a>(lexer: &mut Lexer<'a>, remaining: usize) -> Result<Vec<Record<'a>
     let mut records = Vec::with_capacity((remaining / 16).clamp(1, 256));
     let mut first = true;
     while lexer.next_element(&mut first)? {
-        let index = records.len();
-        records.push(entry(lexer, index)?);
+        entry(lexer, &mut records)?;
     }
     Ok(records)
 }
 
-fn entry<'a>(lexer: &mut Lexer<'a>, index: usize) -> Result<Record<'a>, JsonError> {
+/// Reads one entry and appends it to `records` (pushing here rather than returning the record
+/// lets it be built in place instead of copied out of a `Result`).
+#[inline]
+fn entry<'a>(lexer: &mut Lexer<'a>, records: &mut Vec<Record<'a>>) -> Result<(), JsonError> {
+    let index = records.len();
     if lexer.peek() != Some(b'{') {
         return Err(wrong_type(lexer, "e", "an array of entry objects"));
     }
@@ -122,7 +125,8 @@ fn entry<'a>(lexer: &mut Lexer<'a>, index: usize) -> Result<Record<'a>, JsonErro
         });
     }
     let value = value.ok_or(JsonError::MissingValue { entry: index })?;
-    Ok(Record { name, value, time })
+    records.push(Record { name, value, time });
+    Ok(())
 }
 
 #[inline]

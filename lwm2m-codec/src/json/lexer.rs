@@ -116,6 +116,7 @@ impl<'a> Lexer<'a> {
 
     /// Reads a string; the cursor must be on its opening quote (checked by the caller with
     /// [`Lexer::peek`]). Borrowed unless it contains escapes.
+    #[inline]
     pub(super) fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
         let open = self.pos;
         let start = open + 1;
@@ -126,12 +127,18 @@ impl<'a> Lexer<'a> {
                     self.pos = i + 1;
                     return Ok(Cow::Borrowed(self.text.get(start..i).unwrap_or_default()));
                 }
-                Some(b'\\') => break,
+                Some(b'\\') => return self.escaped_string(open, i),
                 Some(0x00..=0x1F) => return Err(JsonError::ControlCharacter { offset: i }),
                 Some(_) => i += 1,
                 None => return Err(JsonError::UnterminatedString { offset: open }),
             }
         }
+    }
+
+    /// The rest of a string from its first backslash at `i`, decoded into an owned copy.
+    #[cold]
+    fn escaped_string(&mut self, open: usize, mut i: usize) -> Result<Cow<'a, str>, JsonError> {
+        let start = open + 1;
         let mut owned = String::with_capacity(i - start + 16);
         owned.push_str(self.text.get(start..i).unwrap_or_default());
         loop {

@@ -52,23 +52,57 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// `parmname` characters (RFC 8288 token chars, plus `*` for the `title*` style of RFC 8187).
+const NAME: u8 = 1;
+const TOKEN: u8 = 2;
+const TARGET: u8 = 4;
+
+/// Character classes by byte, built at compile time: the grammar checks every byte of a payload
+/// against one of these sets, and a table lookup beats scanning a list of punctuation.
+static CLASSES: [u8; 256] = {
+    const fn set(table: &mut [u8; 256], chars: &[u8], class: u8) {
+        let mut i = 0;
+        while i < chars.len() {
+            table[chars[i] as usize] |= class;
+            i += 1;
+        }
+    }
+    let mut table = [0_u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            table[b] = NAME | TOKEN;
+        }
+        // Printable ASCII except those a URI-reference never holds unescaped and that would
+        // confuse a reader (`<`, `>`, `"`); space and controls are excluded by the range.
+        if c >= 0x21 && c <= 0x7E && c != b'<' && c != b'>' && c != b'"' {
+            table[b] |= TARGET;
+        }
+        b += 1;
+    }
+    // `parmname`: RFC 8288 token characters, plus `*` for the `title*` style of RFC 8187.
+    set(&mut table, b"!#$&+-.^_`|~*", NAME);
+    // `ptokenchar` of RFC 6690: the characters of an unquoted attribute value.
+    set(&mut table, b"!#$%&'()*+-./:<=>?@[]^_`{|}~", TOKEN);
+    table
+};
+
+/// Whether `b` may appear in an attribute name.
 #[inline]
 pub(super) fn is_name_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~*".contains(&b)
+    CLASSES[usize::from(b)] & NAME != 0
 }
 
-/// `ptokenchar` of RFC 6690: the characters of an unquoted attribute value.
+/// Whether `b` may appear in an unquoted attribute value.
 #[inline]
 pub(super) fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'()*+-./:<=>?@[]^_`{|}~".contains(&b)
+    CLASSES[usize::from(b)] & TOKEN != 0
 }
 
-/// Characters allowed between `<` and `>`: printable ASCII except those a URI-reference never
-/// holds unescaped and that would confuse a reader (`<`, `"`, space).
+/// Whether `b` may appear between `<` and `>`.
 #[inline]
 pub(super) fn is_target_char(b: u8) -> bool {
-    matches!(b, 0x21..=0x7E) && b != b'<' && b != b'>' && b != b'"'
+    CLASSES[usize::from(b)] & TARGET != 0
 }
 
 /// Reads the next entry. `first` is true before the first entry (no comma expected), `bare_ok`
@@ -178,4 +212,31 @@ fn attribute<'a>(cursor: &mut Cursor<'a>) -> Result<Attribute<'a>, LinkError> {
         name,
         value: Some(value),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn character_classes_match_the_rfc_sets() {
+        for b in 0..=255_u8 {
+            let alnum = b.is_ascii_alphanumeric();
+            assert_eq!(
+                is_name_char(b),
+                alnum || b"!#$&+-.^_`|~*".contains(&b),
+                "{b}"
+            );
+            assert_eq!(
+                is_token_char(b),
+                alnum || b"!#$%&'()*+-./:<=>?@[]^_`{|}~".contains(&b),
+                "{b}"
+            );
+            assert_eq!(
+                is_target_char(b),
+                (0x21..=0x7E).contains(&b) && !b"<>\"".contains(&b),
+                "{b}"
+            );
+        }
+    }
 }
