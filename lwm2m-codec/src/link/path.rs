@@ -2,7 +2,10 @@
 
 /// The `/`-separated segments of a link target, without the leading `/`; the root `/` has none.
 #[derive(Debug, Clone)]
-pub struct Segments<'a>(Option<core::str::Split<'a, char>>);
+pub struct Segments<'a> {
+    /// What is left to split; `None` once the last segment was returned.
+    rest: Option<&'a str>,
+}
 
 impl<'a> Segments<'a> {
     /// The segments of `target`.
@@ -10,11 +13,14 @@ impl<'a> Segments<'a> {
     /// ```
     /// use lwm2m_codec::link::Segments;
     /// assert!(Segments::new("/lwm2m/3/0").eq(["lwm2m", "3", "0"]));
+    /// assert!(Segments::new("/3//0/").eq(["3", "", "0", ""]));
     /// assert_eq!(Segments::new("/").count(), 0);
     /// ```
     pub fn new(target: &'a str) -> Self {
         let rest = target.strip_prefix('/').unwrap_or(target);
-        Segments((!rest.is_empty()).then(|| rest.split('/')))
+        Segments {
+            rest: (!rest.is_empty()).then_some(rest),
+        }
     }
 }
 
@@ -23,7 +29,18 @@ impl<'a> Iterator for Segments<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<&'a str> {
-        self.0.as_mut()?.next()
+        let rest = self.rest?;
+        // A byte search: `str::split` with a char pattern costs a `memcmp` call per match.
+        match rest.bytes().position(|b| b == b'/') {
+            Some(i) => {
+                self.rest = Some(rest.get(i + 1..).unwrap_or_default());
+                rest.get(..i)
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
     }
 }
 
@@ -72,7 +89,7 @@ impl LinkPath {
             return Err(LinkPathError::NotAbsolute);
         }
         let mut offset = 1;
-        for segment in target.get(1..).unwrap_or_default().split('/') {
+        for segment in Segments::new(target) {
             if segment.is_empty() {
                 return Err(LinkPathError::EmptySegment { offset });
             }
