@@ -31,15 +31,12 @@ impl<'a> Iterator for Segments<'a> {
     fn next(&mut self) -> Option<&'a str> {
         let rest = self.rest?;
         // A byte search: `str::split` with a char pattern costs a `memcmp` call per match.
-        match rest.bytes().position(|b| b == b'/') {
-            Some(i) => {
-                self.rest = Some(rest.get(i + 1..).unwrap_or_default());
-                rest.get(..i)
-            }
-            None => {
-                self.rest = None;
-                Some(rest)
-            }
+        if let Some(i) = rest.bytes().position(|b| b == b'/') {
+            self.rest = Some(rest.get(i + 1..).unwrap_or_default());
+            rest.get(..i)
+        } else {
+            self.rest = None;
+            Some(rest)
         }
     }
 }
