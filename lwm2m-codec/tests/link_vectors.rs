@@ -218,9 +218,10 @@ fn bootstrap_discover_security() {
     assert_eq!(version.name, "lwm2m");
     assert_eq!(version.value, Some(AttrValue::Quoted("1.0")));
     assert_eq!(
-        links.bare_attribute("lwm2m"),
-        Some(Some(AttrValue::Token("1.0")))
+        links.bare_attribute("lwm2m").and_then(|a| a.value),
+        Some(AttrValue::Token("1.0"))
     );
+    assert_eq!(links.bare_attribute("ssid"), None);
     let ssids: Vec<(Vec<u16>, Option<u16>)> = links
         .links()
         .map(|l| {

@@ -68,13 +68,15 @@ impl<'a> LinkFormat<'a> {
         })
     }
 
-    /// The value of the leading bare attribute `name` (LwM2M 1.0 Bootstrap-Discover starts with
-    /// `lwm2m="1.0"`). `Some(None)` when it is present without a value.
-    pub fn bare_attribute(&self, name: &str) -> Option<Option<AttrValue<'a>>> {
-        self.entries().find_map(|entry| match entry {
-            Entry::Attribute(a) if a.name == name => Some(a.value),
-            _ => None,
-        })
+    /// The leading bare item called `name` (an LwM2M 1.0 Bootstrap-Discover answer starts with
+    /// `lwm2m="1.0"`).
+    pub fn bare_attribute(&self, name: &str) -> Option<Attribute<'a>> {
+        self.entries()
+            .map_while(|entry| match entry {
+                Entry::Attribute(a) => Some(a),
+                Entry::Link(_) => None,
+            })
+            .find(|a| a.name == name)
     }
 }
 
