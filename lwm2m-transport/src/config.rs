@@ -24,19 +24,19 @@ use crate::error::ConfigError;
 /// CoAP transmission parameters (RFC 7252 §4.8) and the values derived from them (§4.8.2).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransmissionParameters {
-    /// ACK_TIMEOUT: the first retransmission timeout is drawn from
+    /// `ACK_TIMEOUT`: the first retransmission timeout is drawn from
     /// `[ack_timeout, ack_timeout × ack_random_factor]`. Default 2 s.
     pub ack_timeout: Duration,
-    /// ACK_RANDOM_FACTOR, at least 1.0. Default 1.5.
+    /// `ACK_RANDOM_FACTOR`, at least 1.0. Default 1.5.
     pub ack_random_factor: f64,
-    /// MAX_RETRANSMIT: retransmissions of a Confirmable message before giving up. Default 4.
+    /// `MAX_RETRANSMIT`: retransmissions of a Confirmable message before giving up. Default 4.
     pub max_retransmit: u8,
     /// NSTART: outstanding interactions per peer; further requests wait in a FIFO queue.
     /// Default 1.
     pub nstart: usize,
-    /// MAX_LATENCY: the longest a datagram is expected to travel. Default 100 s.
+    /// `MAX_LATENCY`: the longest a datagram is expected to travel. Default 100 s.
     pub max_latency: Duration,
-    /// PROCESSING_DELAY: the longest a peer takes to acknowledge. Default 2 s.
+    /// `PROCESSING_DELAY`: the longest a peer takes to acknowledge. Default 2 s.
     pub processing_delay: Duration,
 }
 
@@ -112,7 +112,7 @@ impl TransmissionParameters {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Peers with state (message-id counter, request queue). An idle peer's entry lives for
-    /// EXCHANGE_LIFETIME after its last message; when full, the longest-idle peer is evicted, and
+    /// `EXCHANGE_LIFETIME` after its last message; when full, the longest-idle peer is evicted, and
     /// datagrams from new peers are dropped if none is idle. Default 65 536.
     pub max_peers: usize,
     /// Outgoing exchanges, queued ones included (`start_request`, `ping`). Default 4 096.
@@ -122,7 +122,7 @@ pub struct Limits {
     /// Incoming requests delivered to the application and not yet answered. Default 4 096.
     pub max_incoming: usize,
     /// Duplicate-detection entries (peer, message id) with their cached replies; each lives
-    /// EXCHANGE_LIFETIME. Default 32 768.
+    /// `EXCHANGE_LIFETIME`. Default 32 768.
     pub max_dedup_entries: usize,
     /// Established observations on the observer side. Default 4 096.
     pub max_observations: usize,
@@ -136,9 +136,9 @@ pub struct Limits {
     /// answered 5.03 and a Block2 download fails. Default 64 MiB.
     pub max_reassembly_bytes: usize,
     /// Block1 uploads being reassembled at once; when full the oldest is dropped (its next block
-    /// gets 4.08). Each expires EXCHANGE_LIFETIME after its last block. Default 256.
+    /// gets 4.08). Each expires `EXCHANGE_LIFETIME` after its last block. Default 256.
     pub max_reassemblies: usize,
-    /// Bodies kept to serve later Block2 blocks; each expires EXCHANGE_LIFETIME after its last
+    /// Bodies kept to serve later Block2 blocks; each expires `EXCHANGE_LIFETIME` after its last
     /// use, the oldest is evicted when full. Default 1 024.
     pub max_block2_cache_entries: usize,
     /// Bytes held by the Block2 response cache. Default 64 MiB.
@@ -177,10 +177,10 @@ pub struct Config {
     /// After how long without an application response an incoming Confirmable request is
     /// acknowledged with an empty ACK (the response then follows separately). `None`: only when
     /// the application calls [`Endpoint::acknowledge`](crate::Endpoint::acknowledge). Default 1 s,
-    /// half of ACK_TIMEOUT, before the peer's first retransmission.
+    /// half of `ACK_TIMEOUT`, before the peer's first retransmission.
     pub empty_ack_delay: Option<Duration>,
     /// How long a requester waits for a response after an empty ACK, or after sending a
-    /// Non-confirmable request. Default 93 s (MAX_TRANSMIT_WAIT).
+    /// Non-confirmable request. Default 93 s (`MAX_TRANSMIT_WAIT`).
     pub response_timeout: Duration,
     /// Send notifications as Confirmable messages by default (a [`Response`](crate::Response)
     /// may override it per notification). Default `false`.
@@ -210,7 +210,7 @@ impl Default for Config {
 
 impl Config {
     /// Checks that the values make sense: a power-of-two block size of 16-1024, a finite
-    /// ACK_RANDOM_FACTOR ≥ 1, a non-zero ACK_TIMEOUT and NSTART, and non-zero table caps.
+    /// `ACK_RANDOM_FACTOR` ≥ 1, a non-zero `ACK_TIMEOUT` and NSTART, and non-zero table caps.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let t = &self.transmission;
         if t.ack_timeout.is_zero() {
@@ -277,24 +277,34 @@ mod tests {
     #[test]
     fn validation_names_the_bad_value() {
         assert!(Config::default().validate().is_ok());
-        let mut c = Config::default();
-        c.block_size = 100;
+        let c = Config {
+            block_size: 100,
+            ..Config::default()
+        };
         assert_eq!(c.validate(), Err(ConfigError::BlockSize { size: 100 }));
-        let mut c = Config::default();
-        c.transmission.ack_random_factor = 0.5;
+        let mut c = Config {
+            transmission: TransmissionParameters {
+                ack_random_factor: 0.5,
+                ..TransmissionParameters::default()
+            },
+            ..Config::default()
+        };
         assert!(matches!(
             c.validate(),
             Err(ConfigError::AckRandomFactor { .. })
         ));
-        let mut c = Config::default();
-        c.limits.max_relations = 0;
+        c.transmission = TransmissionParameters::default();
+        c.limits = Limits {
+            max_relations: 0,
+            ..Limits::default()
+        };
         assert_eq!(
             c.validate(),
             Err(ConfigError::ZeroLimit {
                 name: "max_relations"
             })
         );
-        let mut c = Config::default();
+        c.limits = Limits::default();
         c.transmission.max_retransmit = 21;
         assert!(c.validate().is_err());
         c.transmission.max_retransmit = 20;

@@ -12,16 +12,16 @@ use crate::event::{IncomingId, RelationId, RequestId};
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// ACK_TIMEOUT of zero.
+    /// `ACK_TIMEOUT` of zero.
     #[error("transmission.ack_timeout must be positive")]
     ZeroAckTimeout,
-    /// ACK_RANDOM_FACTOR below 1 or not finite.
+    /// `ACK_RANDOM_FACTOR` below 1 or not finite.
     #[error("transmission.ack_random_factor {value} must be finite and at least 1.0")]
     AckRandomFactor {
         /// The rejected value.
         value: f64,
     },
-    /// MAX_RETRANSMIT above 20 (the back-off would exceed a month).
+    /// `MAX_RETRANSMIT` above 20 (the back-off would exceed a month).
     #[error("transmission.max_retransmit {value} exceeds 20")]
     MaxRetransmit {
         /// The rejected value.
@@ -107,7 +107,7 @@ pub enum ExchangeError {
     /// The Confirmable request was never acknowledged (the peer is gone or unreachable).
     #[error("no acknowledgement after {transmissions} transmissions")]
     Timeout {
-        /// Transmissions made (1 + MAX_RETRANSMIT).
+        /// Transmissions made (1 + `MAX_RETRANSMIT`).
         transmissions: u8,
     },
     /// The peer answered with RST: it could not process the request.

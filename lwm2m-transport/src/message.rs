@@ -78,7 +78,7 @@ impl core::fmt::Debug for Template {
                 .field("code", &msg.code())
                 .field("options", &msg.options().collect::<Vec<_>>())
                 .field("payload_len", &self.payload.len())
-                .finish(),
+                .finish_non_exhaustive(),
             Err(e) => write!(f, "Template({e})"),
         }
     }
@@ -384,7 +384,7 @@ impl core::fmt::Debug for IncomingRequest {
         f.debug_struct("IncomingRequest")
             .field("message", &self.message())
             .field("body_len", &self.body.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -408,7 +408,7 @@ impl core::fmt::Debug for IncomingResponse {
         f.debug_struct("IncomingResponse")
             .field("message", &self.message())
             .field("body_len", &self.body.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -451,8 +451,7 @@ pub(crate) fn encode(
         // Fast path: the template's options are already encoded; copy them behind a new header.
         let options = head.get(4..).unwrap_or(&[]);
         let marker = usize::from(!payload.is_empty());
-        let mut out =
-            Vec::with_capacity(4 + token.len() + options.len() + marker + payload.len());
+        let mut out = Vec::with_capacity(4 + token.len() + options.len() + marker + payload.len());
         out.put_u8(0x40 | (ty.bits() << 4) | token.len() as u8);
         out.put_u8(head.get(1).copied().unwrap_or(0));
         out.put_u16(message_id);
@@ -551,7 +550,15 @@ mod tests {
             block2: Some(Block::new(1, false, 6).unwrap()),
             ..Extras::default()
         };
-        let slow = encode(&req.template.head, Type::Confirmable, 2, token, &extras, b"x").unwrap();
+        let slow = encode(
+            &req.template.head,
+            Type::Confirmable,
+            2,
+            token,
+            &extras,
+            b"x",
+        )
+        .unwrap();
         let msg = Message::parse(&slow).unwrap();
         assert_eq!(msg.block2(), Ok(Some(Block::new(1, false, 6).unwrap())));
         assert_eq!(msg.payload(), b"x");

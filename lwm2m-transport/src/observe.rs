@@ -102,9 +102,7 @@ pub(crate) struct Relations {
 
 impl Relations {
     pub(crate) fn insert(&mut self, id: RelationId, relation: Relation) -> Option<RelationId> {
-        let previous = self
-            .by_token
-            .insert((relation.peer, relation.token), id);
+        let previous = self.by_token.insert((relation.peer, relation.token), id);
         self.map.insert(id, relation);
         previous
     }
@@ -130,14 +128,22 @@ mod tests {
     fn freshness_follows_rfc_7641_section_3_4() {
         let t = Instant::from_secs(1000);
         assert!(is_newer(1, t, 2, t));
-        assert!(is_newer(1, t, (1 << 23), t));
-        assert!(!is_newer(1, t, 1 + (1 << 23), t), "exactly 2^23 ahead is not newer");
+        assert!(is_newer(1, t, 1 << 23, t));
+        assert!(
+            !is_newer(1, t, 1 + (1 << 23), t),
+            "exactly 2^23 ahead is not newer"
+        );
         assert!(!is_newer(2, t, 1, t));
         assert!(!is_newer(7, t, 7, t), "equal is not newer");
         assert!(is_newer((1 << 24) - 1, t, 0, t));
         assert!(!is_newer(0, t, (1 << 24) - 1, t));
         assert!(!is_newer(9, t, 3, t + Duration::from_secs(128)));
-        assert!(is_newer(9, t, 3, t + Duration::from_secs(128) + Duration::from_micros(1)));
+        assert!(is_newer(
+            9,
+            t,
+            3,
+            t + Duration::from_secs(128) + Duration::from_micros(1)
+        ));
     }
 
     #[test]

@@ -75,6 +75,7 @@ impl Instant {
 
     /// `self + duration`, clamped to [`Instant::MAX`].
     #[inline]
+    #[must_use]
     pub fn saturating_add(self, duration: Duration) -> Instant {
         self.checked_add(duration).unwrap_or(Instant::MAX)
     }
@@ -179,7 +180,10 @@ mod tests {
         let mut t = Instant::from_secs(1);
         t += Duration::from_micros(5);
         assert_eq!(t.as_micros(), 1_000_005);
-        assert_eq!(Instant::from_millis(3) - Instant::from_millis(1), Duration::from_millis(2));
+        assert_eq!(
+            Instant::from_millis(3) - Instant::from_millis(1),
+            Duration::from_millis(2)
+        );
     }
 
     #[test]

@@ -141,9 +141,15 @@ mod tests {
         q.push(Instant::from_secs(2), 8u8, q.stamp);
         assert_eq!(q.next(), Some(Instant::from_secs(1)));
         assert_eq!(q.pop_due(Instant::ZERO), None);
-        assert_eq!(q.pop_due(Instant::from_secs(1)), Some((Instant::from_secs(1), 7, s)));
+        assert_eq!(
+            q.pop_due(Instant::from_secs(1)),
+            Some((Instant::from_secs(1), 7, s))
+        );
         assert_eq!(q.pop_front().map(|i| i.1), Some(8));
         assert_eq!(q.len(), 0);
-        assert_eq!(earliest([None, Some(Instant::from_secs(4)), Some(Instant::ZERO)]), Some(Instant::ZERO));
+        assert_eq!(
+            earliest([None, Some(Instant::from_secs(4)), Some(Instant::ZERO)]),
+            Some(Instant::ZERO)
+        );
     }
 }

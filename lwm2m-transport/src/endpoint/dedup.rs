@@ -1,5 +1,5 @@
 //! Duplicate detection (RFC 7252 §4.5): every Confirmable or Non-confirmable message a peer sends
-//! is remembered by (peer, message id) for EXCHANGE_LIFETIME together with the reply it got, so a
+//! is remembered by (peer, message id) for `EXCHANGE_LIFETIME` together with the reply it got, so a
 //! retransmission is answered with the same bytes and never processed twice.
 
 use core::time::Duration;

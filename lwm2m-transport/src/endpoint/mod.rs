@@ -165,7 +165,7 @@ impl<P> fmt::Debug for Endpoint<P> {
 }
 
 impl<P: Clone + Eq + Hash> Endpoint<P> {
-    /// An endpoint whose tokens, message ids and back-off jitter come from a ChaCha12 generator
+    /// An endpoint whose tokens, message ids and back-off jitter come from a `ChaCha12` generator
     /// seeded with `seed`. Use a fresh random seed in production (or [`Endpoint::with_entropy`]);
     /// a fixed one makes tests deterministic.
     pub fn new(config: Config, seed: [u8; 32]) -> Result<Endpoint<P>, EndpointError> {
@@ -284,14 +284,11 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
     /// reserved code class, and an empty Confirmable message (a ping), get RST; unexpected ACKs
     /// and RSTs are ignored.
     pub fn handle_datagram(&mut self, now: Instant, peer: P, datagram: &[u8]) {
-        let msg = match Message::parse(datagram) {
-            Ok(msg) => msg,
-            Err(_) => {
-                if let Rejection::Reset { message_id } = Rejection::for_malformed(datagram) {
-                    self.push_transmit(peer, message::empty(Type::Reset, message_id));
-                }
-                return;
+        let Ok(msg) = Message::parse(datagram) else {
+            if let Rejection::Reset { message_id } = Rejection::for_malformed(datagram) {
+                self.push_transmit(peer, message::empty(Type::Reset, message_id));
             }
+            return;
         };
         let code = msg.code();
         match msg.ty() {
@@ -354,6 +351,10 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
     ///
     /// A payload larger than the block size is sent block-wise (Block1); a block-wise response is
     /// fetched whole (Block2) before it is delivered.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "taking ownership is the contract: the endpoint may keep the value"
+    )]
     pub fn start_request(
         &mut self,
         now: Instant,
@@ -370,6 +371,10 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
 
     /// Sends a CoAP ping (an empty Confirmable message); the answer is [`Event::Pong`] or
     /// [`Event::RequestFailed`] with a timeout.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "taking ownership is the contract: the endpoint may keep the value"
+    )]
     pub fn ping(&mut self, now: Instant, peer: P) -> Result<RequestId, EndpointError> {
         self.start(now, &peer, Request::new(Code::EMPTY), requester::Kind::Ping)
     }
@@ -410,6 +415,10 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
     /// Answers an incoming request: piggy-backed on the ACK if it was Confirmable and not yet
     /// acknowledged, else as a separate response. A body larger than the block size (or than the
     /// block size the peer asked for) goes out block-wise (Block2).
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "taking ownership is the contract: the endpoint may keep the value"
+    )]
     pub fn respond(
         &mut self,
         now: Instant,
@@ -438,13 +447,17 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
     /// [`is_observe_registration`](crate::IncomingRequest::is_observe_registration) is true)
     /// with its first response, and returns the relation to [`notify`](Self::notify) through.
     /// A relation with the same peer and token is replaced.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "taking ownership is the contract: the endpoint may keep the value"
+    )]
     pub fn accept_observation(
         &mut self,
         now: Instant,
         id: IncomingId,
         response: Response,
     ) -> Result<RelationId, EndpointError> {
-        self.accept(now, id, response)
+        self.accept(now, id, &response)
     }
 
     /// Sends a notification on a relation, numbered with the next 24-bit sequence number.
@@ -453,13 +466,17 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
     /// [`with_confirmable`](Response::with_confirmable), the 24-hour rule, or a Confirmable
     /// notification still in flight (which this one replaces, keeping its retransmission state)
     /// make it Confirmable. A non-2.xx response ends the relation (it is sent without Observe).
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "taking ownership is the contract: the endpoint may keep the value"
+    )]
     pub fn notify(
         &mut self,
         now: Instant,
         relation: RelationId,
         response: Response,
     ) -> Result<(), EndpointError> {
-        self.send_notification(now, relation, response)
+        self.send_notification(now, relation, &response)
     }
 
     /// Ends a relation without telling the observer (its next notification would have been the
@@ -522,18 +539,19 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         self.transmit(pk, bytes);
     }
 
-    fn ensure_room(&self, table: Table, len: usize, limit: usize) -> Result<(), EndpointError> {
-        if len >= limit {
-            Err(EndpointError::TableFull { table, limit })
-        } else {
-            Ok(())
-        }
-    }
-
     fn cancel_timer(&mut self, key: Option<TimerKey>) {
         if let Some(key) = key {
             self.timers.remove(key);
         }
+    }
+}
+
+/// `Err(TableFull)` if a table of `len` entries has reached `limit`.
+fn ensure_room(table: Table, len: usize, limit: usize) -> Result<(), EndpointError> {
+    if len >= limit {
+        Err(EndpointError::TableFull { table, limit })
+    } else {
+        Ok(())
     }
 }
 

@@ -1,5 +1,5 @@
 //! The peer table: a cheap [`PeerKey`] per peer address, the per-peer message-id counter and
-//! NSTART queue, and eviction of peers that have been idle for EXCHANGE_LIFETIME (so a message id
+//! NSTART queue, and eviction of peers that have been idle for `EXCHANGE_LIFETIME` (so a message id
 //! is never reused towards a peer within that time).
 
 use core::hash::Hash;
@@ -64,7 +64,12 @@ impl<P: Clone + Eq + Hash> Peers<P> {
 
     /// The key of `addr`, creating its state (message ids from `first_mid`) if needed. `None` when
     /// the table is full and no idle peer can be evicted.
-    pub(crate) fn get_or_insert(&mut self, now: Instant, addr: &P, first_mid: u16) -> Option<PeerKey> {
+    pub(crate) fn get_or_insert(
+        &mut self,
+        now: Instant,
+        addr: &P,
+        first_mid: u16,
+    ) -> Option<PeerKey> {
         if let Some(&key) = self.by_addr.get(addr) {
             self.touch(now, key);
             return Some(key);
@@ -150,7 +155,7 @@ impl<P: Clone + Eq + Hash> Peers<P> {
         }
     }
 
-    /// Removes peers idle for EXCHANGE_LIFETIME.
+    /// Removes peers idle for `EXCHANGE_LIFETIME`.
     pub(crate) fn expire(&mut self, now: Instant) {
         while let Some((_, key, _)) = self.idle.pop_due(now) {
             let Some(state) = self.states.get_mut(&key) else {
@@ -236,7 +241,9 @@ mod tests {
         let a = peers.get_or_insert(Instant::ZERO, &"a", 0).unwrap();
         peers.retain(a);
         peers.get_or_insert(Instant::from_secs(1), &"b", 0).unwrap();
-        assert!(peers.get_or_insert(Instant::from_secs(2), &"c", 0).is_some());
+        assert!(peers
+            .get_or_insert(Instant::from_secs(2), &"c", 0)
+            .is_some());
         assert_eq!(peers.lookup(&"b"), None);
         assert!(peers.lookup(&"a").is_some());
         let c = peers.lookup(&"c").unwrap();

@@ -52,7 +52,8 @@ pub(crate) struct Backoff {
 }
 
 impl<P: Clone + Eq + Hash> Endpoint<P> {
-    /// The first timeout: uniformly random in `[ACK_TIMEOUT, ACK_TIMEOUT × ACK_RANDOM_FACTOR]`.
+    /// The first timeout: uniformly random between `ACK_TIMEOUT` and
+    /// `ACK_TIMEOUT` × `ACK_RANDOM_FACTOR`.
     #[allow(
         clippy::cast_precision_loss,
         reason = "timeouts below 2^52 µs convert exactly; the float only scales the jitter"
@@ -80,7 +81,10 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
     }
 
     /// [`Self::send_tracked`], continuing the back-off of a message it replaces.
-    #[allow(clippy::too_many_arguments, reason = "an internal helper with one call site each")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "an internal helper with one call site each"
+    )]
     pub(super) fn send_tracked_with(
         &mut self,
         now: Instant,
@@ -200,7 +204,8 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
             let Owner::Request(id) = owner else {
                 return;
             };
-            if !self.token_matches(id, msg) || msg.first_unknown_critical(option::is_known).is_some()
+            if !self.token_matches(id, msg)
+                || msg.first_unknown_critical(option::is_known).is_some()
             {
                 return;
             }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use lwm2m_codec::coap::{option, Block, BuildError, Code, Message, Token, Type};
 
 use super::reliable::Owner;
-use super::{Endpoint, PeerKey, Timer};
+use super::{ensure_room, Endpoint, PeerKey, Timer};
 use crate::config::Config;
 use crate::error::{EndpointError, ExchangeError, Table};
 use crate::event::{Event, RequestId};
@@ -258,9 +258,13 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
             limits.max_queued_per_peer,
             limits.max_peers,
         );
-        self.ensure_room(Table::Outgoing, self.outgoing.len(), max_outgoing)?;
+        ensure_room(Table::Outgoing, self.outgoing.len(), max_outgoing)?;
         if kind == Kind::Observe {
-            self.ensure_room(Table::Observations, self.observations.len(), max_observations)?;
+            ensure_room(
+                Table::Observations,
+                self.observations.len(),
+                max_observations,
+            )?;
         }
         let size = self.config.block_size as usize;
         let length = request.payload().len();
@@ -276,15 +280,15 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
             None
         };
         let first_mid = self.random_u16();
-        let pk = self
-            .peers
-            .get_or_insert(now, peer, first_mid)
-            .ok_or(EndpointError::TableFull {
-                table: Table::Peers,
-                limit: max_peers,
-            })?;
+        let pk =
+            self.peers
+                .get_or_insert(now, peer, first_mid)
+                .ok_or(EndpointError::TableFull {
+                    table: Table::Peers,
+                    limit: max_peers,
+                })?;
         let queued = self.peers.get(pk).map_or(0, |s| s.queue.len());
-        self.ensure_room(Table::PeerQueue, queued, max_queue)?;
+        ensure_room(Table::PeerQueue, queued, max_queue)?;
         let token = if kind == Kind::Ping {
             Token::EMPTY
         } else {
@@ -852,7 +856,11 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
     }
 
     /// Removes an observation (and any fetch in progress); its token stops matching.
-    pub(super) fn remove_observation(&mut self, now: Instant, id: RequestId) -> Option<Observation> {
+    pub(super) fn remove_observation(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+    ) -> Option<Observation> {
         let mut obs = self.observations.remove(&id)?;
         let key = (obs.peer, obs.token);
         if self.tokens.get(&key) == Some(&id) {
@@ -875,7 +883,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
             return Err(EndpointError::UnknownRequest(id));
         }
         let max = self.config.limits.max_outgoing;
-        self.ensure_room(Table::Outgoing, self.outgoing.len(), max)?;
+        ensure_room(Table::Outgoing, self.outgoing.len(), max)?;
         let Some(obs) = self.remove_observation(now, id) else {
             return Err(EndpointError::UnknownRequest(id));
         };

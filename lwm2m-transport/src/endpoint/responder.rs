@@ -9,10 +9,12 @@
 
 use core::hash::Hash;
 
+use bytes::Bytes;
+
 use lwm2m_codec::coap::{option, Block, BlockError, Code, Message, OptionError, Token, Type};
 
 use super::reliable::Owner;
-use super::{Endpoint, PeerKey, Timer};
+use super::{ensure_room, Endpoint, PeerKey, Timer};
 use crate::block::{self, Block1In, Block1Outcome, TransferKey, UploadLimits};
 use crate::error::{EndpointError, Table};
 use crate::event::{Event, IncomingId, RelationEnd, RelationId};
@@ -136,36 +138,9 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         }
         let mut body = None;
         if let Some(b1) = block1 {
-            let input = Block1In {
-                block: b1,
-                payload: msg.payload(),
-                content_format: msg.content_format().ok().flatten(),
-                size1: msg.size1().ok().flatten(),
-            };
-            let limits = UploadLimits {
-                max_body: self.config.limits.max_body_size,
-                max_uploads: self.config.limits.max_reassemblies,
-                lifetime: self.config.transmission.exchange_lifetime(),
-                szx: self.config.szx(),
-            };
-            match self
-                .uploads
-                .receive(now, transfer, input, &limits, &mut self.budget)
-            {
-                Block1Outcome::Continue(reply) => {
-                    let extras = Extras {
-                        block1: Some(reply),
-                        ..Extras::default()
-                    };
-                    let head = [0x40, Code::CONTINUE.to_u8(), 0, 0];
-                    let _ = self.reply(now, to, &head, &extras, &[], None, Owner::Response);
-                    return;
-                }
-                Block1Outcome::Reject { code, size1 } => {
-                    self.reply_code(now, to, code, size1);
-                    return;
-                }
-                Block1Outcome::Complete(whole) => body = Some(whole),
+            match self.receive_block1(now, to, transfer, b1, msg) {
+                Some(whole) => body = Some(whole),
+                None => return,
             }
         }
         if observe == Some(1) {
@@ -222,6 +197,49 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         });
     }
 
+    /// One Block1 block: answered here (2.31 or an error) unless it completes the body, which is
+    /// returned.
+    fn receive_block1(
+        &mut self,
+        now: Instant,
+        to: ReplyTo,
+        transfer: TransferKey,
+        block: Block,
+        msg: &Message<'_>,
+    ) -> Option<Bytes> {
+        let input = Block1In {
+            block,
+            payload: msg.payload(),
+            content_format: msg.content_format().ok().flatten(),
+            size1: msg.size1().ok().flatten(),
+        };
+        let limits = UploadLimits {
+            max_body: self.config.limits.max_body_size,
+            max_uploads: self.config.limits.max_reassemblies,
+            lifetime: self.config.transmission.exchange_lifetime(),
+            szx: self.config.szx(),
+        };
+        match self
+            .uploads
+            .receive(now, transfer, input, &limits, &mut self.budget)
+        {
+            Block1Outcome::Continue(reply) => {
+                let extras = Extras {
+                    block1: Some(reply),
+                    ..Extras::default()
+                };
+                let head = [0x40, Code::CONTINUE.to_u8(), 0, 0];
+                let _ = self.reply(now, to, &head, &extras, &[], None, Owner::Response);
+                None
+            }
+            Block1Outcome::Reject { code, size1 } => {
+                self.reply_code(now, to, code, size1);
+                None
+            }
+            Block1Outcome::Complete(whole) => Some(whole),
+        }
+    }
+
     /// Serves a later Block2 block of a cached body; `false` if nothing is cached.
     fn serve_cached_block(
         &mut self,
@@ -266,8 +284,14 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         owner: Owner,
     ) -> Result<Sent, EndpointError> {
         if to.confirmable && !to.acked {
-            let bytes =
-                message::encode(head, Type::Acknowledgement, to.mid, to.token, extras, payload)?;
+            let bytes = message::encode(
+                head,
+                Type::Acknowledgement,
+                to.mid,
+                to.token,
+                extras,
+                payload,
+            )?;
             self.dedup.set_reply((to.pk, to.mid), bytes.clone());
             self.transmit(to.pk, bytes);
             return Ok(Sent::Piggybacked);
@@ -356,7 +380,15 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         let Some(slice) = self.slice_body(now, transfer, incoming.block2, response) else {
             // A block past the end of the body (RFC 7959 §2.2).
             let head = [0x40, Code::BAD_OPTION.to_u8(), 0, 0];
-            return self.reply(now, to, &head, &Extras::default(), &[], None, Owner::Response);
+            return self.reply(
+                now,
+                to,
+                &head,
+                &Extras::default(),
+                &[],
+                None,
+                Owner::Response,
+            );
         };
         let extras = Extras {
             observe: observe.map(|o| o.0),
@@ -366,7 +398,10 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
             etag: slice.etag.as_ref().map(|e| &e[..]),
             ..Extras::default()
         };
-        let payload = response.payload().get(slice.start..slice.end).unwrap_or(&[]);
+        let payload = response
+            .payload()
+            .get(slice.start..slice.end)
+            .unwrap_or(&[]);
         let owner = observe.map_or(Owner::Response, |o| Owner::Notification(o.1));
         self.reply(
             now,
@@ -407,7 +442,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         self.send_empty_ack(id);
     }
 
-    /// Forgets requests the application never answered (after EXCHANGE_LIFETIME the peer has
+    /// Forgets requests the application never answered (after `EXCHANGE_LIFETIME` the peer has
     /// long given up).
     pub(super) fn expire_incoming(&mut self, now: Instant) {
         while let Some((_, id, _)) = self.incoming_expiry.pop_due(now) {
@@ -420,7 +455,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         &mut self,
         now: Instant,
         id: IncomingId,
-        response: Response,
+        response: &Response,
     ) -> Result<RelationId, EndpointError> {
         let Some(incoming) = self.incoming.get(&id) else {
             return Err(EndpointError::UnknownIncoming(id));
@@ -437,7 +472,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
             .contains_key(&(incoming.peer, incoming.token));
         if !replacing {
             let max = self.config.limits.max_relations;
-            self.ensure_room(Table::Relations, self.relations.len(), max)?;
+            ensure_room(Table::Relations, self.relations.len(), max)?;
         }
         let Some(incoming) = self.take_incoming(id) else {
             return Err(EndpointError::UnknownIncoming(id));
@@ -457,7 +492,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
             self.end_relation(old, Some(RelationEnd::Replaced));
         }
         self.peers.retain(incoming.peer);
-        match self.send_response(now, &incoming, &response, Some((sequence, relation_id))) {
+        match self.send_response(now, &incoming, response, Some((sequence, relation_id))) {
             Ok(sent) => {
                 if let (Sent::Separate { mid, confirmable }, Some(r)) =
                     (sent, self.relations.map.get_mut(&relation_id))
@@ -482,7 +517,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         &mut self,
         now: Instant,
         relation_id: RelationId,
-        response: Response,
+        response: &Response,
     ) -> Result<(), EndpointError> {
         let interval = self.config.confirmable_notification_interval;
         let default_confirmable = self.config.confirmable_notifications;
@@ -501,7 +536,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
                 confirmable: wanted,
                 acked: true,
             };
-            let Some(slice) = self.slice_body(now, (pk, key), None, &response) else {
+            let Some(slice) = self.slice_body(now, (pk, key), None, response) else {
                 return Ok(());
             };
             let extras = Extras {
@@ -510,9 +545,20 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
                 etag: slice.etag.as_ref().map(|e| &e[..]),
                 ..Extras::default()
             };
-            let payload = response.payload().get(slice.start..slice.end).unwrap_or(&[]);
+            let payload = response
+                .payload()
+                .get(slice.start..slice.end)
+                .unwrap_or(&[]);
             let head = response.template.head.clone();
-            self.reply(now, to, &head, &extras, payload, Some(wanted), Owner::Response)?;
+            self.reply(
+                now,
+                to,
+                &head,
+                &extras,
+                payload,
+                Some(wanted),
+                Owner::Response,
+            )?;
             return Ok(());
         }
         let sequence = relation.next_sequence();
@@ -526,7 +572,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         if let Some(mid) = previous_non {
             self.untrack_owned((pk, mid), owner);
         }
-        let Some(slice) = self.slice_body(now, (pk, key), None, &response) else {
+        let Some(slice) = self.slice_body(now, (pk, key), None, response) else {
             return Ok(());
         };
         let extras = Extras {
@@ -536,7 +582,10 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
             etag: slice.etag.as_ref().map(|e| &e[..]),
             ..Extras::default()
         };
-        let payload = response.payload().get(slice.start..slice.end).unwrap_or(&[]);
+        let payload = response
+            .payload()
+            .get(slice.start..slice.end)
+            .unwrap_or(&[]);
         let ty = if confirmable {
             Type::Confirmable
         } else {
