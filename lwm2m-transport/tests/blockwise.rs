@@ -76,7 +76,7 @@ fn a_200_kib_block1_upload_survives_30_percent_loss_byte_exact_and_once() {
         .iter()
         .filter(|e| e.source == client_addr)
         .filter_map(|e| parse(&e.datagram).block1().ok().flatten())
-        .map(|b| b.num())
+        .map(Block::num)
         .collect();
     assert_eq!(nums.len(), 200);
     for node in [client, server] {

@@ -25,7 +25,7 @@ fn observed(
     seed: u64,
     observer: Config,
     notifier: Config,
-    first: Response,
+    first: &Response,
 ) -> (Network, RequestId, RelationId) {
     let mut net = Network::new(seed);
     let o = net.add_node(observer);
@@ -120,7 +120,7 @@ fn reordered_notifications_are_delivered_fresh_and_in_order() {
         31,
         Config::default(),
         Config::default(),
-        content(0u32.to_be_bytes().to_vec()),
+        &content(0u32.to_be_bytes().to_vec()),
     );
     // Heavy re-ordering: delays spread over 0-400 ms while notifications leave every 20 ms.
     net.set_default_link(LinkConditions {
@@ -181,8 +181,12 @@ fn reordered_notifications_are_delivered_fresh_and_in_order() {
 
 #[test]
 fn reactive_cancel_sends_observe_1_and_deregisters() {
-    let (mut net, id, relation) =
-        observed(32, Config::default(), Config::default(), content(&b"a"[..]));
+    let (mut net, id, relation) = observed(
+        32,
+        Config::default(),
+        Config::default(),
+        &content(&b"a"[..]),
+    );
     let now = net.now();
     let cancel = net.endpoint(OBSERVER).cancel_observation(now, id).unwrap();
     assert_ne!(cancel, id);
@@ -218,8 +222,12 @@ fn reactive_cancel_sends_observe_1_and_deregisters() {
 
 #[test]
 fn passive_cancel_resets_the_next_notification() {
-    let (mut net, id, relation) =
-        observed(33, Config::default(), Config::default(), content(&b"a"[..]));
+    let (mut net, id, relation) = observed(
+        33,
+        Config::default(),
+        Config::default(),
+        &content(&b"a"[..]),
+    );
     let now = net.now();
     net.endpoint(OBSERVER).forget_observation(now, id).unwrap();
     net.endpoint(NOTIFIER)
@@ -239,8 +247,12 @@ fn passive_cancel_resets_the_next_notification() {
 
 #[test]
 fn an_unacknowledged_confirmable_notification_ends_the_relation() {
-    let (mut net, _, relation) =
-        observed(34, Config::default(), Config::default(), content(&b"a"[..]));
+    let (mut net, _, relation) = observed(
+        34,
+        Config::default(),
+        Config::default(),
+        &content(&b"a"[..]),
+    );
     net.set_up(OBSERVER, false);
     let start = net.now();
     net.endpoint(NOTIFIER)
@@ -262,8 +274,12 @@ fn an_unacknowledged_confirmable_notification_ends_the_relation() {
 
 #[test]
 fn a_newer_notification_replaces_the_confirmable_one_in_flight() {
-    let (mut net, id, relation) =
-        observed(35, Config::default(), Config::default(), content(&b"0"[..]));
+    let (mut net, id, relation) = observed(
+        35,
+        Config::default(),
+        Config::default(),
+        &content(&b"0"[..]),
+    );
     net.set_up(OBSERVER, false);
     let now = net.now();
     net.endpoint(NOTIFIER)
@@ -306,8 +322,12 @@ fn a_newer_notification_replaces_the_confirmable_one_in_flight() {
 
 #[test]
 fn a_confirmable_notification_is_sent_at_least_every_24_hours() {
-    let (mut net, _, relation) =
-        observed(36, Config::default(), Config::default(), content(&b"0"[..]));
+    let (mut net, _, relation) = observed(
+        36,
+        Config::default(),
+        Config::default(),
+        &content(&b"0"[..]),
+    );
     let notifier_addr = net.addr(NOTIFIER);
     let last_type = |net: &mut Network| {
         parse(
@@ -345,7 +365,7 @@ fn a_confirmable_notification_is_sent_at_least_every_24_hours() {
 fn large_notifications_are_fetched_block_wise_and_delivered_whole() {
     let big = |n: u8| -> Vec<u8> { (0..3000u32).map(|i| (i as u8) ^ n).collect() };
     let (mut net, id, relation) =
-        observed(37, Config::default(), Config::default(), content(big(0)));
+        observed(37, Config::default(), Config::default(), &content(big(0)));
     for n in 1..=3u8 {
         let now = net.now();
         net.endpoint(NOTIFIER)
@@ -380,8 +400,12 @@ fn large_notifications_are_fetched_block_wise_and_delivered_whole() {
 
 #[test]
 fn an_error_notification_ends_the_observation() {
-    let (mut net, id, relation) =
-        observed(38, Config::default(), Config::default(), content(&b"0"[..]));
+    let (mut net, id, relation) = observed(
+        38,
+        Config::default(),
+        Config::default(),
+        &content(&b"0"[..]),
+    );
     let now = net.now();
     net.endpoint(NOTIFIER)
         .notify(now, relation, Response::new(Code::NOT_FOUND))
