@@ -1,9 +1,9 @@
 //! Observe (RFC 7641) state for both roles.
 //!
-//! - Observer side: an [`Observation`] per established observation (the registering request's id,
+//! - Observer side: an `Observation` per established observation (the registering request's id,
 //!   token and options, and the newest accepted sequence number with its arrival time), and the
 //!   freshness rule [`is_newer`] that drops re-ordered notifications.
-//! - Notifier side: a [`Relation`] per observer (peer, token, request key) with its 24-bit
+//! - Notifier side: a `Relation` per observer (peer, token, request key) with its 24-bit
 //!   sequence counter and the one Confirmable notification it may have in flight.
 //!
 //! The message handling itself is in `endpoint::requester` (observer) and `endpoint::responder`
