@@ -53,9 +53,21 @@ pub(crate) struct Observation {
     pub(crate) last: Option<(u32, Instant)>,
     /// The internal exchange fetching the remaining blocks of the newest notification.
     pub(crate) fetch: Option<RequestId>,
+    /// The internal exchange fetching the remaining blocks of the registration response (never
+    /// superseded: the application waits for that response).
+    pub(crate) registration_fetch: Option<RequestId>,
 }
 
 impl Observation {
+    /// The slot that tracks a fetch of this kind.
+    pub(crate) fn fetch_slot(&mut self, registration: bool) -> &mut Option<RequestId> {
+        if registration {
+            &mut self.registration_fetch
+        } else {
+            &mut self.fetch
+        }
+    }
+
     /// Applies the freshness rule and, if fresh, records `(sequence, now)` as the newest.
     pub(crate) fn accept(&mut self, sequence: u32, now: Instant) -> bool {
         let fresh = self

@@ -478,3 +478,48 @@ fn re_registering_with_the_same_token_replaces_the_relation() {
         .respond(now, id, Response::new(Code::NOT_FOUND))
         .unwrap();
 }
+
+#[test]
+fn a_notification_during_the_registration_fetch_does_not_cancel_it() {
+    let big: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+    let mut net = Network::new(39);
+    let o = net.add_node(Config::default());
+    let n = net.add_node(Config::default());
+    let now = net.now();
+    let n_addr = net.addr(n);
+    let id = net
+        .endpoint(o)
+        .start_request(now, n_addr, observe("/5/0"))
+        .unwrap();
+    let mut response = None;
+    let mut notifications = Vec::new();
+    net.run_until(Instant::from_secs(100), |net, node, event| match event {
+        Event::Request { id, request, .. } if request.is_observe_registration() => {
+            let now = net.now();
+            let ep = net.endpoint(node);
+            let relation = ep
+                .accept_observation(now, id, content(big.clone()))
+                .unwrap();
+            ep.notify(now, relation, content(&b"small"[..])).unwrap();
+        }
+        Event::Request { .. } => panic!("follow-up blocks come from the cache"),
+        Event::Response {
+            id: r,
+            response: body,
+            ..
+        } => response = Some((r, body)),
+        Event::Notification {
+            id: r,
+            response: body,
+            ..
+        } => {
+            assert_eq!(r, id);
+            notifications.push(body.body().clone());
+        }
+        other => panic!("{other:?}"),
+    });
+    let (r, body) = response.expect("the registration response was not delivered");
+    assert_eq!(r, id);
+    assert!(body.body()[..] == big[..]);
+    assert_eq!(notifications, [bytes::Bytes::from_static(b"small")]);
+}
