@@ -79,6 +79,9 @@ fn a_200_kib_block1_upload_survives_30_percent_loss_byte_exact_and_once() {
         .map(Block::num)
         .collect();
     assert_eq!(nums.len(), 200);
+    for times in common::con_request_sends(net.trace(), client_addr).values() {
+        common::assert_backoff(times, 16);
+    }
     for node in [client, server] {
         assert_eq!(net.endpoint(node).stats().reassembly_bytes, 0);
     }
@@ -132,6 +135,12 @@ fn a_200_kib_block2_download_survives_30_percent_loss_byte_exact() {
         .size2();
     assert_eq!(first, Ok(Some(200 * 1024)));
     assert_eq!(net.endpoint(client).stats().reassembly_bytes, 0);
+    let client_addr = net.addr(client);
+    let sends = common::con_request_sends(net.trace(), client_addr);
+    assert_eq!(sends.len(), 200, "one GET per block");
+    for times in sends.values() {
+        common::assert_backoff(times, 16);
+    }
 }
 
 #[test]
