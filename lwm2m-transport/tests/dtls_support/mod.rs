@@ -226,3 +226,92 @@ impl Pki {
 pub fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
+
+/// A deterministic xorshift generator for garbage.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// A DTLS client made directly with the openssl crate, outside this crate's configuration (to
+/// offer cipher suites our client never would).
+pub struct RawClient {
+    stream: openssl::ssl::SslStream<RawPipe>,
+}
+
+#[derive(Default, Debug)]
+struct RawPipe {
+    incoming: std::collections::VecDeque<Vec<u8>>,
+    outgoing: Vec<Vec<u8>>,
+}
+
+impl std::io::Read for RawPipe {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let d = self
+            .incoming
+            .pop_front()
+            .ok_or(std::io::ErrorKind::WouldBlock)?;
+        let n = d.len().min(buf.len());
+        buf[..n].copy_from_slice(&d[..n]);
+        Ok(n)
+    }
+}
+
+impl std::io::Write for RawPipe {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.outgoing.push(buf.to_vec());
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl RawClient {
+    /// A PSK client offering only `ciphers` (OpenSSL names).
+    pub fn psk(ciphers: &str, identity: &'static [u8], key: &'static [u8]) -> RawClient {
+        use openssl::ssl::*;
+        let mut b = SslContextBuilder::new(SslMethod::dtls_client()).unwrap();
+        b.set_cipher_list(ciphers).unwrap();
+        b.set_psk_client_callback(move |_, _, id_out, psk_out| {
+            id_out[..identity.len()].copy_from_slice(identity);
+            id_out[identity.len()] = 0;
+            psk_out[..key.len()].copy_from_slice(key);
+            Ok(key.len())
+        });
+        let ctx = b.build();
+        let mut ssl = Ssl::new(&ctx).unwrap();
+        ssl.set_connect_state();
+        ssl.set_mtu(1200).unwrap();
+        RawClient {
+            stream: SslStream::new(ssl, RawPipe::default()).unwrap(),
+        }
+    }
+
+    /// Feeds a datagram (if any), runs the handshake; returns the error OpenSSL reported, if any
+    /// other than "wants more".
+    pub fn step(&mut self, datagram: Option<&[u8]>) -> Option<openssl::ssl::Error> {
+        if let Some(d) = datagram {
+            self.stream.get_mut().incoming.push_back(d.to_vec());
+        }
+        match self.stream.do_handshake() {
+            Ok(()) => None,
+            Err(e) if e.code() == openssl::ssl::ErrorCode::WANT_READ => None,
+            Err(e) => Some(e),
+        }
+    }
+
+    pub fn take(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.stream.get_mut().outgoing)
+    }
+}

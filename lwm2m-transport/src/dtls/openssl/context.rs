@@ -23,7 +23,7 @@ use crate::dtls::record::{self, ClientHello, Summary};
 
 const PSK_SUITE: &str = "PSK-AES128-CCM8";
 const ECDHE_SUITE: &str = "ECDHE-ECDSA-AES128-CCM8";
-/// OpenSSL 3.2 moved the CCM_8 suites to security level 0.
+/// OpenSSL 3.2 moved the CCM_8 suites to security level 0, and added RFC 7250 raw public keys.
 const SECLEVEL_0_FROM: i64 = 0x3020_0000;
 
 /// What callbacks of one `Ssl` need to know or leave behind.
@@ -281,9 +281,14 @@ impl OpensslClient {
                 b
             }
             ClientCredentials::RawPublicKey { .. } => {
-                return Err(ConfigError::RawPublicKeyUnsupported {
-                    version: library_version(),
-                })
+                return Err(if openssl::version::number() < SECLEVEL_0_FROM {
+                    ConfigError::RawPublicKeyUnsupported {
+                        version: library_version(),
+                    }
+                } else {
+                    // OpenSSL >= 3.2 could (RFC 7250 API through FFI); this backend does not yet.
+                    ConfigError::Backend("raw public keys are not implemented yet".into())
+                });
             }
         };
         let sni = server_name.filter(|n| n.parse::<IpAddr>().is_err());
