@@ -200,6 +200,15 @@ pub enum RecordProblem {
     /// A record longer than 2^14 + 2048 bytes (RFC 6347 §4.1).
     #[error("record length {0} exceeds 18432")]
     Oversized(usize),
+    /// An application_data record in epoch 0: application data is never sent in the clear, and
+    /// OpenSSL would abort a handshake over it, so it is dropped here.
+    #[error("application data in epoch 0")]
+    PlaintextApplicationData,
+    /// An encrypted record shorter than the 16 bytes of CCM_8's explicit nonce and tag. OpenSSL
+    /// 3.0 treats such a record as a fatal internal error (and would end the session over one
+    /// forged datagram), so it is dropped here.
+    #[error("encrypted record of {0} bytes is shorter than nonce and tag")]
+    ShortCiphertext(usize),
     /// A ClientHello split over several fragments; this layer only admits whole ClientHellos.
     #[error("fragmented ClientHello")]
     FragmentedClientHello,

@@ -22,6 +22,8 @@ pub(crate) const HEADER_LEN: usize = 13;
 const HANDSHAKE_HEADER_LEN: usize = 12;
 /// RFC 6347 §4.1: a record's length must not exceed 2^14 + 2048.
 const MAX_RECORD_LEN: usize = 16_384 + 2_048;
+/// The shortest encrypted record of the CCM_8 suites: 8-byte explicit nonce + 8-byte tag.
+const MIN_CIPHERTEXT: usize = 16;
 /// DTLS 1.2 on the wire.
 pub(crate) const DTLS_1_2: u16 = 0xFEFD;
 /// DTLS 1.0 on the wire (HelloVerifyRequest uses it, RFC 6347 §4.2.1).
@@ -102,7 +104,13 @@ pub(crate) fn validate(datagram: &[u8]) -> Result<Summary, (usize, RecordProblem
     }
     let mut summary = Summary::default();
     for item in Records::new(datagram) {
-        let (_, header, _) = item?;
+        let (at, header, _) = item?;
+        if header.content_type == APPLICATION_DATA && header.epoch == 0 {
+            return Err((at, RecordProblem::PlaintextApplicationData));
+        }
+        if header.epoch != 0 && header.length < MIN_CIPHERTEXT {
+            return Err((at, RecordProblem::ShortCiphertext(header.length)));
+        }
         summary.records += 1;
         summary.plaintext |= header.epoch == 0;
         let handshake = header.content_type == HANDSHAKE;
@@ -388,6 +396,16 @@ mod tests {
         let mut t = hello(b"", 0);
         t.pop();
         assert!(matches!(validate(&t), Err((0, RecordProblem::TruncatedRecord { .. }))));
+        let mut plain = hello(b"", 0);
+        plain[0] = APPLICATION_DATA;
+        assert_eq!(validate(&plain), Err((0, RecordProblem::PlaintextApplicationData)));
+        let short = [23, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 1, 0, 15];
+        let mut short = short.to_vec();
+        short.extend_from_slice(&[0; 15]);
+        assert_eq!(validate(&short), Err((0, RecordProblem::ShortCiphertext(15))));
+        short[12] = 16;
+        short.push(0);
+        assert_eq!(validate(&short).unwrap().records, 1);
         let alert = fatal_alert(9, 51);
         let (_, h, f) = Records::new(&alert).next().unwrap().unwrap();
         assert_eq!((h.content_type, h.sequence, f), (ALERT, 9, &[2u8, 51][..]));
