@@ -48,14 +48,17 @@ struct Server {
 impl Server {
     fn start(config: ServerConfig) -> Server {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
         let addr = socket.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let identities = Arc::new(Mutex::new(Vec::new()));
         let (stop2, ids) = (stop.clone(), identities.clone());
         let thread = std::thread::spawn(move || {
             let clock = Clock::new();
-            let mut table = SessionTable::new(clock.now(), Some(config), Limits::default()).unwrap();
+            let mut table =
+                SessionTable::new(clock.now(), Some(config), Limits::default()).unwrap();
             let mut buf = vec![0u8; 20_000];
             // Bounded: 60 s at most, whatever happens.
             let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -70,14 +73,19 @@ impl Server {
                     match event {
                         Event::Connected { handshake, .. } => {
                             let name = handshake.identity.name().unwrap_or("?").to_owned();
-                            ids.lock().unwrap().push(format!("{name} {}", handshake.cipher_suite.iana_name()));
+                            ids.lock()
+                                .unwrap()
+                                .push(format!("{name} {}", handshake.cipher_suite.iana_name()));
                         }
                         Event::Data { peer, data } => {
-                            let Ok(request) = Message::parse(&data) else { continue };
+                            let Ok(request) = Message::parse(&data) else {
+                                continue;
+                            };
                             if request.ty() != Type::Confirmable || !request.code().is_request() {
                                 continue;
                             }
-                            let mut response = MessageBuilder::piggybacked_response(&request, Code::CONTENT);
+                            let mut response =
+                                MessageBuilder::piggybacked_response(&request, Code::CONTENT);
                             response.content_format(0).payload(ANSWER.as_bytes());
                             let bytes = response.to_vec().unwrap();
                             table.send(clock.now(), &peer, &bytes).unwrap();
@@ -131,23 +139,48 @@ fn run_for(program: &str, secs: u32, args: &[&str]) -> String {
 }
 
 fn psk_server_config() -> ServerConfig {
-    ServerConfig::builder().psk_store(psk_store()).build().unwrap()
+    ServerConfig::builder()
+        .psk_store(psk_store())
+        .build()
+        .unwrap()
 }
 
 #[test]
 fn libcoap_openssl_and_gnutls_clients_with_psk() {
     let server = Server::start(psk_server_config());
     for program in ["coap-client-openssl", "coap-client-gnutls"] {
-        let printed = run(program, &["-u", "lwm2m-client-1", "-k", "0123456789abcdef", &server.uri()]);
+        let printed = run(
+            program,
+            &[
+                "-u",
+                "lwm2m-client-1",
+                "-k",
+                "0123456789abcdef",
+                &server.uri(),
+            ],
+        );
         assert!(printed.contains(ANSWER), "{program} printed: {printed}");
     }
     // A wrong key gets no answer.
-    let printed = run_for("coap-client-openssl", 3, &["-u", "lwm2m-client-1", "-k", "wrong-key-123456", &server.uri()]);
+    let printed = run_for(
+        "coap-client-openssl",
+        3,
+        &[
+            "-u",
+            "lwm2m-client-1",
+            "-k",
+            "wrong-key-123456",
+            &server.uri(),
+        ],
+    );
     assert!(!printed.contains(ANSWER), "{printed}");
     let ids = server.identities.lock().unwrap().clone();
     assert_eq!(
         ids,
-        ["lwm2m-client-1 TLS_PSK_WITH_AES_128_CCM_8", "lwm2m-client-1 TLS_PSK_WITH_AES_128_CCM_8"]
+        [
+            "lwm2m-client-1 TLS_PSK_WITH_AES_128_CCM_8",
+            "lwm2m-client-1 TLS_PSK_WITH_AES_128_CCM_8"
+        ]
     );
 }
 
@@ -160,7 +193,15 @@ fn libcoap_openssl_and_gnutls_clients_with_certificates() {
     for program in ["coap-client-openssl", "coap-client-gnutls"] {
         let printed = run(
             program,
-            &["-c", &file("client.pem"), "-j", &file("client.key"), "-R", &file("ca.pem"), &server.uri()],
+            &[
+                "-c",
+                &file("client.pem"),
+                "-j",
+                &file("client.key"),
+                "-R",
+                &file("ca.pem"),
+                &server.uri(),
+            ],
         );
         assert!(printed.contains(ANSWER), "{program} printed: {printed}");
     }
@@ -168,7 +209,15 @@ fn libcoap_openssl_and_gnutls_clients_with_certificates() {
     let printed = run_for(
         "coap-client-openssl",
         3,
-        &["-c", &file("stranger.pem"), "-j", &file("stranger.key"), "-R", &file("ca.pem"), &server.uri()],
+        &[
+            "-c",
+            &file("stranger.pem"),
+            "-j",
+            &file("stranger.key"),
+            "-R",
+            &file("ca.pem"),
+            &server.uri(),
+        ],
     );
     assert!(!printed.contains(ANSWER), "{printed}");
     let ids = server.identities.lock().unwrap().clone();
@@ -195,12 +244,21 @@ fn free_port_pair() -> u16 {
 }
 
 /// GETs `path` from `server` over DTLS with our client; returns the response payload.
-fn get(server: SocketAddr, config: &ClientConfig, path: &str, wait: Duration) -> Result<String, String> {
+fn get(
+    server: SocketAddr,
+    config: &ClientConfig,
+    path: &str,
+    wait: Duration,
+) -> Result<String, String> {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
     let clock = Clock::new();
     let mut table = SessionTable::new(clock.now(), None, Limits::default()).unwrap();
-    table.connect(clock.now(), server, config).map_err(|e| e.to_string())?;
+    table
+        .connect(clock.now(), server, config)
+        .map_err(|e| e.to_string())?;
     let mut request = MessageBuilder::new(Type::Confirmable, Code::GET, 0x1234);
     request.token(Token::new(&[7, 7]).unwrap()).uri_path(path);
     table
@@ -239,7 +297,14 @@ fn get(server: SocketAddr, config: &ClientConfig, path: &str, wait: Duration) ->
 fn our_client_against_libcoap_server_with_psk() {
     let port = free_port_pair();
     let mut child = Command::new(tool("coap-server-openssl"))
-        .args(["-A", "127.0.0.1", "-p", &port.to_string(), "-k", "secretPSK"])
+        .args([
+            "-A",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-k",
+            "secretPSK",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -252,12 +317,23 @@ fn our_client_against_libcoap_server_with_psk() {
     let root = get(server, &config, "/", wait);
     let time = get(server, &config, "/time", wait);
     // libcoap's server drops a Finished that does not decrypt without an alert: no answer.
-    let wrong = get(server, &psk_client(b"any-identity", b"not-the-key"), "/", Duration::from_secs(3));
+    let wrong = get(
+        server,
+        &psk_client(b"any-identity", b"not-the-key"),
+        "/",
+        Duration::from_secs(3),
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     let root = root.unwrap();
-    assert!(root.contains("This is a test server made with libcoap"), "{root}");
+    assert!(
+        root.contains("This is a test server made with libcoap"),
+        "{root}"
+    );
     let time = time.unwrap();
-    assert!(!time.is_empty() && time.chars().any(|c| c.is_ascii_digit()), "{time:?}");
+    assert!(
+        !time.is_empty() && time.chars().any(|c| c.is_ascii_digit()),
+        "{time:?}"
+    );
     assert_eq!(wrong, Err("timed out".to_owned()));
 }

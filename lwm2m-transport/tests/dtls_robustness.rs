@@ -1,4 +1,4 @@
-//! Hostile and unlucky traffic: ClientHello floods, rebooted clients, garbage at every stage of a
+//! Hostile and unlucky traffic: `ClientHello` floods, rebooted clients, garbage at every stage of a
 //! handshake, and arbitrary datagrams (proptest).
 #![cfg(feature = "dtls-openssl")]
 
@@ -11,16 +11,24 @@ use lwm2m_transport::dtls::*;
 use lwm2m_transport::Instant;
 use proptest::prelude::*;
 
-/// Runs the cookie exchange of a new client and delivers its ClientHello with cookie, dropping
+/// Runs the cookie exchange of a new client and delivers its `ClientHello` with cookie, dropping
 /// the server's answer: a half-open handshake.
-fn half_open(server: &mut SessionTable<SocketAddr>, from: SocketAddr, now: Instant) -> Result<(), DtlsError> {
+fn half_open(
+    server: &mut SessionTable<SocketAddr>,
+    from: SocketAddr,
+    now: Instant,
+) -> Result<(), DtlsError> {
     let mut client = client_table();
-    client.connect(now, server_addr(), &psk_client(IDENTITY, KEY)).unwrap();
+    client
+        .connect(now, server_addr(), &psk_client(IDENTITY, KEY))
+        .unwrap();
     let ch1 = client.poll_transmit().unwrap();
     server.handle_datagram(now, from, &ch1.contents).unwrap();
     let hvr = server.poll_transmit().unwrap();
     assert_eq!(hvr.destination, from);
-    client.handle_datagram(now, server_addr(), &hvr.contents).unwrap();
+    client
+        .handle_datagram(now, server_addr(), &hvr.contents)
+        .unwrap();
     let ch2 = client.poll_transmit().unwrap();
     let result = server.handle_datagram(now, from, &ch2.contents);
     while server.poll_transmit().is_some() {}
@@ -31,27 +39,46 @@ fn half_open(server: &mut SessionTable<SocketAddr>, from: SocketAddr, now: Insta
 fn spoofed_client_hellos_cost_no_state() {
     let mut server = psk_server_table(Limits::default());
     let mut client = client_table();
-    client.connect(Instant::ZERO, server_addr(), &psk_client(IDENTITY, KEY)).unwrap();
+    client
+        .connect(Instant::ZERO, server_addr(), &psk_client(IDENTITY, KEY))
+        .unwrap();
     let ch1 = client.poll_transmit().unwrap().contents;
     for port in 0..5_000u16 {
         let spoofed = SocketAddr::from(([198, 51, 100, (port % 250) as u8], port));
-        server.handle_datagram(Instant::ZERO, spoofed, &ch1).unwrap();
+        server
+            .handle_datagram(Instant::ZERO, spoofed, &ch1)
+            .unwrap();
         // The answer is a small HelloVerifyRequest (no amplification).
         let hvr = server.poll_transmit().unwrap();
         assert!(hvr.contents.len() < ch1.len());
     }
     let stats = server.stats();
-    assert_eq!((stats.sessions, stats.half_open, stats.hello_verify_requests), (0, 0, 5_000));
+    assert_eq!(
+        (stats.sessions, stats.half_open, stats.hello_verify_requests),
+        (0, 0, 5_000)
+    );
     // A cookie issued to one address is worthless from another.
     let mut replayer = client_table();
-    replayer.connect(Instant::ZERO, server_addr(), &psk_client(IDENTITY, KEY)).unwrap();
+    replayer
+        .connect(Instant::ZERO, server_addr(), &psk_client(IDENTITY, KEY))
+        .unwrap();
     let ch1 = replayer.poll_transmit().unwrap();
-    server.handle_datagram(Instant::ZERO, addr("10.0.0.2:1"), &ch1.contents).unwrap();
+    server
+        .handle_datagram(Instant::ZERO, addr("10.0.0.2:1"), &ch1.contents)
+        .unwrap();
     let hvr = server.poll_transmit().unwrap();
-    replayer.handle_datagram(Instant::ZERO, server_addr(), &hvr.contents).unwrap();
+    replayer
+        .handle_datagram(Instant::ZERO, server_addr(), &hvr.contents)
+        .unwrap();
     let ch2 = replayer.poll_transmit().unwrap();
-    server.handle_datagram(Instant::ZERO, addr("10.0.0.3:1"), &ch2.contents).unwrap();
-    assert_eq!(server.stats().sessions, 0, "a fresh HelloVerifyRequest instead");
+    server
+        .handle_datagram(Instant::ZERO, addr("10.0.0.3:1"), &ch2.contents)
+        .unwrap();
+    assert_eq!(
+        server.stats().sessions,
+        0,
+        "a fresh HelloVerifyRequest instead"
+    );
     assert_eq!(server.stats().hello_verify_requests, 5_002);
 }
 
@@ -86,13 +113,23 @@ fn client_hello_flood_from_one_host_hits_the_half_open_cap() {
     assert_eq!(server.stats().sessions, 0);
     let timeouts = events(&mut server)
         .iter()
-        .filter(|e| matches!(e, Event::Failed { error: DtlsError::Handshake(HandshakeFailure::Timeout { .. }), .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Failed {
+                    error: DtlsError::Handshake(HandshakeFailure::Timeout { .. }),
+                    ..
+                }
+            )
+        })
         .count();
     assert_eq!(timeouts, 6);
     while server.poll_transmit().is_some() {}
     let mut client = client_table();
     let now = Instant::from_secs(11);
-    client.connect(now, server_addr(), &psk_client(IDENTITY, KEY)).unwrap();
+    client
+        .connect(now, server_addr(), &psk_client(IDENTITY, KEY))
+        .unwrap();
     assert!(pump(now, &mut server, &mut [(flooder(99), &mut client)]).is_empty());
     assert_eq!(server.stats().established, 1);
 }
@@ -104,8 +141,14 @@ fn max_sessions_is_enforced() {
     let mut server = psk_server_table(limits);
     for i in 0..2u8 {
         let mut c = client_table();
-        c.connect(Instant::ZERO, server_addr(), &psk_client(IDENTITY, KEY)).unwrap();
-        assert!(pump(Instant::ZERO, &mut server, &mut [(SocketAddr::from(([10, 1, 0, i], 1)), &mut c)]).is_empty());
+        c.connect(Instant::ZERO, server_addr(), &psk_client(IDENTITY, KEY))
+            .unwrap();
+        assert!(pump(
+            Instant::ZERO,
+            &mut server,
+            &mut [(SocketAddr::from(([10, 1, 0, i], 1)), &mut c)]
+        )
+        .is_empty());
     }
     assert_eq!(
         half_open(&mut server, addr("10.1.0.9:1"), Instant::ZERO),
@@ -118,7 +161,9 @@ fn rebooted_client_reconnects_at_once_and_the_old_session_lives_until_then() {
     let mut server = psk_server_table(Limits::default());
     let me = addr("10.0.0.2:40000");
     let mut before = client_table();
-    before.connect(Instant::ZERO, server_addr(), &psk_client(IDENTITY, KEY)).unwrap();
+    before
+        .connect(Instant::ZERO, server_addr(), &psk_client(IDENTITY, KEY))
+        .unwrap();
     pump(Instant::ZERO, &mut server, &mut [(me, &mut before)]);
     events(&mut server);
     // The device reboots: its state is gone, no close_notify. It comes back from the same
@@ -126,33 +171,64 @@ fn rebooted_client_reconnects_at_once_and_the_old_session_lives_until_then() {
     drop(before);
     let mut after = client_table();
     let now = Instant::from_secs(5);
-    after.connect(now, server_addr(), &psk_client(b"dev-2", b"key-of-dev-2!!")).unwrap();
+    after
+        .connect(now, server_addr(), &psk_client(b"dev-2", b"key-of-dev-2!!"))
+        .unwrap();
     let ch1 = after.poll_transmit().unwrap();
     server.handle_datagram(now, me, &ch1.contents).unwrap();
-    after.handle_datagram(now, server_addr(), &server.poll_transmit().unwrap().contents).unwrap();
+    after
+        .handle_datagram(
+            now,
+            server_addr(),
+            &server.poll_transmit().unwrap().contents,
+        )
+        .unwrap();
     let ch2 = after.poll_transmit().unwrap();
     server.handle_datagram(now, me, &ch2.contents).unwrap();
     // Mid-handshake both exist, and the old association still serves the address.
     assert_eq!(server.stats().sessions, 2);
-    assert_eq!(server.handshake(&me).unwrap().identity.name(), Some("lwm2m-client-1"));
+    assert_eq!(
+        server.handshake(&me).unwrap().identity.name(),
+        Some("lwm2m-client-1")
+    );
     server.send(now, &me, b"to the old session").unwrap();
     assert!(pump(now, &mut server, &mut [(me, &mut after)]).is_empty());
     match &events(&mut server)[..] {
-        [Event::Connected { handshake, replaced: true, .. }] => {
+        [Event::Connected {
+            handshake,
+            replaced: true,
+            ..
+        }] => {
             assert_eq!(handshake.identity.name(), Some("dev-2"));
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(server.stats().sessions, 1);
-    assert_eq!(server.handshake(&me).unwrap().identity.name(), Some("dev-2"));
+    assert_eq!(
+        server.handshake(&me).unwrap().identity.name(),
+        Some("dev-2")
+    );
     // The new client never saw the old session's data; the new session carries data both ways.
     let client_events = events(&mut after);
-    assert!(matches!(&client_events[..], [Event::Connected { replaced: false, .. }]), "{client_events:?}");
+    assert!(
+        matches!(
+            &client_events[..],
+            [Event::Connected {
+                replaced: false,
+                ..
+            }]
+        ),
+        "{client_events:?}"
+    );
     server.send(now, &me, b"welcome back").unwrap();
     after.send(now, &server_addr(), b"register").unwrap();
     pump(now, &mut server, &mut [(me, &mut after)]);
-    assert!(matches!(&events(&mut after)[..], [Event::Data { data, .. }] if &data[..] == b"welcome back"));
-    assert!(matches!(&events(&mut server)[..], [Event::Data { data, .. }] if &data[..] == b"register"));
+    assert!(
+        matches!(&events(&mut after)[..], [Event::Data { data, .. }] if &data[..] == b"welcome back")
+    );
+    assert!(
+        matches!(&events(&mut server)[..], [Event::Data { data, .. }] if &data[..] == b"register")
+    );
 }
 
 /// Random datagrams, and well-framed records with random contents, for one stage.
@@ -182,7 +258,8 @@ fn garbage_at_every_stage_neither_panics_nor_breaks_the_handshake() {
     let me = addr("10.0.0.2:40000");
     let mut client = client_table();
     let now = Instant::ZERO;
-    let mut spray = |server: &mut SessionTable<SocketAddr>, client: &mut SessionTable<SocketAddr>| {
+    let mut spray = |server: &mut SessionTable<SocketAddr>,
+                     client: &mut SessionTable<SocketAddr>| {
         for g in garbage(&mut rng) {
             let _ = server.handle_datagram(now, me, &g);
             let _ = client.handle_datagram(now, server_addr(), &g);
@@ -196,11 +273,19 @@ fn garbage_at_every_stage_neither_panics_nor_breaks_the_handshake() {
     // Before anything, from an unknown peer: typed drops.
     let mut g = vec![0x17u8, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 1, 0, 16];
     g.extend_from_slice(&[0; 16]);
-    assert_eq!(server.handle_datagram(now, me, &g), Err(DtlsError::NoSession));
-    assert!(matches!(server.handle_datagram(now, me, &[1, 2, 3]), Err(DtlsError::Malformed { offset: 0, .. })));
+    assert_eq!(
+        server.handle_datagram(now, me, &g),
+        Err(DtlsError::NoSession)
+    );
+    assert!(matches!(
+        server.handle_datagram(now, me, &[1, 2, 3]),
+        Err(DtlsError::Malformed { offset: 0, .. })
+    ));
     spray(&mut server, &mut client);
 
-    client.connect(now, server_addr(), &psk_client(IDENTITY, KEY)).unwrap();
+    client
+        .connect(now, server_addr(), &psk_client(IDENTITY, KEY))
+        .unwrap();
     // Before every flight (CH1, HVR, CH2, server flight, client flight, Finished), garbage.
     let mut stages = 0;
     loop {
@@ -221,11 +306,18 @@ fn garbage_at_every_stage_neither_panics_nor_breaks_the_handshake() {
     assert!(stages >= 5, "{stages} {:?}", events(&mut client));
     pump(now, &mut server, &mut [(me, &mut client)]);
     let server_events = events(&mut server);
-    assert!(matches!(&server_events[..], [Event::Connected { .. }]), "{server_events:?}");
+    assert!(
+        matches!(&server_events[..], [Event::Connected { .. }]),
+        "{server_events:?}"
+    );
     spray(&mut server, &mut client);
-    client.send(now, &server_addr(), b"after the storm").unwrap();
+    client
+        .send(now, &server_addr(), b"after the storm")
+        .unwrap();
     pump(now, &mut server, &mut [(me, &mut client)]);
-    assert!(matches!(&events(&mut server)[..], [Event::Data { data, .. }] if &data[..] == b"after the storm"));
+    assert!(
+        matches!(&events(&mut server)[..], [Event::Data { data, .. }] if &data[..] == b"after the storm")
+    );
     assert_eq!(server.stats().established, 1);
 }
 

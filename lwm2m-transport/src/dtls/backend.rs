@@ -27,7 +27,7 @@ pub(crate) enum EngineEvent {
     Connected(Handshake),
     /// A decrypted application datagram.
     Data(Bytes),
-    /// The peer sent close_notify.
+    /// The peer sent `close_notify`.
     PeerClosed,
 }
 
@@ -68,7 +68,7 @@ pub(crate) trait Engine: Send {
     /// Encrypts one application datagram (the handshake must be complete).
     fn send(&mut self, plaintext: &[u8], out: &mut Output) -> Result<(), DtlsError>;
 
-    /// Sends close_notify.
+    /// Sends `close_notify`.
     fn close(&mut self, out: &mut Output);
 
     /// The largest plaintext one datagram can carry.
@@ -78,7 +78,7 @@ pub(crate) trait Engine: Send {
     fn resumption(&self) -> Option<Resumption>;
 }
 
-/// Creates server engines for ClientHellos whose cookie the session table already verified.
+/// Creates server engines for `ClientHellos` whose cookie the session table already verified.
 pub(crate) trait ServerBackend: Send + Sync {
     /// A server engine that has processed `hello` (carried by `datagram`, with the verified
     /// `cookie`) and put its first flight in `out`.
@@ -94,7 +94,7 @@ pub(crate) trait ServerBackend: Send + Sync {
 
 /// Creates client engines for one set of client credentials.
 pub(crate) trait ClientBackend: Send + Sync {
-    /// A client engine that has put its ClientHello in `out`.
+    /// A client engine that has put its `ClientHello` in `out`.
     fn connect(
         &self,
         resume: Option<&Resumption>,

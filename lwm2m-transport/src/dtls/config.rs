@@ -39,7 +39,7 @@ pub struct Limits {
     /// [`HandshakeFailure::Timeout`](crate::dtls::HandshakeFailure::Timeout).
     pub handshake_timeout: Duration,
     /// An established session without any datagram in either direction for this long is closed
-    /// (close_notify is sent) and removed.
+    /// (`close_notify` is sent) and removed.
     pub idle_timeout: Duration,
     /// Longer datagrams are dropped unread.
     pub max_datagram_len: usize,
@@ -120,13 +120,13 @@ impl fmt::Debug for ServerConfigBuilder {
 }
 
 impl ServerConfigBuilder {
-    /// Accepts PSK clients whose identity `store` knows (TLS_PSK_WITH_AES_128_CCM_8).
+    /// Accepts PSK clients whose identity `store` knows (`TLS_PSK_WITH_AES_128_CCM_8`).
     pub fn psk_store(mut self, store: impl PskStore) -> Self {
         self.psk_store = Some(Arc::new(store));
         self
     }
 
-    /// Accepts certificate clients (TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8), presenting `own`.
+    /// Accepts certificate clients (`TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8`), presenting `own`.
     /// Needs [`client_trust_anchors`](Self::client_trust_anchors).
     pub fn certificate(mut self, own: CertifiedKey) -> Self {
         self.certificate = Some(own);

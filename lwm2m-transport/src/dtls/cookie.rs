@@ -1,7 +1,7 @@
-//! Stateless HelloVerifyRequest cookies (RFC 6347 §4.2.1): `HMAC-SHA256(secret, peer address ||
-//! client_random)`, so a ClientHello from a spoofed source costs one HMAC and one small reply and
-//! leaves no state. The secret rotates; a cookie made with the previous secret is still accepted,
-//! so a client caught by a rotation between its two ClientHellos is not refused.
+//! Stateless `HelloVerifyRequest` cookies (RFC 6347 §4.2.1): HMAC-SHA256 keyed with a secret over
+//! the peer address and the `client_random`, so a `ClientHello` from a spoofed source costs one
+//! HMAC and one small reply and leaves no state. The secret rotates; a cookie made with the previous secret is still accepted,
+//! so a client caught by a rotation between its two `ClientHellos` is not refused.
 
 use core::time::Duration;
 
@@ -53,7 +53,7 @@ impl CookieJar {
         }
     }
 
-    /// The cookie for this peer and ClientHello random.
+    /// The cookie for this peer and `ClientHello` random.
     pub(crate) fn cookie(&self, peer: &[u8], random: &[u8; 32]) -> [u8; COOKIE_LEN] {
         hmac(&self.current, peer, random)
     }
@@ -83,7 +83,9 @@ fn hmac(key: &[u8; 32], peer: &[u8], random: &[u8; 32]) -> [u8; 32] {
     inner.update(peer);
     inner.update(random);
     let inner = inner.finish();
-    pad.iter_mut().for_each(|p| *p ^= 0x36 ^ 0x5c);
+    for p in &mut pad {
+        *p ^= 0x36 ^ 0x5c;
+    }
     let mut outer = Sha256::new();
     outer.update(&pad);
     outer.update(&inner);
@@ -121,9 +123,15 @@ mod tests {
         jar.rotate(Instant::from_secs(30));
         assert!(jar.verify(b"peer-a", &[1; 32], &c));
         jar.rotate(Instant::from_secs(60));
-        assert!(jar.verify(b"peer-a", &[1; 32], &c), "previous secret still accepted");
+        assert!(
+            jar.verify(b"peer-a", &[1; 32], &c),
+            "previous secret still accepted"
+        );
         assert_ne!(jar.cookie(b"peer-a", &[1; 32]), c);
         jar.rotate(Instant::from_secs(120));
-        assert!(!jar.verify(b"peer-a", &[1; 32], &c), "two rotations later it expired");
+        assert!(
+            !jar.verify(b"peer-a", &[1; 32], &c),
+            "two rotations later it expired"
+        );
     }
 }

@@ -104,7 +104,10 @@ where
     }
 }
 
-impl PskStore for HashMap<Vec<u8>, Vec<u8>> {
+impl<S> PskStore for HashMap<Vec<u8>, Vec<u8>, S>
+where
+    S: core::hash::BuildHasher + Send + Sync + 'static,
+{
     fn psk(&self, identity: &[u8]) -> Option<Vec<u8>> {
         self.get(identity).cloned()
     }
@@ -192,7 +195,9 @@ impl PrivateKey {
         PrivateKey::from_pkey(&key)
     }
 
-    fn from_pkey(key: &openssl::pkey::PKeyRef<openssl::pkey::Private>) -> Result<PrivateKey, ConfigError> {
+    fn from_pkey(
+        key: &openssl::pkey::PKeyRef<openssl::pkey::Private>,
+    ) -> Result<PrivateKey, ConfigError> {
         let pkcs8 = key
             .private_key_to_pkcs8()
             .map_err(|e| ConfigError::PrivateKey(e.to_string()))?;
@@ -254,9 +259,9 @@ pub enum ServerTrust {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientCredentials {
-    /// Security mode 0: TLS_PSK_WITH_AES_128_CCM_8.
+    /// Security mode 0: `TLS_PSK_WITH_AES_128_CCM_8`.
     Psk(Psk),
-    /// Security mode 2: TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 with certificates both ways.
+    /// Security mode 2: `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8` with certificates both ways.
     Certificate {
         /// The client's certificate and key.
         own: CertifiedKey,
@@ -268,17 +273,17 @@ pub enum ClientCredentials {
     RawPublicKey {
         /// The client's private key (its public key is derived from it).
         key: PrivateKey,
-        /// The server's SubjectPublicKeyInfo (DER).
+        /// The server's `SubjectPublicKeyInfo` (DER).
         server_public_key: Vec<u8>,
     },
 }
 
-/// The two cipher suites LwM2M 1.0 mandates in their CCM_8 form; nothing else is negotiated.
+/// The two cipher suites LwM2M 1.0 mandates in their `CCM_8` form; nothing else is negotiated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CipherSuite {
-    /// TLS_PSK_WITH_AES_128_CCM_8 (0xC0A8, RFC 6655).
+    /// `TLS_PSK_WITH_AES_128_CCM_8` (0xC0A8, RFC 6655).
     PskAes128Ccm8,
-    /// TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (0xC0AE, RFC 7251).
+    /// `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8` (0xC0AE, RFC 7251).
     EcdheEcdsaAes128Ccm8,
 }
 
@@ -293,16 +298,19 @@ impl CipherSuite {
 
     /// The suite with this IANA name.
     pub fn from_iana_name(name: &str) -> Option<CipherSuite> {
-        [CipherSuite::PskAes128Ccm8, CipherSuite::EcdheEcdsaAes128Ccm8]
-            .into_iter()
-            .find(|s| s.iana_name() == name)
+        [
+            CipherSuite::PskAes128Ccm8,
+            CipherSuite::EcdheEcdsaAes128Ccm8,
+        ]
+        .into_iter()
+        .find(|s| s.iana_name() == name)
     }
 }
 
 /// Which side of the handshake this session played.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// It sent the ClientHello.
+    /// It sent the `ClientHello`.
     Client,
     /// It answered one.
     Server,
@@ -327,7 +335,7 @@ pub enum PeerIdentity {
         /// The certificate (DER).
         der: Vec<u8>,
     },
-    /// Raw public key mode: the peer's SubjectPublicKeyInfo (DER).
+    /// Raw public key mode: the peer's `SubjectPublicKeyInfo` (DER).
     RawPublicKey {
         /// The key.
         spki: Vec<u8>,
@@ -377,17 +385,32 @@ mod tests {
 
     #[test]
     fn psk_sizes_are_checked() {
-        assert_eq!(Psk::new(b"a\0b", b"k"), Err(ConfigError::PskIdentity { len: 3 }));
-        assert_eq!(Psk::new(&[b'a'; 257], b"k"), Err(ConfigError::PskIdentity { len: 257 }));
-        assert_eq!(Psk::new(b"a", &[1; 257]), Err(ConfigError::PskKey { len: 257 }));
+        assert_eq!(
+            Psk::new(b"a\0b", b"k"),
+            Err(ConfigError::PskIdentity { len: 3 })
+        );
+        assert_eq!(
+            Psk::new(&[b'a'; 257], b"k"),
+            Err(ConfigError::PskIdentity { len: 257 })
+        );
+        assert_eq!(
+            Psk::new(b"a", &[1; 257]),
+            Err(ConfigError::PskKey { len: 257 })
+        );
         assert!(Psk::new(&[b'a'; 128], &[1; 64]).is_ok());
     }
 
     #[test]
     fn garbage_certificates_and_keys_are_refused() {
-        assert!(matches!(Certificate::from_der(b"nope"), Err(ConfigError::Certificate(_))));
-        assert!(matches!(Certificate::chain_from_pem(b""), Err(_)));
-        assert!(matches!(PrivateKey::from_der(&[0x30, 0x00]), Err(ConfigError::PrivateKey(_))));
+        assert!(matches!(
+            Certificate::from_der(b"nope"),
+            Err(ConfigError::Certificate(_))
+        ));
+        assert!(Certificate::chain_from_pem(b"").is_err());
+        assert!(matches!(
+            PrivateKey::from_der(&[0x30, 0x00]),
+            Err(ConfigError::PrivateKey(_))
+        ));
         assert_eq!(
             CertifiedKey::new(vec![], PrivateKey { pkcs8: vec![] }),
             Err(ConfigError::EmptyChain)
@@ -396,7 +419,10 @@ mod tests {
 
     #[test]
     fn suites_round_trip_their_names() {
-        for s in [CipherSuite::PskAes128Ccm8, CipherSuite::EcdheEcdsaAes128Ccm8] {
+        for s in [
+            CipherSuite::PskAes128Ccm8,
+            CipherSuite::EcdheEcdsaAes128Ccm8,
+        ] {
             assert_eq!(CipherSuite::from_iana_name(s.iana_name()), Some(s));
         }
         assert_eq!(CipherSuite::from_iana_name("TLS_RSA_WITH_NULL_MD5"), None);

@@ -33,10 +33,10 @@ pub enum DtlsError {
     /// A cap refused a new handshake or a queued datagram.
     #[error("limit reached: {0}")]
     Limit(Limit),
-    /// The datagram came from a peer without a session and is not a ClientHello; it was dropped.
+    /// The datagram came from a peer without a session and is not a `ClientHello`; it was dropped.
     #[error("no DTLS session with this peer (and the datagram is not a ClientHello)")]
     NoSession,
-    /// A ClientHello arrived but the table has no server configuration.
+    /// A `ClientHello` arrived but the table has no server configuration.
     #[error("this table does not accept DTLS clients: it has no server configuration")]
     NotAccepting,
     /// An established session received a fatal alert and is gone.
@@ -45,7 +45,7 @@ pub enum DtlsError {
     /// An established session hit a protocol error and is gone.
     #[error("DTLS protocol error: {0}")]
     Protocol(String),
-    /// The session was closed (close_notify, idle eviction or a failure) and cannot carry data.
+    /// The session was closed (`close_notify`, idle eviction or a failure) and cannot carry data.
     #[error("the DTLS session is closed")]
     Closed,
     /// The plaintext does not fit in one DTLS record of the path MTU.
@@ -89,8 +89,8 @@ pub enum HandshakeFailure {
     /// A certificate was required and the peer sent none.
     #[error("the peer sent no certificate")]
     NoCertificate,
-    /// The client offered no cipher suite this side accepts (only TLS_PSK_WITH_AES_128_CCM_8 and
-    /// TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 are).
+    /// The client offered no cipher suite this side accepts (only `TLS_PSK_WITH_AES_128_CCM_8` and
+    /// `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8` are).
     #[error("no shared cipher suite")]
     NoSharedCipher,
     /// The peer aborted the handshake with a fatal alert.
@@ -191,7 +191,7 @@ pub enum RecordProblem {
         /// Bytes left after the header.
         available: usize,
     },
-    /// A content type other than change_cipher_spec, alert, handshake or application_data.
+    /// A content type other than `change_cipher_spec`, alert, handshake or `application_data`.
     #[error("unknown content type {0}")]
     ContentType(u8),
     /// A record version other than DTLS 1.0 (0xFEFF) or 1.2 (0xFEFD).
@@ -200,19 +200,19 @@ pub enum RecordProblem {
     /// A record longer than 2^14 + 2048 bytes (RFC 6347 §4.1).
     #[error("record length {0} exceeds 18432")]
     Oversized(usize),
-    /// An application_data record in epoch 0: application data is never sent in the clear, and
+    /// An `application_data` record in epoch 0: application data is never sent in the clear, and
     /// OpenSSL would abort a handshake over it, so it is dropped here.
     #[error("application data in epoch 0")]
     PlaintextApplicationData,
-    /// An encrypted record shorter than the 16 bytes of CCM_8's explicit nonce and tag. OpenSSL
+    /// An encrypted record shorter than the 16 bytes of `CCM_8`'s explicit nonce and tag. OpenSSL
     /// 3.0 treats such a record as a fatal internal error (and would end the session over one
     /// forged datagram), so it is dropped here.
     #[error("encrypted record of {0} bytes is shorter than nonce and tag")]
     ShortCiphertext(usize),
-    /// A ClientHello split over several fragments; this layer only admits whole ClientHellos.
+    /// A `ClientHello` split over several fragments; this layer only admits whole `ClientHellos`.
     #[error("fragmented ClientHello")]
     FragmentedClientHello,
-    /// A ClientHello whose body ends inside a field.
+    /// A `ClientHello` whose body ends inside a field.
     #[error("truncated ClientHello body")]
     TruncatedClientHello,
 }

@@ -33,7 +33,9 @@ mod record;
 mod session;
 mod table;
 
-pub use config::{ClientConfig, ClientConfigBuilder, Limits, ServerConfig, ServerConfigBuilder, DEFAULT_MTU};
+pub use config::{
+    ClientConfig, ClientConfigBuilder, Limits, ServerConfig, ServerConfigBuilder, DEFAULT_MTU,
+};
 pub use credentials::{
     Certificate, CertifiedKey, CipherSuite, ClientCredentials, Handshake, PeerIdentity, PrivateKey,
     Psk, PskStore, Role, ServerTrust, MAX_PSK_IDENTITY_LEN, MAX_PSK_LEN,

@@ -1,5 +1,5 @@
 //! [`PeerAddress`]: what the session table needs from a peer key besides equality: stable bytes
-//! to bind a HelloVerifyRequest cookie to, and the source that half-open limits are counted per.
+//! to bind a `HelloVerifyRequest` cookie to, and the source that half-open limits are counted per.
 
 use core::fmt::Debug;
 use core::hash::Hash;

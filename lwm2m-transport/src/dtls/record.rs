@@ -1,7 +1,7 @@
 //! Just enough of the DTLS 1.2 record layer (RFC 6347 §4.1) for the demultiplexer: validating
 //! record framing before a datagram reaches the DTLS library, recognising an epoch-0
-//! ClientHello, and writing the few plaintext records this layer sends on its own
-//! (HelloVerifyRequest, a fatal alert). Nothing here decrypts; every read is bounds-checked.
+//! `ClientHello`, and writing the few plaintext records this layer sends on its own
+//! (`HelloVerifyRequest`, a fatal alert). Nothing here decrypts; every read is bounds-checked.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -18,19 +18,19 @@ pub(crate) const APPLICATION_DATA: u8 = 23;
 
 /// Bytes in a record header: type, version, epoch, 48-bit sequence number, length.
 pub(crate) const HEADER_LEN: usize = 13;
-/// Bytes in a handshake message header: type, length, message_seq, fragment offset and length.
+/// Bytes in a handshake message header: type, length, `message_seq`, fragment offset and length.
 const HANDSHAKE_HEADER_LEN: usize = 12;
 /// RFC 6347 §4.1: a record's length must not exceed 2^14 + 2048.
 const MAX_RECORD_LEN: usize = 16_384 + 2_048;
-/// The shortest encrypted record of the CCM_8 suites: 8-byte explicit nonce + 8-byte tag.
+/// The shortest encrypted record of the `CCM_8` suites: 8-byte explicit nonce + 8-byte tag.
 const MIN_CIPHERTEXT: usize = 16;
 /// DTLS 1.2 on the wire.
 pub(crate) const DTLS_1_2: u16 = 0xFEFD;
-/// DTLS 1.0 on the wire (HelloVerifyRequest uses it, RFC 6347 §4.2.1).
+/// DTLS 1.0 on the wire (`HelloVerifyRequest` uses it, RFC 6347 §4.2.1).
 const DTLS_1_0: u16 = 0xFEFF;
 const CLIENT_HELLO: u8 = 1;
 const HELLO_VERIFY_REQUEST: u8 = 3;
-/// client_version (2) + random (32).
+/// `client_version` (2) + random (32).
 const HELLO_FIXED_LEN: usize = 34;
 
 /// One record header.
@@ -91,7 +91,7 @@ pub(crate) struct Summary {
     pub(crate) records: usize,
     /// A record of epoch 0 (plaintext handshake traffic).
     pub(crate) plaintext: bool,
-    /// A handshake or change_cipher_spec record (of any epoch).
+    /// A handshake or `change_cipher_spec` record (of any epoch).
     pub(crate) handshake: bool,
     /// A handshake record of a non-zero epoch: an encrypted Finished (or renegotiation).
     pub(crate) encrypted_handshake: bool,
@@ -169,32 +169,37 @@ impl<'a> Iterator for Records<'a> {
     }
 }
 
-/// A whole (unfragmented) ClientHello in the first record of a datagram, epoch 0.
+/// A whole (unfragmented) `ClientHello` in the first record of a datagram, epoch 0.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientHello<'a> {
     /// The record header.
     pub(crate) header: RecordHeader,
-    /// The handshake message_seq (0 before a HelloVerifyRequest, 1 after).
+    /// The handshake `message_seq` (0 before a `HelloVerifyRequest`, 1 after).
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) message_seq: u16,
-    /// The ClientHello body (after the 12-byte handshake header).
+    /// The `ClientHello` body (after the 12-byte handshake header).
     pub(crate) body: &'a [u8],
-    /// client_random.
+    /// `client_random`.
     pub(crate) random: &'a [u8; 32],
     /// Offset in `body` of the cookie length byte.
     cookie_at: usize,
-    /// The cookie (empty on a first ClientHello).
+    /// The cookie (empty on a first `ClientHello`).
     pub(crate) cookie: &'a [u8],
 }
 
-/// Recognises an epoch-0 ClientHello as the first record of `datagram`: `Ok(None)` when the
-/// first record is something else, `Err` when it is a ClientHello this layer cannot use.
-pub(crate) fn client_hello(datagram: &[u8]) -> Result<Option<ClientHello<'_>>, (usize, RecordProblem)> {
+/// Recognises an epoch-0 `ClientHello` as the first record of `datagram`: `Ok(None)` when the
+/// first record is something else, `Err` when it is a `ClientHello` this layer cannot use.
+pub(crate) fn client_hello(
+    datagram: &[u8],
+) -> Result<Option<ClientHello<'_>>, (usize, RecordProblem)> {
     let Some(first) = Records::new(datagram).next() else {
         return Ok(None);
     };
     let (_, header, fragment) = first?;
-    if header.content_type != HANDSHAKE || header.epoch != 0 || fragment.first() != Some(&CLIENT_HELLO) {
+    if header.content_type != HANDSHAKE
+        || header.epoch != 0
+        || fragment.first() != Some(&CLIENT_HELLO)
+    {
         return Ok(None);
     }
     let bad = |problem| Err((HEADER_LEN, problem));
@@ -212,7 +217,10 @@ pub(crate) fn client_hello(datagram: &[u8]) -> Result<Option<ClientHello<'_>>, (
     let Some(body) = body.get(..length) else {
         return bad(RecordProblem::TruncatedClientHello);
     };
-    let Some(random) = body.get(2..HELLO_FIXED_LEN).and_then(|r| r.first_chunk::<32>()) else {
+    let Some(random) = body
+        .get(2..HELLO_FIXED_LEN)
+        .and_then(|r| r.first_chunk::<32>())
+    else {
         return bad(RecordProblem::TruncatedClientHello);
     };
     let session_id_len = body.get(HELLO_FIXED_LEN).map(|&l| usize::from(l));
@@ -242,8 +250,8 @@ fn put_u24(out: &mut BytesMut, value: usize) {
     out.put_slice(&(value as u32).to_be_bytes()[1..]);
 }
 
-/// The HelloVerifyRequest answering `hello` with `cookie` (RFC 6347 §4.2.1): record version and
-/// server_version DTLS 1.0, the ClientHello's record sequence number, message_seq 0.
+/// The `HelloVerifyRequest` answering `hello` with `cookie` (RFC 6347 §4.2.1): record version and
+/// `server_version` DTLS 1.0, the `ClientHello`'s record sequence number, `message_seq` 0.
 pub(crate) fn hello_verify_request(hello: &ClientHello<'_>, cookie: &[u8]) -> Bytes {
     let body_len = 3 + cookie.len();
     let mut out = BytesMut::with_capacity(HEADER_LEN + HANDSHAKE_HEADER_LEN + body_len);
@@ -266,8 +274,8 @@ pub(crate) fn hello_verify_request(hello: &ClientHello<'_>, cookie: &[u8]) -> By
     out.freeze()
 }
 
-/// The first ClientHello `hello` stands for: the same body without the cookie, message_seq 0,
-/// record sequence `sequence`. A stateful DTLS server fed this answers with a HelloVerifyRequest
+/// The first `ClientHello` `hello` stands for: the same body without the cookie, `message_seq` 0,
+/// record sequence `sequence`. A stateful DTLS server fed this answers with a `HelloVerifyRequest`
 /// and then expects exactly `hello`, which is how a server session picks up a handshake whose
 /// cookie exchange this layer did statelessly.
 pub(crate) fn first_client_hello(hello: &ClientHello<'_>, sequence: u64) -> Bytes {
@@ -312,7 +320,7 @@ pub(crate) fn fatal_alert(sequence: u64, description: u8) -> Bytes {
 mod tests {
     use super::*;
 
-    /// A ClientHello record as OpenSSL sends it after a HelloVerifyRequest (trimmed extensions).
+    /// A `ClientHello` record as OpenSSL sends it after a `HelloVerifyRequest` (trimmed extensions).
     fn hello(cookie: &[u8], record_seq: u64) -> Vec<u8> {
         let mut body = vec![0xFE, 0xFD];
         body.extend_from_slice(&[7; 32]);
@@ -360,7 +368,10 @@ mod tests {
         assert_eq!(first.header.sequence, 4);
         assert_eq!(first.random, ch.random);
         assert_eq!(first.body.len(), ch.body.len() - 7);
-        assert_eq!(&first.body[first.cookie_at + 1..], &ch.body[ch.cookie_at + 8..]);
+        assert_eq!(
+            &first.body[first.cookie_at + 1..],
+            &ch.body[ch.cookie_at + 8..]
+        );
     }
 
     #[test]
@@ -372,11 +383,11 @@ mod tests {
             &hvr[..],
             &[
                 22, 0xFE, 0xFF, 0, 0, 0, 0, 0, 0, 0, 3, 0, 19, // record header, seq echoed
-                3, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 7, // handshake header
+                3, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 7, // handshake header
                 0xFE, 0xFF, 4, 0xAA, 0xAA, 0xAA, 0xAA
             ][..]
         );
-        assert_eq!(validate(&hvr).unwrap().plaintext, true);
+        assert!(validate(&hvr).unwrap().plaintext);
     }
 
     #[test]
@@ -389,20 +400,32 @@ mod tests {
         let mut two = hello(b"", 0);
         let first_len = two.len();
         two.extend_from_slice(&[99; 13]);
-        assert_eq!(validate(&two), Err((first_len, RecordProblem::ContentType(99))));
+        assert_eq!(
+            validate(&two),
+            Err((first_len, RecordProblem::ContentType(99)))
+        );
         let mut v = hello(b"", 0);
         v[1] = 3;
         assert_eq!(validate(&v), Err((0, RecordProblem::Version(0x03FD))));
         let mut t = hello(b"", 0);
         t.pop();
-        assert!(matches!(validate(&t), Err((0, RecordProblem::TruncatedRecord { .. }))));
+        assert!(matches!(
+            validate(&t),
+            Err((0, RecordProblem::TruncatedRecord { .. }))
+        ));
         let mut plain = hello(b"", 0);
         plain[0] = APPLICATION_DATA;
-        assert_eq!(validate(&plain), Err((0, RecordProblem::PlaintextApplicationData)));
+        assert_eq!(
+            validate(&plain),
+            Err((0, RecordProblem::PlaintextApplicationData))
+        );
         let short = [23, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 1, 0, 15];
         let mut short = short.to_vec();
         short.extend_from_slice(&[0; 15]);
-        assert_eq!(validate(&short), Err((0, RecordProblem::ShortCiphertext(15))));
+        assert_eq!(
+            validate(&short),
+            Err((0, RecordProblem::ShortCiphertext(15)))
+        );
         short[12] = 16;
         short.push(0);
         assert_eq!(validate(&short).unwrap().records, 1);
@@ -415,11 +438,17 @@ mod tests {
     fn fragmented_or_truncated_hellos_are_refused() {
         let mut frag = hello(b"", 0);
         frag[HEADER_LEN + 8] = 1; // fragment_offset = 1
-        assert_eq!(client_hello(&frag).unwrap_err().1, RecordProblem::FragmentedClientHello);
+        assert_eq!(
+            client_hello(&frag).unwrap_err().1,
+            RecordProblem::FragmentedClientHello
+        );
         let mut short = hello(b"abc", 0);
         // Claim a cookie longer than the body.
         let at = HEADER_LEN + HANDSHAKE_HEADER_LEN + HELLO_FIXED_LEN + 1;
         short[at] = 200;
-        assert_eq!(client_hello(&short).unwrap_err().1, RecordProblem::TruncatedClientHello);
+        assert_eq!(
+            client_hello(&short).unwrap_err().1,
+            RecordProblem::TruncatedClientHello
+        );
     }
 }

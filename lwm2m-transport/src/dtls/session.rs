@@ -27,7 +27,7 @@ pub enum SessionState {
 /// Why a session closed without an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CloseReason {
-    /// The peer sent close_notify.
+    /// The peer sent `close_notify`.
     PeerClosed,
     /// This side closed it.
     Local,
@@ -63,7 +63,7 @@ pub enum SessionEvent {
 /// let psk = Psk::new(b"dev-1", b"0123456789abcdef")?;
 /// let config = ClientConfig::builder(ClientCredentials::Psk(psk)).build()?;
 /// let mut session = Session::connect(Instant::ZERO, &config, &Limits::default())?;
-/// let hello = session.poll_transmit().expect("a ClientHello");
+/// let hello = session.poll_transmit().expect("a `ClientHello`");
 /// assert_eq!(hello[0], 22); // a handshake record, to be sent to the server
 /// assert_eq!(session.state(), SessionState::Handshaking);
 /// // Data sent now is queued until the handshake completes.
@@ -96,8 +96,12 @@ impl core::fmt::Debug for Session {
 }
 
 impl Session {
-    /// Starts a client handshake; the ClientHello is ready in [`poll_transmit`](Self::poll_transmit).
-    pub fn connect(now: Instant, config: &ClientConfig, limits: &Limits) -> Result<Session, DtlsError> {
+    /// Starts a client handshake; the `ClientHello` is ready in [`poll_transmit`](Self::poll_transmit).
+    pub fn connect(
+        now: Instant,
+        config: &ClientConfig,
+        limits: &Limits,
+    ) -> Result<Session, DtlsError> {
         Session::connect_resuming(now, config, limits, None)
     }
 
@@ -212,10 +216,12 @@ impl Session {
         if self.engine_deadline.is_some_and(|d| d <= now) {
             let mut out = Output::default();
             let result = self.engine.handle_timeout(&mut out).map_err(|e| match e {
-                DtlsError::Handshake(HandshakeFailure::Timeout { .. }) => HandshakeFailure::Timeout {
-                    after: now.saturating_duration_since(self.started),
+                DtlsError::Handshake(HandshakeFailure::Timeout { .. }) => {
+                    HandshakeFailure::Timeout {
+                        after: now.saturating_duration_since(self.started),
+                    }
+                    .into()
                 }
-                .into(),
                 other => other,
             });
             self.absorb(now, out, result);
@@ -275,7 +281,7 @@ impl Session {
         }
     }
 
-    /// Sends close_notify and closes ([`SessionEvent::Closed`] with [`CloseReason::Local`]).
+    /// Sends `close_notify` and closes ([`SessionEvent::Closed`] with [`CloseReason::Local`]).
     pub fn close(&mut self, now: Instant) {
         if self.state != SessionState::Closed {
             self.finish(now, CloseReason::Local);
@@ -310,7 +316,8 @@ impl Session {
                 EngineEvent::PeerClosed => {
                     self.state = SessionState::Closed;
                     self.queued.clear();
-                    self.events.push_back(SessionEvent::Closed(CloseReason::PeerClosed));
+                    self.events
+                        .push_back(SessionEvent::Closed(CloseReason::PeerClosed));
                 }
             }
         }
@@ -321,10 +328,7 @@ impl Session {
                 self.events.push_back(SessionEvent::Failed(error));
             }
         }
-        self.engine_deadline = self
-            .engine
-            .timeout()
-            .map(|left| now.saturating_add(left));
+        self.engine_deadline = self.engine.timeout().map(|left| now.saturating_add(left));
     }
 
     fn flush_queue(&mut self, now: Instant) {
@@ -344,6 +348,9 @@ impl Session {
 fn is_fatal(error: &DtlsError) -> bool {
     matches!(
         error,
-        DtlsError::Handshake(_) | DtlsError::PeerAlert(_) | DtlsError::Protocol(_) | DtlsError::Backend(_)
+        DtlsError::Handshake(_)
+            | DtlsError::PeerAlert(_)
+            | DtlsError::Protocol(_)
+            | DtlsError::Backend(_)
     )
 }

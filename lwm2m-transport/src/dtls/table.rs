@@ -1,7 +1,7 @@
 //! [`SessionTable`]: the DTLS sessions of one UDP socket, keyed by peer address, sans-IO.
 //!
-//! On the server side it answers every ClientHello without a valid cookie with a stateless
-//! HelloVerifyRequest, so a spoofed source costs one HMAC and leaves no state; only a ClientHello
+//! On the server side it answers every `ClientHello` without a valid cookie with a stateless
+//! `HelloVerifyRequest`, so a spoofed source costs one HMAC and leaves no state; only a `ClientHello`
 //! that returns the cookie (proving the source receives what is sent to it) creates a session,
 //! within the half-open caps of [`Limits`]. A new handshake from a peer that already has a
 //! session (a rebooted client, RFC 6347 §4.2.8) runs beside the old session, which keeps working
@@ -31,7 +31,7 @@ pub struct TableStats {
     pub established: usize,
     /// Server handshakes in progress (counted against the half-open caps).
     pub half_open: usize,
-    /// HelloVerifyRequests sent.
+    /// `HelloVerifyRequests` sent.
     pub hello_verify_requests: u64,
     /// Handshakes completed.
     pub handshakes_completed: u64,
@@ -51,7 +51,7 @@ struct Entry {
     id: u64,
     session: Session,
     deadline: Option<Instant>,
-    /// The cookie a server handshake was admitted with (recognises retransmitted ClientHellos).
+    /// The cookie a server handshake was admitted with (recognises retransmitted `ClientHellos`).
     cookie: Option<[u8; COOKIE_LEN]>,
     /// Whether it counts against the half-open caps.
     counted: bool,
@@ -264,7 +264,14 @@ impl<P: PeerAddress> SessionTable<P> {
 
     /// Handles a datagram from `peer`. Never panics; `Err` says why the datagram was dropped or
     /// what it broke (a broken session is also reported as [`Event::Failed`]).
-    pub fn handle_datagram(&mut self, now: Instant, peer: P, datagram: &[u8]) -> Result<(), DtlsError> {
+    // By value like `Endpoint::handle_datagram`: peers are small, usually `Copy`, addresses.
+    #[allow(clippy::needless_pass_by_value)]
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        peer: P,
+        datagram: &[u8],
+    ) -> Result<(), DtlsError> {
         let result = self.route(now, &peer, datagram);
         if matches!(
             result,
@@ -336,7 +343,10 @@ impl<P: PeerAddress> SessionTable<P> {
         };
         self.cookies.rotate(now);
         let address = peer.cookie_bytes();
-        if !self.cookies.verify(address.as_ref(), hello.random, hello.cookie) {
+        if !self
+            .cookies
+            .verify(address.as_ref(), hello.random, hello.cookie)
+        {
             let cookie = self.cookies.cookie(address.as_ref(), hello.random);
             self.transmits.push_back(Transmit {
                 destination: peer.clone(),
@@ -433,10 +443,16 @@ impl<P: PeerAddress> SessionTable<P> {
         self.settle(peer, Which::Pending);
     }
 
-    /// Starts a client handshake with `peer` using `config` (its ClientHello is ready in
+    /// Starts a client handshake with `peer` using `config` (its `ClientHello` is ready in
     /// [`poll_transmit`](Self::poll_transmit)). An established session with `peer` keeps working
     /// until the new one completes.
-    pub fn connect(&mut self, now: Instant, peer: P, config: &ClientConfig) -> Result<(), DtlsError> {
+    #[allow(clippy::needless_pass_by_value)]
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        peer: P,
+        config: &ClientConfig,
+    ) -> Result<(), DtlsError> {
         self.clients.insert(
             peer.clone(),
             ClientState {
@@ -489,7 +505,7 @@ impl<P: PeerAddress> SessionTable<P> {
         result
     }
 
-    /// Closes the sessions with `peer` (close_notify), reporting [`Event::Closed`].
+    /// Closes the sessions with `peer` (`close_notify`), reporting [`Event::Closed`].
     pub fn close(&mut self, now: Instant, peer: &P) {
         for which in [Which::Pending, Which::Current] {
             if let Some(entry) = self.slots.get_mut(peer).and_then(|s| s.get_mut(which)) {
@@ -595,7 +611,7 @@ impl<P: PeerAddress> SessionTable<P> {
     }
 
     /// A completed handshake becomes the peer's session; the one it replaces is dropped without
-    /// close_notify (its peer is gone: the address now belongs to the new handshake).
+    /// `close_notify` (its peer is gone: the address now belongs to the new handshake).
     fn promote(&mut self, peer: &P) {
         self.remove(peer, Which::Current);
         let Some(slot) = self.slots.get_mut(peer) else {

@@ -33,7 +33,10 @@ pub fn server_addr() -> SocketAddr {
 pub fn psk_store() -> HashMap<Vec<u8>, Vec<u8>> {
     let mut map = HashMap::from([(IDENTITY.to_vec(), KEY.to_vec())]);
     for i in 0..8 {
-        map.insert(format!("dev-{i}").into_bytes(), format!("key-of-dev-{i}!!").into_bytes());
+        map.insert(
+            format!("dev-{i}").into_bytes(),
+            format!("key-of-dev-{i}!!").into_bytes(),
+        );
     }
     map
 }
@@ -46,7 +49,10 @@ pub fn psk_client(identity: &[u8], key: &[u8]) -> ClientConfig {
 }
 
 pub fn psk_server_table(limits: Limits) -> SessionTable<SocketAddr> {
-    let config = ServerConfig::builder().psk_store(psk_store()).build().unwrap();
+    let config = ServerConfig::builder()
+        .psk_store(psk_store())
+        .build()
+        .unwrap();
     SessionTable::new(Instant::ZERO, Some(config), limits).unwrap()
 }
 
@@ -116,19 +122,23 @@ fn cert(
 ) -> X509 {
     let mut name = X509NameBuilder::new().unwrap();
     name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
-    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, "lwm2m-rs tests").unwrap();
+    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, "lwm2m-rs tests")
+        .unwrap();
     let name = name.build();
     let mut b = X509::builder().unwrap();
     b.set_version(2).unwrap();
     let mut serial = BigNum::new().unwrap();
     serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
-    b.set_serial_number(&serial.to_asn1_integer().unwrap()).unwrap();
+    b.set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
     b.set_subject_name(&name).unwrap();
     b.set_issuer_name(issuer.map_or(&name, |(c, _)| c.subject_name()))
         .unwrap();
     b.set_pubkey(key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(2).unwrap()).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
     if ca {
         b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
             .unwrap();
@@ -161,9 +171,21 @@ impl Pki {
         let ca_key = ec_key();
         let ca = cert("lwm2m-rs test CA", &ca_key, None, true, None);
         let server_key = ec_key();
-        let server = cert("lwm2m-server", &server_key, Some((&ca, &ca_key)), false, Some("127.0.0.1"));
+        let server = cert(
+            "lwm2m-server",
+            &server_key,
+            Some((&ca, &ca_key)),
+            false,
+            Some("127.0.0.1"),
+        );
         let client_key = ec_key();
-        let client = cert("urn:dev:client-1", &client_key, Some((&ca, &ca_key)), false, None);
+        let client = cert(
+            "urn:dev:client-1",
+            &client_key,
+            Some((&ca, &ca_key)),
+            false,
+            None,
+        );
         let stranger_ca_key = ec_key();
         let stranger_ca = cert("stranger CA", &stranger_ca_key, None, true, None);
         let stranger_key = ec_key();
@@ -181,7 +203,10 @@ impl Pki {
             ("client.pem", client.to_pem().unwrap()),
             ("client.key", client_key.private_key_to_pem_pkcs8().unwrap()),
             ("stranger.pem", stranger.to_pem().unwrap()),
-            ("stranger.key", stranger_key.private_key_to_pem_pkcs8().unwrap()),
+            (
+                "stranger.key",
+                stranger_key.private_key_to_pem_pkcs8().unwrap(),
+            ),
         ]);
         Pki {
             ca: Certificate::from_der(&ca.to_der().unwrap()).unwrap(),
@@ -203,15 +228,6 @@ impl Pki {
             .unwrap()
     }
 
-    pub fn client_config(&self, own: &CertifiedKey, trust: ServerTrust) -> ClientConfig {
-        ClientConfig::builder(ClientCredentials::Certificate {
-            own: own.clone(),
-            trust,
-        })
-        .build()
-        .unwrap()
-    }
-
     /// Writes the PEM files into a fresh directory under the system temp dir.
     pub fn write(&self, tag: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("lwm2m-dtls-{tag}-{}", std::process::id()));
@@ -221,6 +237,16 @@ impl Pki {
         }
         dir
     }
+}
+
+/// A certificate client presenting `own`.
+pub fn cert_client(own: &CertifiedKey, trust: ServerTrust) -> ClientConfig {
+    ClientConfig::builder(ClientCredentials::Certificate {
+        own: own.clone(),
+        trust,
+    })
+    .build()
+    .unwrap()
 }
 
 pub fn secs(s: u64) -> Duration {

@@ -7,8 +7,7 @@ use std::sync::{Arc, OnceLock};
 use openssl::error::ErrorStack;
 use openssl::pkey::PKey;
 use openssl::ssl::{
-    Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslStream, SslVerifyMode,
-    SslVersion,
+    Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslStream, SslVerifyMode, SslVersion,
 };
 use openssl::x509::X509;
 
@@ -23,7 +22,7 @@ use crate::dtls::record::{self, ClientHello, Summary};
 
 const PSK_SUITE: &str = "PSK-AES128-CCM8";
 const ECDHE_SUITE: &str = "ECDHE-ECDSA-AES128-CCM8";
-/// OpenSSL 3.2 moved the CCM_8 suites to security level 0, and added RFC 7250 raw public keys.
+/// OpenSSL 3.2 moved the `CCM_8` suites to security level 0, and added RFC 7250 raw public keys.
 const SECLEVEL_0_FROM: i64 = 0x3020_0000;
 
 /// What callbacks of one `Ssl` need to know or leave behind.
@@ -36,7 +35,7 @@ pub(super) struct Notes {
     pub(super) unknown_identity: Option<Vec<u8>>,
 }
 
-/// The `Ssl` ex_data slot of [`Notes`].
+/// The `Ssl` `ex_data` slot of [`Notes`].
 pub(super) fn notes_index() -> Result<openssl::ex_data::Index<Ssl, Notes>, DtlsError> {
     static INDEX: OnceLock<Result<openssl::ex_data::Index<Ssl, Notes>, String>> = OnceLock::new();
     INDEX
@@ -48,7 +47,12 @@ pub(super) fn notes_index() -> Result<openssl::ex_data::Index<Ssl, Notes>, DtlsE
 /// The linked OpenSSL version as `major.minor.patch`.
 pub(crate) fn library_version() -> String {
     let n = openssl::version::number();
-    format!("{}.{}.{}", (n >> 28) & 0xf, (n >> 20) & 0xff, (n >> 4) & 0xff)
+    format!(
+        "{}.{}.{}",
+        (n >> 28) & 0xf,
+        (n >> 20) & 0xff,
+        (n >> 4) & 0xff
+    )
 }
 
 fn cipher_list(suites: &[&str]) -> String {
@@ -59,6 +63,8 @@ fn cipher_list(suites: &[&str]) -> String {
     list
 }
 
+// By value to be used as `map_err(backend)`.
+#[allow(clippy::needless_pass_by_value)]
 fn backend(e: ErrorStack) -> ConfigError {
     ConfigError::Backend(e.to_string())
 }
@@ -70,7 +76,9 @@ fn base(method: SslMethod, suites: &[&str]) -> Result<SslContextBuilder, ConfigE
         .map_err(backend)?;
     b.set_max_proto_version(Some(SslVersion::DTLS1_2))
         .map_err(backend)?;
-    b.set_options(SslOptions::NO_QUERY_MTU | SslOptions::NO_RENEGOTIATION | SslOptions::NO_COMPRESSION);
+    b.set_options(
+        SslOptions::NO_QUERY_MTU | SslOptions::NO_RENEGOTIATION | SslOptions::NO_COMPRESSION,
+    );
     b.set_cipher_list(&cipher_list(suites)).map_err(backend)?;
     b.set_groups_list("P-256").map_err(backend)?;
     Ok(b)
@@ -110,6 +118,7 @@ fn new_stream(ssl: Ssl) -> Result<SslStream<Pipe>, DtlsError> {
     SslStream::new(ssl, Pipe::default()).map_err(|e| DtlsError::Backend(e.to_string()))
 }
 
+#[allow(clippy::needless_pass_by_value)]
 fn library(e: ErrorStack) -> DtlsError {
     DtlsError::Backend(e.to_string())
 }
@@ -138,7 +147,8 @@ impl OpensslServer {
         let mut b = base(SslMethod::dtls_server(), &suites)?;
         b.set_options(SslOptions::COOKIE_EXCHANGE | SslOptions::CIPHER_SERVER_PREFERENCE);
         // Resumption of certificate sessions needs a session id context.
-        b.set_session_id_context(b"lwm2m-rs/dtls").map_err(backend)?;
+        b.set_session_id_context(b"lwm2m-rs/dtls")
+            .map_err(backend)?;
         b.set_cookie_generate_cb(move |ssl, buf| {
             let cookie = ssl.ex_data(index).map_or(&[][..], |n| &n.cookie[..]);
             let slot = buf.get_mut(..cookie.len()).filter(|_| !cookie.is_empty());
@@ -245,9 +255,10 @@ impl OpensslClient {
                 b.set_psk_client_callback(move |_, _hint, identity_out, psk_out| {
                     let id = psk.identity();
                     let key = psk.key();
-                    let (Some(id_slot), Some(key_slot)) =
-                        (identity_out.get_mut(..=id.len()), psk_out.get_mut(..key.len()))
-                    else {
+                    let (Some(id_slot), Some(key_slot)) = (
+                        identity_out.get_mut(..=id.len()),
+                        psk_out.get_mut(..key.len()),
+                    ) else {
                         return Err(ErrorStack::get());
                     };
                     id_slot[..id.len()].copy_from_slice(id);

@@ -17,7 +17,7 @@ use crate::dtls::record::{self, Records, Summary};
 
 /// Largest plaintext of one record (2^14).
 const MAX_PLAINTEXT: usize = 16_384;
-/// Record header (13) + CCM_8 explicit nonce (8) + tag (8).
+/// Record header (13) + `CCM_8` explicit nonce (8) + tag (8).
 const RECORD_OVERHEAD: usize = 29;
 /// Incoming buffer capacity kept between datagrams; a rare larger one is not kept.
 const KEEP_CAPACITY: usize = 2_048;
@@ -104,7 +104,7 @@ impl OpensslEngine {
         self
     }
 
-    /// Client: sends the ClientHello.
+    /// Client: sends the `ClientHello`.
     pub(crate) fn start(&mut self, out: &mut Output) -> Result<(), DtlsError> {
         let result = self.drive(out);
         self.flush(out);
@@ -183,8 +183,8 @@ impl OpensslEngine {
     /// OpenSSL drops a record that does not decrypt without a word (RFC 6347 §4.1.2.7), so a
     /// Finished under the wrong key would leave the handshake waiting until it times out. When a
     /// datagram carried an encrypted handshake record and OpenSSL is still waiting for the
-    /// Finished that follows the peer's ChangeCipherSpec, that Finished did not decrypt: the
-    /// keys differ. The server then ends the handshake at once with a plaintext decrypt_error
+    /// Finished that follows the peer's `ChangeCipherSpec`, that Finished did not decrypt: the
+    /// keys differ. The server then ends the handshake at once with a plaintext `decrypt_error`
     /// alert (its own epoch is still 0), so the client learns it too.
     fn check_finished(&mut self, summary: Summary, out: &mut Output) -> Result<(), DtlsError> {
         if self.established
@@ -224,19 +224,20 @@ impl OpensslEngine {
                 },
             },
             CipherSuite::EcdheEcdsaAes128Ccm8 => {
-                let cert = ssl.peer_certificate().ok_or(DtlsError::Handshake(
-                    HandshakeFailure::NoCertificate,
-                ))?;
+                let cert = ssl
+                    .peer_certificate()
+                    .ok_or(DtlsError::Handshake(HandshakeFailure::NoCertificate))?;
                 let common_name = cert
                     .subject_name()
                     .entries_by_nid(openssl::nid::Nid::COMMONNAME)
                     .next()
-                    .and_then(|e| e.data().to_string().ok())
-                    ;
+                    .and_then(|e| e.data().to_string().ok());
                 PeerIdentity::Certificate {
                     subject: subject_string(cert.subject_name()),
                     common_name,
-                    der: cert.to_der().map_err(|e| DtlsError::Backend(e.to_string()))?,
+                    der: cert
+                        .to_der()
+                        .map_err(|e| DtlsError::Backend(e.to_string()))?,
                 }
             }
         };
@@ -250,7 +251,10 @@ impl OpensslEngine {
 }
 
 fn wants_io(error: &openssl::ssl::Error) -> bool {
-    matches!(error.code(), ErrorCode::WANT_READ | ErrorCode::WANT_WRITE) && error.io_error().is_none_or(|e| e.kind() == io::ErrorKind::WouldBlock)
+    matches!(error.code(), ErrorCode::WANT_READ | ErrorCode::WANT_WRITE)
+        && error
+            .io_error()
+            .is_none_or(|e| e.kind() == io::ErrorKind::WouldBlock)
 }
 
 impl Engine for OpensslEngine {

@@ -32,7 +32,7 @@ pub(super) fn classify(
     let reasons = error
         .ssl_error()
         .into_iter()
-        .flat_map(|stack| stack.errors())
+        .flat_map(openssl::error::ErrorStack::errors)
         .filter(|e| e.library_code() == LIB_SSL)
         .map(openssl::error::Error::reason_code);
     for reason in reasons {
