@@ -451,4 +451,53 @@ mod tests {
             RecordProblem::TruncatedClientHello
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn header_round_trips(
+            content_type in CHANGE_CIPHER_SPEC..=APPLICATION_DATA,
+            dtls10 in proptest::bool::ANY,
+            epoch in proptest::num::u16::ANY,
+            sequence in 0u64..(1 << 48),
+            length in 0usize..=MAX_RECORD_LEN,
+        ) {
+            let header = RecordHeader {
+                content_type,
+                version: if dtls10 { DTLS_1_0 } else { DTLS_1_2 },
+                epoch,
+                sequence,
+                length,
+            };
+            let mut out = BytesMut::new();
+            header.write(&mut out);
+            proptest::prop_assert_eq!(out.len(), HEADER_LEN);
+            proptest::prop_assert_eq!(RecordHeader::parse(&out), Ok(header));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = validate(&bytes);
+            let _ = client_hello(&bytes);
+            let count = Records::new(&bytes).count();
+            proptest::prop_assert!(count <= bytes.len() / HEADER_LEN + 1);
+        }
+
+        #[test]
+        fn hello_surgery_keeps_everything_but_the_cookie(
+            cookie in proptest::collection::vec(proptest::num::u8::ANY, 0..=255),
+            seq in 0u64..(1 << 48),
+        ) {
+            let bytes = hello(&cookie, seq);
+            let ch = client_hello(&bytes).unwrap().unwrap();
+            proptest::prop_assert_eq!(ch.cookie, &cookie[..]);
+            let first = first_client_hello(&ch, seq.saturating_sub(1));
+            let first = client_hello(&first).unwrap().unwrap();
+            proptest::prop_assert_eq!(first.cookie, &[][..]);
+            proptest::prop_assert_eq!(first.body.len() + cookie.len(), ch.body.len());
+            let hvr = hello_verify_request(&ch, &cookie);
+            let (_, header, fragment) = Records::new(&hvr).next().unwrap().unwrap();
+            proptest::prop_assert_eq!(header.sequence, seq);
+            proptest::prop_assert_eq!(&fragment[HANDSHAKE_HEADER_LEN + 3..], &cookie[..]);
+        }
+    }
 }
