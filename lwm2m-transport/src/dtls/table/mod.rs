@@ -8,9 +8,13 @@
 //! until the new one completes and replaces it. The same table makes client sessions
 //! ([`SessionTable::connect`]), so one socket can play both roles.
 
+mod slot;
+
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use super::backend::{Output, Resumption};
+use slot::{ClientState, Entry, HalfOpen, Slot, Timers, Which};
+
+use super::backend::Output;
 use super::config::{ClientConfig, Limits, ServerConfig};
 use super::cookie::{CookieJar, COOKIE_LEN};
 use super::credentials::{Handshake, Role};
@@ -39,83 +43,6 @@ pub struct TableStats {
     pub failures: u64,
     /// Datagrams dropped (malformed, unknown peer, refused by a cap).
     pub dropped: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Which {
-    Current,
-    Pending,
-}
-
-struct Entry {
-    id: u64,
-    session: Session,
-    deadline: Option<Instant>,
-    /// The cookie a server handshake was admitted with (recognises retransmitted `ClientHellos`).
-    cookie: Option<[u8; COOKIE_LEN]>,
-    /// Whether it counts against the half-open caps.
-    counted: bool,
-}
-
-/// A peer's sessions: the established one, and a handshake that will replace it.
-#[derive(Default)]
-struct Slot {
-    current: Option<Entry>,
-    pending: Option<Entry>,
-}
-
-impl Slot {
-    fn get_mut(&mut self, which: Which) -> Option<&mut Entry> {
-        match which {
-            Which::Current => self.current.as_mut(),
-            Which::Pending => self.pending.as_mut(),
-        }
-    }
-
-    fn take(&mut self, which: Which) -> Option<Entry> {
-        match which {
-            Which::Current => self.current.take(),
-            Which::Pending => self.pending.take(),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.current.is_none() && self.pending.is_none()
-    }
-}
-
-struct ClientState {
-    config: ClientConfig,
-    resumption: Option<Resumption>,
-}
-
-/// Deadlines of all sessions, earliest first.
-struct Timers<P> {
-    set: BTreeSet<(Instant, u64)>,
-    peers: HashMap<u64, P>,
-}
-
-/// Server handshakes in progress, in total and per source.
-struct HalfOpen<S> {
-    total: usize,
-    by_source: HashMap<S, usize>,
-}
-
-impl<S: core::hash::Hash + Eq> HalfOpen<S> {
-    fn add(&mut self, source: S) {
-        self.total += 1;
-        *self.by_source.entry(source).or_default() += 1;
-    }
-
-    fn remove(&mut self, source: &S) {
-        self.total = self.total.saturating_sub(1);
-        if let Some(n) = self.by_source.get_mut(source) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.by_source.remove(source);
-            }
-        }
-    }
 }
 
 /// The DTLS sessions of one socket, keyed by peer `P` (normally a
