@@ -16,10 +16,15 @@
 //! With the `testing` feature, the `sim` module provides a deterministic in-memory network (loss,
 //! duplication, delay, re-ordering; virtual time) to test code built on the endpoint.
 //!
+//! With the `dtls-openssl` feature, the `dtls` module adds DTLS 1.2 sessions (PSK and X.509) demultiplexed
+//! by peer, sans-IO like the endpoint, on the system OpenSSL.
+//!
 //! See [`Endpoint`] for a complete request/response round trip.
 
 mod block;
 mod config;
+#[cfg(feature = "dtls-openssl")]
+pub mod dtls;
 mod endpoint;
 mod error;
 mod event;

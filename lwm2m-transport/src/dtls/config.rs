@@ -1,0 +1,244 @@
+//! Configuration: [`Limits`] of a session table, [`ServerConfig`] (what a DTLS server accepts)
+//! and [`ClientConfig`] (how a DTLS client authenticates). Building a configuration builds the
+//! DTLS library context once, so bad credentials fail here and not at the first handshake.
+
+use core::fmt;
+use core::time::Duration;
+use std::sync::Arc;
+
+use super::backend::{ClientBackend, ServerBackend};
+use super::credentials::{Certificate, CertifiedKey, ClientCredentials, PskStore};
+use super::error::ConfigError;
+use super::openssl::{OpensslClient, OpensslServer};
+
+/// Default path MTU for DTLS datagrams: the IPv6 minimum (1280) less IPv6 and UDP headers.
+pub const DEFAULT_MTU: usize = 1232;
+
+/// Caps and timeouts of a [`SessionTable`](crate::dtls::SessionTable).
+///
+/// ```
+/// use core::time::Duration;
+/// use lwm2m_transport::dtls::Limits;
+/// let mut limits = Limits::default();
+/// limits.max_half_open_per_source = 2;
+/// limits.handshake_timeout = Duration::from_secs(10);
+/// assert_eq!(limits.max_sessions, 10_000);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Sessions (established and in handshake) the table holds. A handshake from a peer that
+    /// already has a session (a rebooted client) is admitted even at the cap, since it replaces
+    /// that session.
+    pub max_sessions: usize,
+    /// Handshakes in progress at once (after a valid cookie).
+    pub max_half_open: usize,
+    /// Handshakes in progress at once from one source host (all its ports together).
+    pub max_half_open_per_source: usize,
+    /// A handshake not complete after this long fails with
+    /// [`HandshakeFailure::Timeout`](crate::dtls::HandshakeFailure::Timeout).
+    pub handshake_timeout: Duration,
+    /// An established session without any datagram in either direction for this long is closed
+    /// (`close_notify` is sent) and removed.
+    pub idle_timeout: Duration,
+    /// Longer datagrams are dropped unread.
+    pub max_datagram_len: usize,
+    /// Plaintext datagrams a client session queues while its handshake runs.
+    pub max_queued_plaintext: usize,
+    /// How long a cookie secret is used before it rotates (cookies from the previous secret are
+    /// still accepted).
+    pub cookie_secret_lifetime: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_sessions: 10_000,
+            max_half_open: 1_000,
+            max_half_open_per_source: 8,
+            handshake_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(3_600),
+            max_datagram_len: 16_384 + 2_048 + 13,
+            max_queued_plaintext: 32,
+            cookie_secret_lifetime: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What a DTLS server accepts: PSK clients (through a [`PskStore`]), certificate clients (with
+/// its own certificate and trust anchors for theirs), or both on one socket.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use lwm2m_transport::dtls::ServerConfig;
+/// let store = HashMap::from([(b"dev-1".to_vec(), b"0123456789abcdef".to_vec())]);
+/// let config = ServerConfig::builder().psk_store(store).build()?;
+/// # let _ = config;
+/// # Ok::<(), lwm2m_transport::dtls::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct ServerConfig {
+    pub(crate) backend: Arc<dyn ServerBackend>,
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig").finish_non_exhaustive()
+    }
+}
+
+impl ServerConfig {
+    /// Starts a configuration.
+    pub fn builder() -> ServerConfigBuilder {
+        ServerConfigBuilder {
+            psk_store: None,
+            certificate: None,
+            client_anchors: Vec::new(),
+            mtu: DEFAULT_MTU,
+        }
+    }
+}
+
+/// Builds a [`ServerConfig`].
+#[must_use]
+pub struct ServerConfigBuilder {
+    psk_store: Option<Arc<dyn PskStore>>,
+    certificate: Option<CertifiedKey>,
+    client_anchors: Vec<Certificate>,
+    mtu: usize,
+}
+
+impl fmt::Debug for ServerConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfigBuilder")
+            .field("psk_store", &self.psk_store.is_some())
+            .field("certificate", &self.certificate)
+            .field("client_anchors", &self.client_anchors)
+            .field("mtu", &self.mtu)
+            .finish()
+    }
+}
+
+impl ServerConfigBuilder {
+    /// Accepts PSK clients whose identity `store` knows (`TLS_PSK_WITH_AES_128_CCM_8`).
+    pub fn psk_store(mut self, store: impl PskStore) -> Self {
+        self.psk_store = Some(Arc::new(store));
+        self
+    }
+
+    /// Accepts certificate clients (`TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8`), presenting `own`.
+    /// Needs [`client_trust_anchors`](Self::client_trust_anchors).
+    pub fn certificate(mut self, own: CertifiedKey) -> Self {
+        self.certificate = Some(own);
+        self
+    }
+
+    /// The CAs client certificates must chain to.
+    pub fn client_trust_anchors(mut self, anchors: Vec<Certificate>) -> Self {
+        self.client_anchors = anchors;
+        self
+    }
+
+    /// The largest datagram the server sends (default [`DEFAULT_MTU`]).
+    pub fn mtu(mut self, mtu: usize) -> Self {
+        self.mtu = mtu;
+        self
+    }
+
+    /// Builds the DTLS library context.
+    pub fn build(self) -> Result<ServerConfig, ConfigError> {
+        check_mtu(self.mtu)?;
+        if self.psk_store.is_none() && self.certificate.is_none() {
+            return Err(ConfigError::NoCredentials);
+        }
+        if self.certificate.is_some() && self.client_anchors.is_empty() {
+            return Err(ConfigError::NoClientTrustAnchors);
+        }
+        let backend = OpensslServer::new(
+            self.psk_store,
+            self.certificate.as_ref(),
+            &self.client_anchors,
+            self.mtu,
+        )?;
+        Ok(ServerConfig {
+            backend: Arc::new(backend),
+        })
+    }
+}
+
+/// How a DTLS client authenticates to one server.
+///
+/// ```
+/// use lwm2m_transport::dtls::{ClientConfig, ClientCredentials, Psk};
+/// let psk = Psk::new(b"dev-1", b"0123456789abcdef")?;
+/// let config = ClientConfig::builder(ClientCredentials::Psk(psk)).build()?;
+/// # let _ = config;
+/// # Ok::<(), lwm2m_transport::dtls::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct ClientConfig {
+    pub(crate) backend: Arc<dyn ClientBackend>,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig").finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// Starts a configuration with these credentials.
+    pub fn builder(credentials: ClientCredentials) -> ClientConfigBuilder {
+        ClientConfigBuilder {
+            credentials,
+            server_name: None,
+            mtu: DEFAULT_MTU,
+        }
+    }
+}
+
+/// Builds a [`ClientConfig`].
+#[derive(Debug)]
+#[must_use]
+pub struct ClientConfigBuilder {
+    credentials: ClientCredentials,
+    server_name: Option<String>,
+    mtu: usize,
+}
+
+impl ClientConfigBuilder {
+    /// The server's host name, sent as SNI (LwM2M asks clients to set it). IP literals are not
+    /// sent (RFC 6066), but may still be checked by [`ServerTrust::Anchors`](crate::dtls::ServerTrust).
+    pub fn server_name(mut self, name: impl Into<String>) -> Self {
+        self.server_name = Some(name.into());
+        self
+    }
+
+    /// The largest datagram the client sends (default [`DEFAULT_MTU`]).
+    pub fn mtu(mut self, mtu: usize) -> Self {
+        self.mtu = mtu;
+        self
+    }
+
+    /// Builds the DTLS library context.
+    pub fn build(self) -> Result<ClientConfig, ConfigError> {
+        check_mtu(self.mtu)?;
+        if let Some(name) = &self.server_name {
+            if name.is_empty() || name.contains('\0') {
+                return Err(ConfigError::ServerName(name.clone()));
+            }
+        }
+        let backend = OpensslClient::new(&self.credentials, self.server_name, self.mtu)?;
+        Ok(ClientConfig {
+            backend: Arc::new(backend),
+        })
+    }
+}
+
+fn check_mtu(mtu: usize) -> Result<(), ConfigError> {
+    if (256..=16_384).contains(&mtu) {
+        Ok(())
+    } else {
+        Err(ConfigError::Mtu(mtu))
+    }
+}

@@ -1,0 +1,52 @@
+//! DTLS 1.2 (RFC 6347) for CoAP over one UDP socket, sans-IO, in the security modes of LwM2M 1.0
+//! (§7.1 of the TS): PSK with `TLS_PSK_WITH_AES_128_CCM_8`, and X.509 certificates with
+//! `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8`, both on one server socket.
+//!
+//! - [`SessionTable`] holds the sessions of a socket by peer address: it does the cookie exchange
+//!   statelessly, caps half-open handshakes per source and in total, evicts idle sessions, lets a
+//!   rebooted client's new handshake replace its old session, and starts client sessions
+//!   ([`SessionTable::connect`]).
+//! - [`Session`] is one connection, usable alone on the client side.
+//! - [`ServerConfig`] and [`ClientConfig`] hold the credentials ([`PskStore`], [`Psk`],
+//!   [`Certificate`], [`PrivateKey`], [`ServerTrust`]); a completed handshake reports the
+//!   authenticated [`PeerIdentity`] to bind to the LwM2M endpoint name.
+//!
+//! Like the CoAP endpoint it does no IO and reads no clock: a driver feeds datagrams and time and
+//! sends what comes back. The DTLS library (OpenSSL, through the `openssl` crate, feature
+//! `dtls-openssl`) sits behind a crate-internal backend trait. OpenSSL's retransmission timer
+//! follows the wall clock; handshake and idle timeouts follow the caller's [`Instant`]s.
+//!
+//! Raw public keys (RFC 7250) need OpenSSL 3.2 or later; with an older library
+//! [`ClientCredentials::RawPublicKey`] is refused with [`ConfigError::RawPublicKeyUnsupported`].
+//!
+//! [`Instant`]: crate::Instant
+
+mod backend;
+mod config;
+mod cookie;
+mod credentials;
+mod error;
+mod event;
+mod openssl;
+mod peer;
+mod record;
+mod session;
+mod table;
+
+pub use config::{
+    ClientConfig, ClientConfigBuilder, Limits, ServerConfig, ServerConfigBuilder, DEFAULT_MTU,
+};
+pub use credentials::{
+    Certificate, CertifiedKey, CipherSuite, ClientCredentials, Handshake, PeerIdentity, PrivateKey,
+    Psk, PskStore, Role, ServerTrust, MAX_PSK_IDENTITY_LEN, MAX_PSK_LEN,
+};
+pub use error::{Alert, ConfigError, DtlsError, HandshakeFailure, Limit, RecordProblem};
+pub use event::{Event, Transmit};
+pub use peer::PeerAddress;
+pub use session::{CloseReason, Session, SessionEvent, SessionState};
+pub use table::{SessionTable, TableStats};
+
+/// The version of the linked DTLS library, e.g. `"3.0.19"`.
+pub fn library_version() -> String {
+    openssl::library_version()
+}

@@ -1,0 +1,343 @@
+//! Shared helpers of the DTLS behaviour tests: an in-memory network between session tables,
+//! a test PKI generated at run time (nothing private is committed), and a raw OpenSSL client for
+//! cases our own client refuses to produce (a foreign cipher suite).
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use lwm2m_transport::dtls::*;
+use lwm2m_transport::Instant;
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::x509::extension::{BasicConstraints, KeyUsage, SubjectAlternativeName};
+use openssl::x509::{X509NameBuilder, X509};
+
+pub const IDENTITY: &[u8] = b"lwm2m-client-1";
+pub const KEY: &[u8] = b"0123456789abcdef";
+
+pub fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+pub fn server_addr() -> SocketAddr {
+    addr("10.0.0.1:5684")
+}
+
+/// A PSK store with `IDENTITY` -> `KEY` and a few more.
+pub fn psk_store() -> HashMap<Vec<u8>, Vec<u8>> {
+    let mut map = HashMap::from([(IDENTITY.to_vec(), KEY.to_vec())]);
+    for i in 0..8 {
+        map.insert(
+            format!("dev-{i}").into_bytes(),
+            format!("key-of-dev-{i}!!").into_bytes(),
+        );
+    }
+    map
+}
+
+pub fn psk_client(identity: &[u8], key: &[u8]) -> ClientConfig {
+    let psk = Psk::new(identity, key).unwrap();
+    ClientConfig::builder(ClientCredentials::Psk(psk))
+        .build()
+        .unwrap()
+}
+
+pub fn psk_server_table(limits: Limits) -> SessionTable<SocketAddr> {
+    let config = ServerConfig::builder()
+        .psk_store(psk_store())
+        .build()
+        .unwrap();
+    SessionTable::new(Instant::ZERO, Some(config), limits).unwrap()
+}
+
+pub fn client_table() -> SessionTable<SocketAddr> {
+    SessionTable::new(Instant::ZERO, None, Limits::default()).unwrap()
+}
+
+/// Moves every pending datagram between the server table and the clients (each client table
+/// talks to `server_addr()` from its own address) until nothing moves. Returns the server's
+/// `handle_datagram` errors.
+pub fn pump(
+    now: Instant,
+    server: &mut SessionTable<SocketAddr>,
+    clients: &mut [(SocketAddr, &mut SessionTable<SocketAddr>)],
+) -> Vec<DtlsError> {
+    let mut errors = Vec::new();
+    for _ in 0..1_000 {
+        let mut moved = false;
+        for (from, client) in clients.iter_mut() {
+            while let Some(t) = client.poll_transmit() {
+                assert_eq!(t.destination, server_addr());
+                if let Err(e) = server.handle_datagram(now, *from, &t.contents) {
+                    errors.push(e);
+                }
+                moved = true;
+            }
+        }
+        while let Some(t) = server.poll_transmit() {
+            if let Some((_, client)) = clients.iter_mut().find(|(a, _)| *a == t.destination) {
+                let _ = client.handle_datagram(now, server_addr(), &t.contents);
+                moved = true;
+            }
+        }
+        if !moved {
+            return errors;
+        }
+    }
+    panic!("the exchange did not settle");
+}
+
+pub fn events(table: &mut SessionTable<SocketAddr>) -> Vec<Event<SocketAddr>> {
+    std::iter::from_fn(|| table.poll_event()).collect()
+}
+
+/// A test PKI: a CA, a server and two client certificates under it, and a stranger CA with a
+/// client certificate of its own. All P-256, made fresh for each run.
+pub struct Pki {
+    pub ca: Certificate,
+    pub server: CertifiedKey,
+    pub client: CertifiedKey,
+    pub stranger: CertifiedKey,
+    pub stranger_ca: Certificate,
+    pub pem: HashMap<&'static str, Vec<u8>>,
+}
+
+fn ec_key() -> PKey<Private> {
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+}
+
+fn cert(
+    cn: &str,
+    key: &PKey<Private>,
+    issuer: Option<(&X509, &PKey<Private>)>,
+    ca: bool,
+    san: Option<&str>,
+) -> X509 {
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, "lwm2m-rs tests")
+        .unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    let mut serial = BigNum::new().unwrap();
+    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
+    b.set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(issuer.map_or(&name, |(c, _)| c.subject_name()))
+        .unwrap();
+    b.set_pubkey(key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    if ca {
+        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+            .unwrap();
+        b.append_extension(KeyUsage::new().key_cert_sign().crl_sign().build().unwrap())
+            .unwrap();
+    }
+    if let Some(san) = san {
+        let ext = SubjectAlternativeName::new()
+            .ip(san)
+            .dns("localhost")
+            .build(&b.x509v3_context(issuer.map(|(c, _)| c.as_ref()), None))
+            .unwrap();
+        b.append_extension(ext).unwrap();
+    }
+    let signer = issuer.map_or(key, |(_, k)| k);
+    b.sign(signer, MessageDigest::sha256()).unwrap();
+    b.build()
+}
+
+fn certified(c: &X509, k: &PKey<Private>) -> CertifiedKey {
+    CertifiedKey::new(
+        vec![Certificate::from_der(&c.to_der().unwrap()).unwrap()],
+        PrivateKey::from_der(&k.private_key_to_der().unwrap()).unwrap(),
+    )
+    .unwrap()
+}
+
+impl Pki {
+    pub fn new() -> Pki {
+        let ca_key = ec_key();
+        let ca = cert("lwm2m-rs test CA", &ca_key, None, true, None);
+        let server_key = ec_key();
+        let server = cert(
+            "lwm2m-server",
+            &server_key,
+            Some((&ca, &ca_key)),
+            false,
+            Some("127.0.0.1"),
+        );
+        let client_key = ec_key();
+        let client = cert(
+            "urn:dev:client-1",
+            &client_key,
+            Some((&ca, &ca_key)),
+            false,
+            None,
+        );
+        let stranger_ca_key = ec_key();
+        let stranger_ca = cert("stranger CA", &stranger_ca_key, None, true, None);
+        let stranger_key = ec_key();
+        let stranger = cert(
+            "urn:dev:stranger",
+            &stranger_key,
+            Some((&stranger_ca, &stranger_ca_key)),
+            false,
+            None,
+        );
+        let pem = HashMap::from([
+            ("ca.pem", ca.to_pem().unwrap()),
+            ("server.pem", server.to_pem().unwrap()),
+            ("server.key", server_key.private_key_to_pem_pkcs8().unwrap()),
+            ("client.pem", client.to_pem().unwrap()),
+            ("client.key", client_key.private_key_to_pem_pkcs8().unwrap()),
+            ("stranger.pem", stranger.to_pem().unwrap()),
+            (
+                "stranger.key",
+                stranger_key.private_key_to_pem_pkcs8().unwrap(),
+            ),
+        ]);
+        Pki {
+            ca: Certificate::from_der(&ca.to_der().unwrap()).unwrap(),
+            server: certified(&server, &server_key),
+            client: certified(&client, &client_key),
+            stranger: certified(&stranger, &stranger_key),
+            stranger_ca: Certificate::from_der(&stranger_ca.to_der().unwrap()).unwrap(),
+            pem,
+        }
+    }
+
+    /// A server accepting PSK (`psk_store()`) and certificates chaining to the CA.
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig::builder()
+            .psk_store(psk_store())
+            .certificate(self.server.clone())
+            .client_trust_anchors(vec![self.ca.clone()])
+            .build()
+            .unwrap()
+    }
+
+    /// Writes the PEM files into a fresh directory under the system temp dir.
+    pub fn write(&self, tag: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("lwm2m-dtls-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, pem) in &self.pem {
+            std::fs::write(dir.join(name), pem).unwrap();
+        }
+        dir
+    }
+}
+
+/// A certificate client presenting `own`.
+pub fn cert_client(own: &CertifiedKey, trust: ServerTrust) -> ClientConfig {
+    ClientConfig::builder(ClientCredentials::Certificate {
+        own: own.clone(),
+        trust,
+    })
+    .build()
+    .unwrap()
+}
+
+pub fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// A deterministic xorshift generator for garbage.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// A DTLS client made directly with the openssl crate, outside this crate's configuration (to
+/// offer cipher suites our client never would).
+pub struct RawClient {
+    stream: openssl::ssl::SslStream<RawPipe>,
+}
+
+#[derive(Default, Debug)]
+struct RawPipe {
+    incoming: std::collections::VecDeque<Vec<u8>>,
+    outgoing: Vec<Vec<u8>>,
+}
+
+impl std::io::Read for RawPipe {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let d = self
+            .incoming
+            .pop_front()
+            .ok_or(std::io::ErrorKind::WouldBlock)?;
+        let n = d.len().min(buf.len());
+        buf[..n].copy_from_slice(&d[..n]);
+        Ok(n)
+    }
+}
+
+impl std::io::Write for RawPipe {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.outgoing.push(buf.to_vec());
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl RawClient {
+    /// A PSK client offering only `ciphers` (OpenSSL names).
+    pub fn psk(ciphers: &str, identity: &'static [u8], key: &'static [u8]) -> RawClient {
+        use openssl::ssl::*;
+        let mut b = SslContextBuilder::new(SslMethod::dtls_client()).unwrap();
+        b.set_cipher_list(ciphers).unwrap();
+        b.set_psk_client_callback(move |_, _, id_out, psk_out| {
+            id_out[..identity.len()].copy_from_slice(identity);
+            id_out[identity.len()] = 0;
+            psk_out[..key.len()].copy_from_slice(key);
+            Ok(key.len())
+        });
+        let ctx = b.build();
+        let mut ssl = Ssl::new(&ctx).unwrap();
+        ssl.set_connect_state();
+        ssl.set_mtu(1200).unwrap();
+        RawClient {
+            stream: SslStream::new(ssl, RawPipe::default()).unwrap(),
+        }
+    }
+
+    /// Feeds a datagram (if any), runs the handshake; returns the error OpenSSL reported, if any
+    /// other than "wants more".
+    pub fn step(&mut self, datagram: Option<&[u8]>) -> Option<openssl::ssl::Error> {
+        if let Some(d) = datagram {
+            self.stream.get_mut().incoming.push_back(d.to_vec());
+        }
+        match self.stream.do_handshake() {
+            Ok(()) => None,
+            Err(e) if e.code() == openssl::ssl::ErrorCode::WANT_READ => None,
+            Err(e) => Some(e),
+        }
+    }
+
+    pub fn take(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.stream.get_mut().outgoing)
+    }
+}
