@@ -78,6 +78,7 @@ fn ci(quick: bool) -> Result<(), String> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--all-features",
                 "--",
                 "-D",
                 "warnings",
@@ -91,7 +92,7 @@ fn ci(quick: bool) -> Result<(), String> {
         Step {
             name: "docs",
             program: "cargo",
-            args: &["doc", "--workspace", "--no-deps"],
+            args: &["doc", "--workspace", "--no-deps", "--all-features"],
             env: &[("RUSTDOCFLAGS", "-D warnings")],
         },
         step(
@@ -116,7 +117,11 @@ fn ci(quick: bool) -> Result<(), String> {
         ));
     }
     // Tests last: their summary lines are the last thing CI prints.
-    steps.push(step("tests", "cargo", &["test", "--workspace"]));
+    steps.push(step(
+        "tests",
+        "cargo",
+        &["test", "--workspace", "--all-features"],
+    ));
 
     let root = workspace_root();
     for s in &steps {
