@@ -11,6 +11,7 @@
 //! | [`json`] | LwM2M 1.0 JSON, content format 11543 (and legacy 1543) |
 //! | [`text`] | plain text (0) and opaque (42) primitives, base64 |
 //! | [`link`] | CoRE link-format (RFC 6690), content format 40 |
+//! | [`execute`] | Execute arguments (`0,1='value'`), parsed with `nom` |
 //! | [`content_format`] | the content-format numbers LwM2M uses |
 //!
 //! Decoding CoAP, TLV and link-format never allocates: the readers are views over the input slice
@@ -25,6 +26,7 @@ extern crate alloc;
 
 pub mod coap;
 pub mod content_format;
+pub mod execute;
 pub mod json;
 pub mod link;
 pub mod text;

@@ -9,6 +9,7 @@
 //! | [`node`] | the [`Node`] tree: [`Object`] / [`ObjectInstance`] / [`Resource`] / [`ResourceInstance`] in ordered maps |
 //! | [`definition`] | [`ObjectDefinition`], [`ResourceDefinition`] (const-constructible), [`Operations`], [`Range`], the [`Registry`] |
 //! | [`xml`] (feature `xml`) | OMA DDF XML → definitions, [`Registry::load_dir`] |
+//! | `codegen` (feature `codegen`) | definitions → Rust modules with typed structs (for `cargo xtask codegen` and build scripts) |
 //! | [`attributes`] | notification attributes (`pmin`, `pmax`, `gt`, `lt`, `st`), Write-Attributes parsing and validation, inheritance, Discover `dim`/`ver` |
 //! | [`registration`] | Register / Update / Bootstrap-Request query parameters, [`BindingMode`] |
 //! | [`access`] | [`AccessRights`] of the Access Control object's ACL |
@@ -21,6 +22,7 @@
 //!
 //! - `std` (default): `std::error::Error` for every error type.
 //! - `xml` (default, implies `std`): OMA XML loading with quick-xml + serde.
+//! - `codegen` (implies `xml`): Rust code generation from definitions (quote, syn, prettyplease).
 //!
 //! With `default-features = false` the crate is `no_std` and needs only `alloc`.
 //!
@@ -40,6 +42,8 @@ extern crate alloc;
 
 pub mod access;
 pub mod attributes;
+#[cfg(feature = "codegen")]
+pub mod codegen;
 pub mod definition;
 pub mod node;
 pub mod path;

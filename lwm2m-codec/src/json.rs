@@ -1,1 +1,0 @@
-//! LwM2M 1.0 JSON (content format 11543).

@@ -1,1 +1,0 @@
-//! CoRE link-format (RFC 6690), content format 40.

@@ -1,1 +1,0 @@
-//! Plain text (content format 0) and opaque (42) primitives.

@@ -1,1 +1,0 @@
-//! OMA TLV (content format 11542).
