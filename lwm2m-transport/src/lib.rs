@@ -16,6 +16,8 @@
 //! With the `testing` feature, [`sim`] provides a deterministic in-memory network (loss,
 //! duplication, delay, re-ordering; virtual time) to test code built on the endpoint.
 //!
+//! With the `tokio` feature (default), [`udp`] runs endpoints on UDP sockets with an async API.
+//!
 //! See [`Endpoint`] for a complete request/response round trip.
 
 mod block;
@@ -29,6 +31,8 @@ pub mod observe;
 pub mod sim;
 mod time;
 mod timers;
+#[cfg(feature = "tokio")]
+pub mod udp;
 
 pub use config::{Config, Limits, TransmissionParameters};
 pub use endpoint::{Endpoint, Stats, Transmit};
