@@ -13,7 +13,7 @@
 //! `Clone + Eq + Hash` type, so a DTLS session layer can sit between the socket and the endpoint.
 //! Every table is bounded by [`Limits`].
 //!
-//! With the `testing` feature, [`sim`] provides a deterministic in-memory network (loss,
+//! With the `testing` feature, the `sim` module provides a deterministic in-memory network (loss,
 //! duplication, delay, re-ordering; virtual time) to test code built on the endpoint.
 //!
 //! With the `tokio` feature (default), [`udp`] runs endpoints on UDP sockets with an async API.

@@ -1,9 +1,9 @@
 //! Observe (RFC 7641) state for both roles.
 //!
-//! - Observer side: an [`Observation`] per established observation (the registering request's id,
+//! - Observer side: an `Observation` per established observation (the registering request's id,
 //!   token and options, and the newest accepted sequence number with its arrival time), and the
 //!   freshness rule [`is_newer`] that drops re-ordered notifications.
-//! - Notifier side: a [`Relation`] per observer (peer, token, request key) with its 24-bit
+//! - Notifier side: a `Relation` per observer (peer, token, request key) with its 24-bit
 //!   sequence counter and the one Confirmable notification it may have in flight.
 //!
 //! The message handling itself is in `endpoint::requester` (observer) and `endpoint::responder`
@@ -53,9 +53,21 @@ pub(crate) struct Observation {
     pub(crate) last: Option<(u32, Instant)>,
     /// The internal exchange fetching the remaining blocks of the newest notification.
     pub(crate) fetch: Option<RequestId>,
+    /// The internal exchange fetching the remaining blocks of the registration response (never
+    /// superseded: the application waits for that response).
+    pub(crate) registration_fetch: Option<RequestId>,
 }
 
 impl Observation {
+    /// The slot that tracks a fetch of this kind.
+    pub(crate) fn fetch_slot(&mut self, registration: bool) -> &mut Option<RequestId> {
+        if registration {
+            &mut self.registration_fetch
+        } else {
+            &mut self.fetch
+        }
+    }
+
     /// Applies the freshness rule and, if fresh, records `(sequence, now)` as the newest.
     pub(crate) fn accept(&mut self, sequence: u32, now: Instant) -> bool {
         let fresh = self

@@ -1,7 +1,7 @@
 //! A deterministic in-memory network for testing code built on [`Endpoint`]s (feature
 //! `testing`).
 //!
-//! [`Network`] owns several endpoints, each with a socket address, and carries their datagrams
+//! [`Network`] owns several hosts, each with a socket address, and carries their datagrams
 //! over links that lose, duplicate, delay and (through random delays) re-order them, all decided
 //! by one seeded random generator, on virtual time. The same seed gives the same run. Every
 //! datagram sent is recorded in a [`TraceEntry`], so tests can check retransmission timings.
@@ -42,7 +42,49 @@ use bytes::Bytes;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::{Config, Endpoint, Event, Instant};
+use crate::{Config, Endpoint, Event, Instant, Transmit};
+
+/// A sans-IO state machine the network can host: an [`Endpoint`], or anything built around one
+/// (a client or server state machine) that exposes the same driver interface.
+pub trait Host {
+    /// What the host reports to the test.
+    type Event;
+
+    /// A datagram arrived from `source`.
+    fn handle_datagram(&mut self, now: Instant, source: SocketAddr, datagram: &[u8]);
+    /// Time advanced to `now`.
+    fn handle_timeout(&mut self, now: Instant);
+    /// When `handle_timeout` should be called next.
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// The next datagram to send.
+    fn poll_transmit(&mut self) -> Option<Transmit<SocketAddr>>;
+    /// The next event.
+    fn poll_event(&mut self) -> Option<Self::Event>;
+}
+
+impl Host for Endpoint<SocketAddr> {
+    type Event = Event<SocketAddr>;
+
+    fn handle_datagram(&mut self, now: Instant, source: SocketAddr, datagram: &[u8]) {
+        Endpoint::handle_datagram(self, now, source, datagram);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        Endpoint::handle_timeout(self, now);
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Endpoint::poll_timeout(self)
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit<SocketAddr>> {
+        Endpoint::poll_transmit(self)
+    }
+
+    fn poll_event(&mut self) -> Option<Event<SocketAddr>> {
+        Endpoint::poll_event(self)
+    }
+}
 
 /// Index of a node in a [`Network`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -146,17 +188,17 @@ impl Ord for Flight {
     }
 }
 
-struct Node {
+struct Node<H> {
     addr: SocketAddr,
-    endpoint: Endpoint<SocketAddr>,
+    host: H,
     up: bool,
 }
 
-/// Endpoints joined by simulated links, on virtual time.
-pub struct Network {
+/// Hosts (by default [`Endpoint`]s) joined by simulated links, on virtual time.
+pub struct Network<H: Host = Endpoint<SocketAddr>> {
     now: Instant,
     rng: SmallRng,
-    nodes: Vec<Node>,
+    nodes: Vec<Node<H>>,
     by_addr: HashMap<SocketAddr, usize>,
     flights: BinaryHeap<Flight>,
     seq: u64,
@@ -164,10 +206,10 @@ pub struct Network {
     links: HashMap<(usize, usize), LinkConditions>,
     trace: Vec<TraceEntry>,
     recording: bool,
-    events: VecDeque<(NodeId, Event<SocketAddr>)>,
+    events: VecDeque<(NodeId, H::Event)>,
 }
 
-impl core::fmt::Debug for Network {
+impl<H: Host> core::fmt::Debug for Network<H> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Network")
             .field("now", &self.now)
@@ -177,9 +219,39 @@ impl core::fmt::Debug for Network {
     }
 }
 
-impl Network {
-    /// An empty network at time zero whose randomness comes from `seed`.
-    pub fn new(seed: u64) -> Network {
+impl Network<Endpoint<SocketAddr>> {
+    /// An empty network of [`Endpoint`]s at time zero whose randomness comes from `seed`.
+    pub fn new(seed: u64) -> Network<Endpoint<SocketAddr>> {
+        Network::with_seed(seed)
+    }
+
+    /// Adds an endpoint with this configuration (seeded from the network's generator) at the
+    /// next address.
+    ///
+    /// # Panics
+    ///
+    /// If `config` is invalid (this is test support).
+    pub fn add_node(&mut self, config: Config) -> NodeId {
+        let seed = self.seed();
+        match Endpoint::new(config, seed) {
+            Ok(endpoint) => self.add_host(endpoint),
+            Err(e) => panic!("invalid simulation node configuration: {e}"),
+        }
+    }
+
+    /// A node's endpoint, to call its API (datagrams it queues are sent on the next step).
+    ///
+    /// # Panics
+    ///
+    /// If the node does not exist.
+    pub fn endpoint(&mut self, node: NodeId) -> &mut Endpoint<SocketAddr> {
+        self.host(node)
+    }
+}
+
+impl<H: Host> Network<H> {
+    /// An empty network of hosts of type `H` at time zero whose randomness comes from `seed`.
+    pub fn with_seed(seed: u64) -> Network<H> {
         Network {
             now: Instant::ZERO,
             rng: SmallRng::seed_from_u64(seed),
@@ -195,25 +267,21 @@ impl Network {
         }
     }
 
-    /// Adds an endpoint with this configuration (seeded from the network's generator) at the
-    /// address `10.0.0.<n>:5683`.
-    ///
-    /// # Panics
-    ///
-    /// If `config` is invalid (this is test support).
-    pub fn add_node(&mut self, config: Config) -> NodeId {
+    /// 32 bytes from the network's generator, to seed a host deterministically.
+    pub fn seed(&mut self) -> [u8; 32] {
         let mut seed = [0u8; 32];
         rand::Rng::fill_bytes(&mut self.rng, &mut seed);
-        let endpoint = match Endpoint::new(config, seed) {
-            Ok(endpoint) => endpoint,
-            Err(e) => panic!("invalid simulation node configuration: {e}"),
-        };
+        seed
+    }
+
+    /// Adds a host at the address `10.0.0.<n>:5683` (n = 1, 2, ... in order of addition).
+    pub fn add_host(&mut self, host: H) -> NodeId {
         let index = self.nodes.len();
-        let host = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        let addr = SocketAddr::from((Ipv4Addr::from(0x0A00_0000 | host), 5683));
+        let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let addr = SocketAddr::from((Ipv4Addr::from(0x0A00_0000 | number), 5683));
         self.nodes.push(Node {
             addr,
-            endpoint,
+            host,
             up: true,
         });
         self.by_addr.insert(addr, index);
@@ -234,15 +302,14 @@ impl Network {
         self.nodes[node.0].addr
     }
 
-    /// A node's endpoint, to call its API (datagrams it queues are sent on the next step).
+    /// A node's host, to call its API (datagrams it queues are sent on the next step).
     ///
     /// # Panics
     ///
     /// If the node does not exist.
-    pub fn endpoint(&mut self, node: NodeId) -> &mut Endpoint<SocketAddr> {
-        &mut self.nodes[node.0].endpoint
+    pub fn host(&mut self, node: NodeId) -> &mut H {
+        &mut self.nodes[node.0].host
     }
-
     /// The conditions of links without their own.
     pub fn set_default_link(&mut self, conditions: LinkConditions) {
         self.default_link = conditions;
@@ -275,13 +342,13 @@ impl Network {
     pub fn inject(&mut self, source: SocketAddr, node: NodeId, datagram: &[u8]) {
         let now = self.now;
         if let Some(n) = self.nodes.get_mut(node.0) {
-            n.endpoint.handle_datagram(now, source, datagram);
+            n.host.handle_datagram(now, source, datagram);
         }
         self.collect(node.0);
     }
 
     /// The next event any node produced, with the node.
-    pub fn poll_event(&mut self) -> Option<(NodeId, Event<SocketAddr>)> {
+    pub fn poll_event(&mut self) -> Option<(NodeId, H::Event)> {
         self.events.pop_front()
     }
 
@@ -301,7 +368,7 @@ impl Network {
         let next_timer = self
             .nodes
             .iter()
-            .filter_map(|n| n.endpoint.poll_timeout())
+            .filter_map(|n| n.host.poll_timeout())
             .min();
         let Some(next) = [next_flight, next_timer].into_iter().flatten().min() else {
             self.now = self.now.max(limit);
@@ -319,7 +386,7 @@ impl Network {
             };
             if let Some(node) = self.nodes.get_mut(flight.to) {
                 if node.up {
-                    node.endpoint
+                    node.host
                         .handle_datagram(now, flight.from, &flight.datagram);
                 }
             }
@@ -327,8 +394,8 @@ impl Network {
         }
         for index in 0..self.nodes.len() {
             let node = &mut self.nodes[index];
-            if node.endpoint.poll_timeout().is_some_and(|t| t <= now) {
-                node.endpoint.handle_timeout(now);
+            if node.host.poll_timeout().is_some_and(|t| t <= now) {
+                node.host.handle_timeout(now);
                 self.collect(index);
             }
         }
@@ -340,7 +407,7 @@ impl Network {
     pub fn run_until(
         &mut self,
         limit: Instant,
-        mut on_event: impl FnMut(&mut Network, NodeId, Event<SocketAddr>),
+        mut on_event: impl FnMut(&mut Network<H>, NodeId, H::Event),
     ) {
         loop {
             while let Some((node, event)) = self.events.pop_front() {
@@ -357,8 +424,8 @@ impl Network {
     pub fn run_until_done(
         &mut self,
         limit: Instant,
-        mut on_event: impl FnMut(&mut Network, NodeId, Event<SocketAddr>),
-        mut done: impl FnMut(&Network) -> bool,
+        mut on_event: impl FnMut(&mut Network<H>, NodeId, H::Event),
+        mut done: impl FnMut(&Network<H>) -> bool,
     ) -> bool {
         loop {
             while let Some((node, event)) = self.events.pop_front() {
@@ -383,10 +450,10 @@ impl Network {
         };
         let from = node.addr;
         let mut outgoing = Vec::new();
-        while let Some(t) = node.endpoint.poll_transmit() {
+        while let Some(t) = node.host.poll_transmit() {
             outgoing.push(t);
         }
-        while let Some(event) = node.endpoint.poll_event() {
+        while let Some(event) = node.host.poll_event() {
             self.events.push_back((NodeId(index), event));
         }
         for t in outgoing {

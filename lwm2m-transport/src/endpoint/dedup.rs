@@ -90,3 +90,53 @@ impl Dedup {
         self.map.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_are_recognised_with_their_reply_until_they_expire() {
+        let mut dedup = Dedup::new(Duration::from_secs(247), 10);
+        let key = (PeerKey::for_tests(1), 7);
+        assert_eq!(dedup.check(Instant::ZERO, key), Seen::New);
+        assert_eq!(dedup.check(Instant::ZERO, key), Seen::Duplicate(None));
+        dedup.set_reply(key, Bytes::from_static(b"ack"));
+        assert_eq!(
+            dedup.check(Instant::from_secs(246), key),
+            Seen::Duplicate(Some(Bytes::from_static(b"ack")))
+        );
+        dedup.expire(Instant::from_secs(247));
+        assert_eq!(dedup.len(), 0);
+        assert_eq!(dedup.check(Instant::from_secs(247), key), Seen::New);
+    }
+
+    #[test]
+    fn a_full_table_forgets_the_oldest_entry() {
+        let mut dedup = Dedup::new(Duration::from_secs(247), 3);
+        let key = |mid| (PeerKey::for_tests(1), mid);
+        for mid in 0..4 {
+            assert_eq!(
+                dedup.check(Instant::from_secs(u64::from(mid)), key(mid)),
+                Seen::New
+            );
+        }
+        assert_eq!(dedup.len(), 3);
+        assert_eq!(dedup.check(Instant::from_secs(5), key(0)), Seen::New);
+        assert_eq!(
+            dedup.check(Instant::from_secs(5), key(3)),
+            Seen::Duplicate(None)
+        );
+        // The stale queue item of the evicted entry does not remove its re-insertion early.
+        dedup.expire(Instant::from_secs(247));
+        assert_eq!(
+            dedup.check(Instant::from_secs(247), key(0)),
+            Seen::Duplicate(None)
+        );
+        assert_eq!(
+            dedup.next_deadline(),
+            Some(Instant::from_secs(249)),
+            "key 1 was evicted"
+        );
+    }
+}

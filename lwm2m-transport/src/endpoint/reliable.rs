@@ -58,7 +58,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         clippy::cast_precision_loss,
         reason = "timeouts below 2^52 µs convert exactly; the float only scales the jitter"
     )]
-    fn initial_timeout(&mut self) -> Duration {
+    pub(super) fn initial_timeout(&mut self) -> Duration {
         let t = &self.config.transmission;
         let base = u64::try_from(t.ack_timeout.as_micros()).unwrap_or(u64::MAX);
         // Float to integer `as` saturates, so this cannot overflow.

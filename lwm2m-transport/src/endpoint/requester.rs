@@ -624,6 +624,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
             request: exchange.request.clone(),
             last: Some((sequence, now)),
             fetch: None,
+            registration_fetch: None,
         };
         self.peers.retain(exchange.peer);
         self.observations.insert(id, observation);
@@ -641,18 +642,31 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         let Some(obs) = self.observations.get_mut(&observation) else {
             return;
         };
-        let (pk, request, previous) = (obs.peer, obs.request.clone(), obs.fetch.take());
+        let previous = obs.fetch_slot(registration).take();
+        let (pk, request) = (obs.peer, obs.request.clone());
         if let Some(previous) = previous {
             self.finish(now, previous);
         }
         let payload = msg.payload();
-        if self.outgoing.len() >= self.config.limits.max_outgoing
-            || payload.len() > self.config.limits.max_body_size
-            || !self.budget.try_reserve(payload.len())
-        {
+        let limits = &self.config.limits;
+        let refused = if self.outgoing.len() >= limits.max_outgoing {
+            Some(ExchangeError::BlockProtocol {
+                reason: "no room in the outgoing table to fetch the remaining blocks",
+            })
+        } else if payload.len() > limits.max_body_size {
+            Some(ExchangeError::BodyTooLarge {
+                limit: limits.max_body_size,
+            })
+        } else if !self.budget.try_reserve(payload.len()) {
+            Some(ExchangeError::BodyTooLarge {
+                limit: limits.max_reassembly_bytes,
+            })
+        } else {
+            None
+        };
+        if let Some(error) = refused {
             if registration {
-                let limit = self.config.limits.max_outgoing;
-                self.fail_observation(now, observation, ExchangeError::BodyTooLarge { limit });
+                self.fail_observation(now, observation, error);
             }
             return;
         }
@@ -676,7 +690,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
             etag: msg.option(option::ETAG).and_then(|e| Token::new(e).ok()),
         });
         if let Some(obs) = self.observations.get_mut(&observation) {
-            obs.fetch = Some(id);
+            *obs.fetch_slot(registration) = Some(id);
         }
         self.insert_outgoing(now, id, exchange);
     }
@@ -712,10 +726,11 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
                 let Some(obs) = self.observations.get_mut(&observation) else {
                     return;
                 };
-                if obs.fetch != Some(id) {
+                let slot = obs.fetch_slot(registration);
+                if *slot != Some(id) {
                     return;
                 }
-                obs.fetch = None;
+                *slot = None;
                 if registration {
                     Event::Response {
                         id: observation,
@@ -749,10 +764,11 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
                 let Some(obs) = self.observations.get_mut(&observation) else {
                     return;
                 };
-                if obs.fetch != Some(id) {
+                let slot = obs.fetch_slot(registration);
+                if *slot != Some(id) {
                     return;
                 }
-                obs.fetch = None;
+                *slot = None;
                 if registration {
                     self.fail_observation(now, observation, error);
                 }
@@ -866,7 +882,10 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         if self.tokens.get(&key) == Some(&id) {
             self.tokens.remove(&key);
         }
-        if let Some(fetch) = obs.fetch.take() {
+        for fetch in [obs.fetch.take(), obs.registration_fetch.take()]
+            .into_iter()
+            .flatten()
+        {
             self.finish(now, fetch);
         }
         self.peers.release(obs.peer);

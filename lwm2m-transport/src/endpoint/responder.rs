@@ -255,11 +255,13 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         let (head, body, etag) = (cached.head.clone(), cached.body.clone(), cached.etag);
         let szx = requested.szx().min(our_szx);
         let num = requested.offset() >> (szx + 4);
-        match block::slice(&body, num, szx) {
+        let block = block::slice(&body, num, szx)
+            .and_then(|(chunk, more)| Some((chunk, Block::new(num, more, szx).ok()?)));
+        match block {
             None => self.reply_code(now, to, Code::BAD_OPTION, None),
-            Some((chunk, more)) => {
+            Some((chunk, block)) => {
                 let extras = Extras {
-                    block2: Block::new(num, more, szx).ok(),
+                    block2: Some(block),
                     etag: Some(&etag),
                     ..Extras::default()
                 };
@@ -353,9 +355,11 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         );
         let num = requested.map_or(0, |b| b.offset() >> (szx + 4));
         let (chunk, more) = block::slice(body, num, szx)?;
-        let start = chunk.as_ptr() as usize - body.as_ptr() as usize;
+        // At most 2^20 blocks: a peer asking for tiny blocks of a huge body gets 4.02.
+        let block2 = Block::new(num, more, szx).ok()?;
+        let start = (num as usize) << (szx + 4);
         Some(BodySlice {
-            block2: Block::new(num, more, szx).ok(),
+            block2: Some(block2),
             size2: if num == 0 {
                 u32::try_from(body.len()).ok()
             } else {

@@ -57,7 +57,7 @@ pub fn lossy_link() -> LinkConditions {
 }
 
 /// RFC defaults but more retransmissions: with 30 % loss each way a round trip succeeds with
-/// probability 0.49, so an exchange fails with 0.51^(1 + max_retransmit): 3.4 % with the default
+/// probability 0.49, so an exchange fails with `0.51^(1 + max_retransmit)`: 3.4 % with the default
 /// 4, 1.1e-5 with 16.
 pub fn patient_config(nstart: usize) -> Config {
     let mut config = Config::default();
