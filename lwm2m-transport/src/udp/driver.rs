@@ -485,7 +485,7 @@ impl<L: DatagramLayer> Driver<L> {
         while let Some(event) = self.endpoint.poll_event() {
             match event {
                 Event::Request { id, peer, request } => {
-                    self.deliver_request(now, id, peer, request)
+                    self.deliver_request(now, id, peer, request);
                 }
                 Event::Response { id, response, .. } => self.on_response(now, id, response),
                 Event::Notification { id, response, .. } => {
@@ -497,7 +497,7 @@ impl<L: DatagramLayer> Driver<L> {
                 }
                 Event::ObservationEnded { id, response, .. } => match self.waiters.remove(&id) {
                     Some(Waiter::Observing { feed, .. }) => {
-                        feed.push(Notification::Ended(response))
+                        feed.push(Notification::Ended(response));
                     }
                     Some(Waiter::Observe { reply, feed, .. }) => {
                         feed.close();
