@@ -110,13 +110,14 @@ pub async fn run_peer(program: &Path, args: &[&str], limit: Duration) -> Output 
         .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-    match tokio::time::timeout(limit, child.wait_with_output()).await {
-        Ok(output) => output.expect("collect the peer's output"),
-        Err(_) => panic!(
+    let finished = tokio::time::timeout(limit, child.wait_with_output()).await;
+    let Ok(output) = finished else {
+        panic!(
             "{} {args:?} did not finish within {limit:?}",
             program.display()
-        ),
-    }
+        );
+    };
+    output.expect("collect the peer's output")
 }
 
 /// Pings `peer` until it answers (it has bound its socket), for at most 10 s.
