@@ -1,6 +1,7 @@
 //! Real CoAP clients against our endpoint as a server, on loopback: aiocoap 0.4 (through its
 //! Python API, from the interop venv) and libcoap 4.3's `coap-client-notls`. GET, observe, and a
 //! 100 KiB Block1 upload whose bytes the server checks.
+#![cfg(feature = "tokio")]
 
 mod interop;
 

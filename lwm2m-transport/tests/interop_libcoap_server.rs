@@ -1,5 +1,6 @@
 //! Our client against a real libcoap 4.3 server (`coap-server-notls`, Debian `libcoap3-bin`)
 //! on loopback: GET, PUT then GET, observe, and a Block1 upload read back with Block2.
+#![cfg(feature = "tokio")]
 
 mod interop;
 

@@ -1,5 +1,6 @@
 //! The tokio UDP driver end to end on loopback: our client against our server, both roles,
 //! concurrency, block-wise bodies, observe and cancel, several sockets, errors and shutdown.
+#![cfg(feature = "tokio")]
 
 use std::net::SocketAddr;
 use std::time::Duration;

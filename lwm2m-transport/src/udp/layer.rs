@@ -54,6 +54,11 @@ impl Wire {
 /// The driver calls it from its single task, so an implementation needs no locking. Every method
 /// gets the current time; a layer with timers of its own (DTLS handshake retransmission)
 /// reports its next deadline with [`poll_timeout`](Self::poll_timeout).
+///
+/// A layer with news for the application (a DTLS handshake completed, with the identity the peer
+/// proved; a session closed) sends it on a channel the layer holds, created by the factory given
+/// to [`Builder::layer`](super::Builder::layer). The endpoint keys peers by socket address, so
+/// the application maps an address to its identity from those events.
 pub trait DatagramLayer: Send + 'static {
     /// A datagram arrived from `from`. Calls `deliver` with each plaintext datagram it carries
     /// (none for a handshake record or garbage), and queues on `wire` what must be sent in

@@ -1,4 +1,4 @@
-//! The tokio UDP driver (feature `tokio`, on by default): an [`Endpoint`](crate::Endpoint) on a
+//! The tokio UDP driver (feature `tokio`, on by default): an [`Endpoint`] on a
 //! UDP socket, with an async API for both roles.
 //!
 //! - [`UdpEndpoint::bind`] (or [`UdpEndpoint::builder`]) starts a driver task per socket. The
