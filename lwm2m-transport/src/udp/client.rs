@@ -272,11 +272,12 @@ impl Observation {
 
     /// Cancels the observation reactively and returns the notifier's answer to the
     /// deregistration (usually its current state, without Observe).
+    ///
+    /// An observation that was never established, or has ended, has nothing to cancel:
+    /// `Err(Endpoint(UnknownRequest))`.
     pub async fn cancel(mut self) -> Result<IncomingResponse, Error> {
-        if !self.active {
-            return Err(Error::Exchange(ExchangeError::BlockProtocol {
-                reason: "the observation is not established",
-            }));
+        if !self.active || self.feed.is_closed() {
+            return Err(Error::Endpoint(EndpointError::UnknownRequest(self.id)));
         }
         self.active = false;
         let (reply, answer) = oneshot::channel();

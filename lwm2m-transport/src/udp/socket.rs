@@ -210,9 +210,16 @@ impl Socket {
     }
 }
 
-/// An IPv4-mapped IPv6 address as the IPv4 address it is.
+/// An IPv4-mapped IPv6 address as the IPv4 address it is; other addresses unchanged (an IPv6
+/// address keeps its scope id, which a link-local peer needs).
 pub(crate) fn canonical(addr: SocketAddr) -> SocketAddr {
-    SocketAddr::new(addr.ip().to_canonical(), addr.port())
+    match addr {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(IpAddr::V4(v4), v6.port()),
+            None => addr,
+        },
+        SocketAddr::V4(_) => addr,
+    }
 }
 
 /// Errors a UDP socket reports for an earlier datagram (ICMP), not for the socket itself.
@@ -238,6 +245,13 @@ mod tests {
         assert_eq!(canonical(mapped), "127.0.0.1:5683".parse().unwrap());
         let v6: SocketAddr = "[::1]:5683".parse().unwrap();
         assert_eq!(canonical(v6), v6);
+        let scoped = SocketAddr::V6(std::net::SocketAddrV6::new(
+            "fe80::1".parse().unwrap(),
+            5683,
+            0,
+            3,
+        ));
+        assert_eq!(canonical(scoped), scoped, "the scope id stays");
     }
 
     #[tokio::test]
