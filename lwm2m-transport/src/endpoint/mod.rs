@@ -6,11 +6,17 @@
 //! - `reliable`: the message layer (RFC 7252 §4): Confirmable retransmission with back-off,
 //!   ACK/RST matching;
 //! - `dedup`: duplicate detection with cached replies;
-//! - `requester`: outgoing exchanges (client role): Block1 upload, Block2 download, observations;
+//! - `exchange` and `requester`: outgoing exchanges (client role): NSTART queueing, Block1
+//!   upload, Block2 download;
+//! - `observer`: observations established by this endpoint, notifications, cancellation;
 //! - `responder`: incoming requests (server role): piggy-backed and separate responses, Block1
-//!   reassembly, Block2 serving, observe relations and notifications.
+//!   reassembly, Block2 serving;
+//! - `notifier`: observe relations of peers on this endpoint, and their notifications.
 
 mod dedup;
+mod exchange;
+mod notifier;
+mod observer;
 mod peers;
 mod reliable;
 mod requester;
@@ -35,10 +41,10 @@ use crate::time::Instant;
 use crate::timers::{earliest, ExpiryQueue, TimerKey, Timers};
 
 use dedup::{Dedup, MsgKey, Seen};
+use exchange::Outgoing;
 pub(crate) use peers::PeerKey;
 use peers::Peers;
 use reliable::Pending;
-use requester::Outgoing;
 use responder::Incoming;
 
 /// A datagram to send.
@@ -362,9 +368,9 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         request: Request,
     ) -> Result<RequestId, EndpointError> {
         let kind = if request.code() == Code::GET && request.observe() == Some(0) {
-            requester::Kind::Observe
+            exchange::Kind::Observe
         } else {
-            requester::Kind::Normal
+            exchange::Kind::Normal
         };
         self.start(now, &peer, request, kind)
     }
@@ -376,7 +382,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         reason = "taking ownership is the contract: the endpoint may keep the value"
     )]
     pub fn ping(&mut self, now: Instant, peer: P) -> Result<RequestId, EndpointError> {
-        self.start(now, &peer, Request::new(Code::EMPTY), requester::Kind::Ping)
+        self.start(now, &peer, Request::new(Code::EMPTY), exchange::Kind::Ping)
     }
 
     /// Abandons an outgoing exchange: no more retransmissions and no event. A late response

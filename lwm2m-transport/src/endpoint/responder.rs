@@ -1,5 +1,5 @@
-//! The server role: incoming requests from their arrival to the response, and the notifier side
-//! of Observe.
+//! The server role: incoming requests from their arrival to the response (the notifier side of
+//! Observe is in `notifier`).
 //!
 //! A request (after duplicate detection) either is answered here without the application — 4.02
 //! for an unknown critical option, 2.31/4.08/4.13 for Block1 blocks, a later Block2 block from the
@@ -14,33 +14,32 @@ use bytes::Bytes;
 use lwm2m_codec::coap::{option, Block, BlockError, Code, Message, OptionError, Token, Type};
 
 use super::reliable::Owner;
-use super::{ensure_room, Endpoint, PeerKey, Timer};
+use super::{Endpoint, PeerKey, Timer};
 use crate::block::{self, Block1In, Block1Outcome, TransferKey, UploadLimits};
-use crate::error::{EndpointError, Table};
+use crate::error::EndpointError;
 use crate::event::{Event, IncomingId, RelationEnd, RelationId};
 use crate::message::{self, split_received, Extras, IncomingRequest, Response};
-use crate::observe::Relation;
 use crate::time::Instant;
 use crate::timers::TimerKey;
 
 /// An incoming request awaiting the application's response.
 #[derive(Debug)]
 pub(crate) struct Incoming {
-    peer: PeerKey,
-    mid: u16,
-    token: Token,
-    confirmable: bool,
+    pub(super) peer: PeerKey,
+    pub(super) mid: u16,
+    pub(super) token: Token,
+    pub(super) confirmable: bool,
     /// The empty ACK was sent: the response goes out separately.
-    acked: bool,
+    pub(super) acked: bool,
     /// Request key, for the Block2 cache.
-    key: u64,
+    pub(super) key: u64,
     /// The final Block1 block of an upload, echoed in the response.
-    block1: Option<Block>,
+    pub(super) block1: Option<Block>,
     /// The Block2 option of the request (which block, and the size the peer wants).
-    block2: Option<Block>,
+    pub(super) block2: Option<Block>,
     /// GET with Observe = 0.
-    registration: bool,
-    timer: Option<TimerKey>,
+    pub(super) registration: bool,
+    pub(super) timer: Option<TimerKey>,
 }
 
 impl Incoming {
@@ -57,14 +56,14 @@ impl Incoming {
 
 /// Where and how a reply goes.
 #[derive(Debug, Clone, Copy)]
-struct ReplyTo {
-    pk: PeerKey,
+pub(super) struct ReplyTo {
+    pub(super) pk: PeerKey,
     /// The request's message id (for a piggy-backed reply).
-    mid: u16,
-    token: Token,
+    pub(super) mid: u16,
+    pub(super) token: Token,
     /// The request was Confirmable.
-    confirmable: bool,
-    acked: bool,
+    pub(super) confirmable: bool,
+    pub(super) acked: bool,
 }
 
 /// How a reply was sent.
@@ -76,12 +75,12 @@ pub(super) enum Sent {
 
 /// The part of a body one message carries, with its Block2 options.
 #[derive(Debug, Clone, Copy)]
-struct BodySlice {
-    block2: Option<Block>,
-    size2: Option<u32>,
-    etag: Option<[u8; 8]>,
-    start: usize,
-    end: usize,
+pub(super) struct BodySlice {
+    pub(super) block2: Option<Block>,
+    pub(super) size2: Option<u32>,
+    pub(super) etag: Option<[u8; 8]>,
+    pub(super) start: usize,
+    pub(super) end: usize,
 }
 
 /// The response code for a malformed Block option: 4.00 for the reserved SZX 7 (RFC 7959 §2.2),
@@ -275,7 +274,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
     /// else as a separate message (Confirmable after an empty ACK, Non-confirmable for a
     /// Non-confirmable request, unless `confirmable` says otherwise).
     #[allow(clippy::too_many_arguments, reason = "an internal helper")]
-    fn reply(
+    pub(super) fn reply(
         &mut self,
         now: Instant,
         to: ReplyTo,
@@ -326,7 +325,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
 
     /// Which part of `response`'s body goes into this message: all of it, or the requested (or
     /// first) Block2 block, in which case the body is cached for the blocks that follow.
-    fn slice_body(
+    pub(super) fn slice_body(
         &mut self,
         now: Instant,
         transfer: TransferKey,
@@ -452,180 +451,5 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         while let Some((_, id, _)) = self.incoming_expiry.pop_due(now) {
             self.take_incoming(id);
         }
-    }
-
-    /// `accept_observation`.
-    pub(super) fn accept(
-        &mut self,
-        now: Instant,
-        id: IncomingId,
-        response: &Response,
-    ) -> Result<RelationId, EndpointError> {
-        let Some(incoming) = self.incoming.get(&id) else {
-            return Err(EndpointError::UnknownIncoming(id));
-        };
-        if !incoming.registration {
-            return Err(EndpointError::NotObserveRequest(id));
-        }
-        if !response.code().is_success() {
-            return Err(EndpointError::NotSuccess);
-        }
-        let replacing = self
-            .relations
-            .by_token
-            .contains_key(&(incoming.peer, incoming.token));
-        if !replacing {
-            let max = self.config.limits.max_relations;
-            ensure_room(Table::Relations, self.relations.len(), max)?;
-        }
-        let Some(incoming) = self.take_incoming(id) else {
-            return Err(EndpointError::UnknownIncoming(id));
-        };
-        let relation_id = RelationId(self.next_id());
-        let mut relation = Relation {
-            peer: incoming.peer,
-            token: incoming.token,
-            key: incoming.key,
-            sequence: 0,
-            con_mid: None,
-            non_mid: None,
-            last_con: Some(now),
-        };
-        let sequence = relation.next_sequence();
-        if let Some(old) = self.relations.insert(relation_id, relation) {
-            self.end_relation(old, Some(RelationEnd::Replaced));
-        }
-        self.peers.retain(incoming.peer);
-        match self.send_response(now, &incoming, response, Some((sequence, relation_id))) {
-            Ok(sent) => {
-                if let (Sent::Separate { mid, confirmable }, Some(r)) =
-                    (sent, self.relations.map.get_mut(&relation_id))
-                {
-                    if confirmable {
-                        r.con_mid = Some(mid);
-                    } else {
-                        r.non_mid = Some(mid);
-                    }
-                }
-                Ok(relation_id)
-            }
-            Err(e) => {
-                self.end_relation(relation_id, None);
-                Err(e)
-            }
-        }
-    }
-
-    /// `notify`.
-    pub(super) fn send_notification(
-        &mut self,
-        now: Instant,
-        relation_id: RelationId,
-        response: &Response,
-    ) -> Result<(), EndpointError> {
-        let interval = self.config.confirmable_notification_interval;
-        let default_confirmable = self.config.confirmable_notifications;
-        let Some(relation) = self.relations.map.get_mut(&relation_id) else {
-            return Err(EndpointError::UnknownRelation(relation_id));
-        };
-        let (pk, token, key) = (relation.peer, relation.token, relation.key);
-        let wanted = response.confirmable.unwrap_or(default_confirmable);
-        if !response.code().is_success() {
-            // A final response without Observe ends the relation (RFC 7641 §3.2, §4.2).
-            self.end_relation(relation_id, None);
-            let to = ReplyTo {
-                pk,
-                mid: 0,
-                token,
-                confirmable: wanted,
-                acked: true,
-            };
-            let Some(slice) = self.slice_body(now, (pk, key), None, response) else {
-                return Ok(());
-            };
-            let extras = Extras {
-                block2: slice.block2,
-                size2: slice.size2,
-                etag: slice.etag.as_ref().map(|e| &e[..]),
-                ..Extras::default()
-            };
-            let payload = response
-                .payload()
-                .get(slice.start..slice.end)
-                .unwrap_or(&[]);
-            let head = response.template.head.clone();
-            self.reply(
-                now,
-                to,
-                &head,
-                &extras,
-                payload,
-                Some(wanted),
-                Owner::Response,
-            )?;
-            return Ok(());
-        }
-        let sequence = relation.next_sequence();
-        let due = relation.last_con.is_none_or(|t| now >= t + interval);
-        // At most one Confirmable notification in flight: a newer one replaces it (RFC 7641
-        // §4.5.2), as a Confirmable message continuing its back-off.
-        let confirmable = relation.con_mid.is_some() || due || wanted;
-        let (replaced, previous_non) = (relation.con_mid.take(), relation.non_mid.take());
-        let owner = super::reliable::Owner::Notification(relation_id);
-        let inherit = replaced.and_then(|mid| self.untrack_owned((pk, mid), owner));
-        if let Some(mid) = previous_non {
-            self.untrack_owned((pk, mid), owner);
-        }
-        let Some(slice) = self.slice_body(now, (pk, key), None, response) else {
-            return Ok(());
-        };
-        let extras = Extras {
-            observe: Some(sequence),
-            block2: slice.block2,
-            size2: slice.size2,
-            etag: slice.etag.as_ref().map(|e| &e[..]),
-            ..Extras::default()
-        };
-        let payload = response
-            .payload()
-            .get(slice.start..slice.end)
-            .unwrap_or(&[]);
-        let ty = if confirmable {
-            Type::Confirmable
-        } else {
-            Type::NonConfirmable
-        };
-        let mid = self.peers.next_mid(now, pk);
-        let bytes = message::encode(&response.template.head, ty, mid, token, &extras, payload)?;
-        self.send_tracked_with(now, pk, mid, bytes, confirmable, owner, inherit);
-        if let Some(relation) = self.relations.map.get_mut(&relation_id) {
-            if confirmable {
-                relation.con_mid = Some(mid);
-                relation.last_con = Some(now);
-            } else {
-                relation.non_mid = Some(mid);
-            }
-        }
-        Ok(())
-    }
-
-    /// Removes a relation; with a reason, tells the application. `false` if it did not exist.
-    pub(super) fn end_relation(&mut self, id: RelationId, reason: Option<RelationEnd>) -> bool {
-        let Some(relation) = self.relations.remove(id) else {
-            return false;
-        };
-        let owner = Owner::Notification(id);
-        for mid in [relation.con_mid, relation.non_mid].into_iter().flatten() {
-            self.untrack_owned((relation.peer, mid), owner);
-        }
-        self.peers.release(relation.peer);
-        if let (Some(reason), Some(peer)) = (reason, self.addr(relation.peer)) {
-            self.events.push_back(Event::RelationEnded {
-                relation: id,
-                peer,
-                reason,
-            });
-        }
-        true
     }
 }
