@@ -18,6 +18,7 @@
 //!
 //! With the `dtls-openssl` feature, the `dtls` module adds DTLS 1.2 sessions (PSK and X.509) demultiplexed
 //! by peer, sans-IO like the endpoint, on the system OpenSSL.
+//! With the `tokio` feature (default), [`udp`] runs endpoints on UDP sockets with an async API.
 //!
 //! See [`Endpoint`] for a complete request/response round trip.
 
@@ -34,6 +35,8 @@ pub mod observe;
 pub mod sim;
 mod time;
 mod timers;
+#[cfg(feature = "tokio")]
+pub mod udp;
 
 pub use config::{Config, Limits, TransmissionParameters};
 pub use endpoint::{Endpoint, Stats, Transmit};

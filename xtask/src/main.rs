@@ -3,6 +3,7 @@
 //! ```text
 //! cargo xtask ci         install what the tests need, then run every check CI runs
 //! cargo xtask ci --quick the same without `cargo package` (faster while iterating)
+//! cargo xtask install    install the test prerequisites only (Debian packages, the interop venv)
 //! cargo xtask codegen    regenerate lwm2m-objects/src/generated/ from the OMA XML files
 //! cargo xtask codegen --check
 //!                        fail (listing the files) if the committed generated code is stale
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(args.iter().any(|a| a == "--quick")),
-        Some("install") => install::test_prerequisites(),
+        Some("install") => install::test_prerequisites(&workspace_root()),
         Some("codegen") => codegen::codegen(&workspace_root(), args.iter().any(|a| a == "--check")),
         _ => {
             eprintln!("usage: cargo xtask <ci [--quick] | codegen [--check] | install>");
@@ -63,7 +64,7 @@ const fn step(name: &'static str, program: &'static str, args: &'static [&'stati
 }
 
 fn ci(quick: bool) -> Result<(), String> {
-    install::test_prerequisites()?;
+    install::test_prerequisites(&workspace_root())?;
     let mut steps = vec![
         step("format", "cargo", &["fmt", "--all", "--check"]),
         step(

@@ -1,0 +1,141 @@
+//! The seam between the socket and the endpoint: a [`DatagramLayer`] maps the datagrams a socket
+//! carries to the plaintext CoAP datagrams the [`Endpoint`](crate::Endpoint) reads and writes,
+//! keyed by the peer's socket address.
+//!
+//! Plain UDP uses [`Plain`], the identity. A DTLS session table implements the same trait (one
+//! session per peer; handshake flights and retransmissions go out through [`Wire`]), so it slots
+//! in without touching the endpoint or the driver.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+
+use crate::time::Instant;
+
+/// Datagrams to put on the socket, in order.
+#[derive(Debug, Default)]
+pub struct Wire {
+    queue: VecDeque<(SocketAddr, Bytes)>,
+}
+
+impl Wire {
+    /// Queues `datagram` for `destination`.
+    #[inline]
+    pub fn push(&mut self, destination: SocketAddr, datagram: Bytes) {
+        self.queue.push_back((destination, datagram));
+    }
+
+    /// Datagrams queued and not sent yet.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    pub(crate) fn front(&self) -> Option<&(SocketAddr, Bytes)> {
+        self.queue.front()
+    }
+
+    pub(crate) fn get(&self, index: usize) -> Option<&(SocketAddr, Bytes)> {
+        self.queue.get(index)
+    }
+
+    pub(crate) fn drop_front(&mut self, count: usize) {
+        self.queue.drain(..count.min(self.queue.len()));
+    }
+}
+
+/// Maps socket datagrams to plaintext datagrams and back, per peer.
+///
+/// The driver calls it from its single task, so an implementation needs no locking. Every method
+/// gets the current time; a layer with timers of its own (DTLS handshake retransmission)
+/// reports its next deadline with [`poll_timeout`](Self::poll_timeout).
+///
+/// A layer with news for the application (a DTLS handshake completed, with the identity the peer
+/// proved; a session closed) sends it on a channel the layer holds, created by the factory given
+/// to [`Builder::layer`](super::Builder::layer). The endpoint keys peers by socket address, so
+/// the application maps an address to its identity from those events.
+pub trait DatagramLayer: Send + 'static {
+    /// A datagram arrived from `from`. Calls `deliver` with each plaintext datagram it carries
+    /// (none for a handshake record or garbage), and queues on `wire` what must be sent in
+    /// reply at this layer (a handshake flight, an alert).
+    fn receive(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        datagram: &[u8],
+        deliver: &mut dyn FnMut(&[u8]),
+        wire: &mut Wire,
+    );
+
+    /// The endpoint sends `plaintext` to `to`: queue the datagram(s) that carry it on `wire`
+    /// (or hold it until a session is up).
+    fn send(&mut self, now: Instant, to: SocketAddr, plaintext: Bytes, wire: &mut Wire);
+
+    /// When [`handle_timeout`](Self::handle_timeout) should run next.
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Runs the layer's timers that are due at `now`.
+    fn handle_timeout(&mut self, now: Instant, wire: &mut Wire) {
+        let _ = (now, wire);
+    }
+}
+
+/// The identity layer of plain CoAP over UDP: datagrams pass through unchanged (and uncopied).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Plain;
+
+impl DatagramLayer for Plain {
+    #[inline]
+    fn receive(
+        &mut self,
+        _now: Instant,
+        _from: SocketAddr,
+        datagram: &[u8],
+        deliver: &mut dyn FnMut(&[u8]),
+        _wire: &mut Wire,
+    ) {
+        deliver(datagram);
+    }
+
+    #[inline]
+    fn send(&mut self, _now: Instant, to: SocketAddr, plaintext: Bytes, wire: &mut Wire) {
+        wire.push(to, plaintext);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_passes_datagrams_through() {
+        let peer: SocketAddr = "127.0.0.1:5683".parse().unwrap();
+        let mut wire = Wire::default();
+        let mut seen = Vec::new();
+        Plain.receive(
+            Instant::ZERO,
+            peer,
+            b"abc",
+            &mut |d| seen.push(d.to_vec()),
+            &mut wire,
+        );
+        assert_eq!(seen, vec![b"abc".to_vec()]);
+        assert!(wire.is_empty());
+        let payload = Bytes::from_static(b"xyz");
+        Plain.send(Instant::ZERO, peer, payload.clone(), &mut wire);
+        assert_eq!(wire.len(), 1);
+        let (to, sent) = wire.front().unwrap();
+        assert_eq!((*to, sent), (peer, &payload));
+        assert_eq!(sent.as_ptr(), payload.as_ptr(), "no copy");
+        wire.drop_front(5);
+        assert!(wire.is_empty());
+        assert_eq!(Plain.poll_timeout(), None);
+    }
+}
