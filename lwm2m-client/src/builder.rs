@@ -161,7 +161,7 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
                     lifetime: i64::from(account.lifetime),
                     default_minimum_period: account.default_pmin.map(i64::from),
                     default_maximum_period: account.default_pmax.map(i64::from),
-                    disable_timeout: Some(i64::from(account.disable_timeout)),
+                    disable_timeout: account.disable_timeout.map(i64::from),
                     notification_storing_when_disabled_or_offline: account.notification_storing,
                     binding: account.binding.to_string(),
                 },
@@ -263,7 +263,7 @@ impl ClientBuilder<SocketAddr> {
                 binding,
                 default_pmin: period(s.default_minimum_period),
                 default_pmax: period(s.default_maximum_period),
-                disable_timeout: period(s.disable_timeout).unwrap_or(86_400),
+                disable_timeout: period(s.disable_timeout),
                 notification_storing: s.notification_storing_when_disabled_or_offline,
             });
         }

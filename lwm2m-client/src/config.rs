@@ -32,8 +32,8 @@ pub struct ServerAccount<P> {
     pub default_pmin: Option<u32>,
     /// Default Maximum Period (`/1/x/3`).
     pub default_pmax: Option<u32>,
-    /// Disable Timeout (`/1/x/5`) in seconds. Default 86400.
-    pub disable_timeout: u32,
+    /// Disable Timeout (`/1/x/5`) in seconds (absent: the default of 86400 applies).
+    pub disable_timeout: Option<u32>,
     /// Notification Storing When Disabled or Offline (`/1/x/6`). Default `true`.
     pub notification_storing: bool,
 }
@@ -49,7 +49,7 @@ impl<P> ServerAccount<P> {
             binding: BindingMode::Udp,
             default_pmin: None,
             default_pmax: None,
-            disable_timeout: 86_400,
+            disable_timeout: None,
             notification_storing: true,
         }
     }
