@@ -41,8 +41,14 @@ fn register_then_updates_before_each_lifetime_ends() {
     }
     assert!(h.client().is_registered(1));
     assert_eq!(h.client().location(1).as_deref(), Some("/rd/5a3f"));
-    let registered = h.events().filter(|e| matches!(e, ClientEvent::Registered { ssid: 1, .. })).count();
-    let updated = h.events().filter(|e| matches!(e, ClientEvent::Updated { ssid: 1 })).count();
+    let registered = h
+        .events()
+        .filter(|e| matches!(e, ClientEvent::Registered { ssid: 1, .. }))
+        .count();
+    let updated = h
+        .events()
+        .filter(|e| matches!(e, ClientEvent::Updated { ssid: 1 }))
+        .count();
     assert_eq!((registered, updated), (1, 4));
 }
 
@@ -66,14 +72,20 @@ fn server_away_means_back_off_then_register_again() {
         })
         .collect();
     assert!(failures.len() >= 4, "{failures:?}");
-    let waits: Vec<u64> = failures.iter().map(|(at, retry)| (*retry - *at).as_secs()).collect();
+    let waits: Vec<u64> = failures
+        .iter()
+        .map(|(at, retry)| (*retry - *at).as_secs())
+        .collect();
     assert_eq!(&waits[..4], [30, 60, 120, 240]);
     // Each Register attempt starts at the announced retry time.
     for pair in failures.windows(2) {
         let (_, retry) = pair[0];
         let (next_failure, _) = pair[1];
         let attempt = next_failure - retry;
-        assert!(attempt > Duration::from_secs(40) && attempt < Duration::from_secs(100), "{attempt:?}");
+        assert!(
+            attempt > Duration::from_secs(40) && attempt < Duration::from_secs(100),
+            "{attempt:?}"
+        );
     }
     assert!(!h.client().is_registered(1));
     // The server returns: the next attempt registers.
@@ -81,7 +93,10 @@ fn server_away_means_back_off_then_register_again() {
     h.run_for(Duration::from_secs(1200));
     assert!(h.client().is_registered(1));
     let registers = h.state.rd.iter().filter(|r| r.is_register()).count();
-    assert_eq!(registers, 2, "only the first and the successful Register reached the server");
+    assert_eq!(
+        registers, 2,
+        "only the first and the successful Register reached the server"
+    );
 }
 
 #[test]
@@ -104,12 +119,20 @@ fn refused_register_is_retried_with_back_off() {
     let mut h = Harness::new();
     h.state.policies[0].refuse_registers = 2;
     h.run_until(Instant::from_secs(200));
-    let registers: Vec<Instant> = h.state.rd.iter().filter(|r| r.is_register()).map(|r| r.at).collect();
+    let registers: Vec<Instant> = h
+        .state
+        .rd
+        .iter()
+        .filter(|r| r.is_register())
+        .map(|r| r.at)
+        .collect();
     assert_eq!(registers.len(), 3);
     assert!(registers[1] - registers[0] >= Duration::from_secs(30));
     assert!(registers[2] - registers[1] >= Duration::from_secs(60));
     assert!(h.client().is_registered(1));
-    assert!(h.events().any(|e| matches!(e, ClientEvent::RegistrationFailed { reason, .. } if reason.contains("4.03"))));
+    assert!(h.events().any(
+        |e| matches!(e, ClientEvent::RegistrationFailed { reason, .. } if reason.contains("4.03"))
+    ));
 }
 
 #[test]
@@ -122,7 +145,9 @@ fn shutdown_deregisters() {
     let last = h.state.rd.last().unwrap();
     assert!(last.is_deregister());
     assert_eq!(last.path, ["rd", "5a3f"]);
-    assert!(h.events().any(|e| matches!(e, ClientEvent::Deregistered { ssid: 1 })));
+    assert!(h
+        .events()
+        .any(|e| matches!(e, ClientEvent::Deregistered { ssid: 1 })));
     assert!(!h.client().is_registered(1));
     // It stays quiet afterwards, and registers again on restart.
     h.run_for(Duration::from_secs(1000));
@@ -149,7 +174,10 @@ fn lifetime_write_sends_an_update_with_only_lt() {
     let next = h.state.rd.last().unwrap();
     assert!(next.is_update() && next.query.is_empty());
     let gap = next.at - at;
-    assert!(gap >= Duration::from_secs(507) && gap < Duration::from_secs(508), "{gap:?}");
+    assert!(
+        gap >= Duration::from_secs(507) && gap < Duration::from_secs(508),
+        "{gap:?}"
+    );
 }
 
 #[test]

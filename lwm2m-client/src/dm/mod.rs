@@ -192,7 +192,8 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
     /// The handler of `path`'s object; the Security object is never visible (4.04).
     fn handler(&self, path: &Path) -> Result<&dyn ObjectHandler, DmError> {
         match path.object_id() {
-            Some(0) | None => Err(DmError::NotFound(*path)),
+            None => Err(DmError::MethodNotAllowed(*path)),
+            Some(0) => Err(DmError::NotFound(*path)),
             Some(id) => self
                 .objects
                 .get(&id)
@@ -203,7 +204,8 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
 
     fn handler_mut(&mut self, path: &Path) -> Result<&mut dyn ObjectHandler, DmError> {
         match path.object_id() {
-            Some(0) | None => Err(DmError::NotFound(*path)),
+            None => Err(DmError::MethodNotAllowed(*path)),
+            Some(0) => Err(DmError::NotFound(*path)),
             Some(id) => self
                 .objects
                 .get_mut(&id)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use lwm2m_client::{Client, ClientBuilder, ClientEvent, DeviceObject, ServerAccount, TypedStore};
 use lwm2m_codec::coap::{option, Code};
-use lwm2m_objects::{AccessControl, Device, Location};
+use lwm2m_objects::{AccessControl, Device, LightControl, Location};
 use lwm2m_transport::sim::{Host, Network, NodeId};
 use lwm2m_transport::{
     Config, Endpoint, Event, IncomingRequest, IncomingResponse, Instant, Request, RequestId,
@@ -165,7 +165,11 @@ impl State {
                 Response::new(Code::FORBIDDEN)
             } else {
                 self.registrations += 1;
-                let id = if self.registrations == 1 { "5a3f".to_string() } else { format!("r{}", self.registrations) };
+                let id = if self.registrations == 1 {
+                    "5a3f".to_string()
+                } else {
+                    format!("r{}", self.registrations)
+                };
                 Response::build(Code::CREATED, |b| {
                     b.option(option::LOCATION_PATH, b"rd");
                     b.option(option::LOCATION_PATH, id.as_bytes());
@@ -229,6 +233,8 @@ pub struct Setup {
     pub servers: Vec<ServerAccount<()>>,
     pub device: DeviceObject,
     pub location: bool,
+    /// Adds IPSO Light Control (3311), a multiple-instance object, with no instance.
+    pub lights: bool,
     pub access: Vec<(u16, AccessControl)>,
     pub timings: lwm2m_client::Timings,
 }
@@ -239,6 +245,7 @@ impl Default for Setup {
             servers: vec![ServerAccount::new(1, ()).lifetime(300)],
             device: DeviceObject::new(example_device()).with_executables(&[4]),
             location: true,
+            lights: false,
             access: Vec::new(),
             timings: lwm2m_client::Timings::default(),
         }
@@ -279,10 +286,17 @@ impl Harness {
         if setup.location {
             builder = builder.object(TypedStore::<Location>::new());
         }
+        if setup.lights {
+            builder = builder.object(TypedStore::<LightControl>::new());
+        }
         for (id, ac) in setup.access {
             builder = builder.access_control(id, ac);
         }
-        let client = builder.timings(setup.timings).seed(net.seed()).build().unwrap();
+        let client = builder
+            .timings(setup.timings)
+            .seed(net.seed())
+            .build()
+            .unwrap();
         state.client = Some(net.add_host(Node::Client(Box::new(client))));
         Harness { net, state, ssids }
     }
@@ -313,7 +327,11 @@ impl Harness {
 
     /// Runs until `done` holds (checked after every event and step) or `limit`; returns
     /// whether `done` held.
-    pub fn run_while(&mut self, limit: Instant, mut done: impl FnMut(&mut Harness) -> bool) -> bool {
+    pub fn run_while(
+        &mut self,
+        limit: Instant,
+        mut done: impl FnMut(&mut Harness) -> bool,
+    ) -> bool {
         loop {
             while let Some((node, event)) = self.net.poll_event() {
                 self.state.on_event(&mut self.net, node, event);
@@ -345,7 +363,9 @@ impl Harness {
     pub fn register_all(&mut self) {
         let limit = self.now() + Duration::from_secs(600);
         let ssids: Vec<u16> = self.ssids.clone();
-        let ok = self.run_while(limit, |h| ssids.iter().all(|&s| h.client().is_registered(s)));
+        let ok = self.run_while(limit, |h| {
+            ssids.iter().all(|&s| h.client().is_registered(s))
+        });
         assert!(ok, "the client did not register with every server");
     }
 
@@ -378,7 +398,6 @@ impl Harness {
         self.state.client_events.iter().map(|(_, e)| e)
     }
 }
-
 
 /// `GET path` with an optional Accept.
 pub fn get(path: &str, accept: Option<u16>) -> Request {
@@ -442,4 +461,24 @@ pub fn location(response: &IncomingResponse) -> Vec<String> {
         .unwrap()
         .map(String::from)
         .collect()
+}
+
+impl Harness {
+    /// Delivers raw datagram `bytes` to the client as if server `index` sent it, and returns
+    /// the client's first datagram in reply (exact bytes, from the network trace).
+    pub fn exchange(&mut self, index: usize, bytes: &[u8]) -> Vec<u8> {
+        let from = self.net.addr(self.state.servers[index]);
+        let client = self.state.client.unwrap();
+        let client_addr = self.client_addr();
+        let mark = self.net.trace().len();
+        self.net.inject(from, client, bytes);
+        let reply = self.net.trace()[mark..]
+            .iter()
+            .find(|t| t.source == client_addr && t.destination == from)
+            .map(|t| t.datagram.to_vec())
+            .expect("the client answered");
+        // Let the network settle (the scripted server resets the unexpected answer).
+        self.run_for(Duration::from_millis(100));
+        reply
+    }
 }
