@@ -44,6 +44,7 @@ pub mod access;
 pub mod attributes;
 #[cfg(feature = "codegen")]
 pub mod codegen;
+pub mod content;
 pub mod definition;
 pub mod node;
 pub mod path;
