@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 
-use lwm2m_model::BindingMode;
+use lwm2m_model::{BindingMode, Registry};
 use lwm2m_objects::{AccessControl, Security, Server};
 use lwm2m_transport::{Endpoint, Instant};
 
@@ -180,6 +180,13 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
             }
             objects.insert(id, handler);
         }
+        let mut registry = Registry::new();
+        for handler in objects.values() {
+            let definition = handler.definition();
+            registry
+                .insert(definition.clone())
+                .map_err(|e| ClientError::InvalidDefinition(definition.id, e.to_string()))?;
+        }
         if !objects.contains_key(&3) {
             return Err(ClientError::MissingObject(3));
         }
@@ -193,6 +200,7 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
             endpoint,
             endpoint_name: self.endpoint_name,
             objects,
+            registry,
             registrations,
             attributes: AttributeStore::default(),
             observations: Observations::default(),

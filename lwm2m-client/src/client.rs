@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::hash::Hash;
 
-use lwm2m_model::Path;
+use lwm2m_model::{Path, Registry};
 use lwm2m_objects::{AccessControl, Server};
 use lwm2m_transport::{Endpoint, Event, Instant, Transmit};
 
@@ -108,6 +108,8 @@ pub struct Client<P> {
     pub(crate) endpoint: Endpoint<P>,
     pub(crate) endpoint_name: String,
     pub(crate) objects: BTreeMap<u16, Box<dyn ObjectHandler>>,
+    /// The definitions of every object, for the content encoders.
+    pub(crate) registry: Registry,
     pub(crate) registrations: BTreeMap<u16, Registration<P>>,
     pub(crate) attributes: AttributeStore,
     pub(crate) observations: Observations,

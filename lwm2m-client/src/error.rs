@@ -155,9 +155,9 @@ pub enum ClientError {
     /// A mandatory object (3 Device) is missing.
     #[error("mandatory object {0} is missing")]
     MissingObject(u16),
-    /// The object has no definition (neither in its handler nor in the registry).
-    #[error("object {0} has no definition")]
-    NoDefinition(u16),
+    /// An object implementation's definition is invalid.
+    #[error("object {0}: invalid definition: {1}")]
+    InvalidDefinition(u16, String),
     /// The transport endpoint could not be created.
     #[error("transport: {0}")]
     Transport(String),

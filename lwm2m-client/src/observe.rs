@@ -246,7 +246,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             None
         };
         let sent = node.as_ref().map(|node| {
-            crate::content::encode(format, &path, node).and_then(|payload| {
+            crate::content::encode(format, &path, node, &self.registry).and_then(|payload| {
                 let response = Response::build(Code::CONTENT, |b| {
                     b.content_format(format.number());
                 })

@@ -1,64 +1,60 @@
-//! The content funnel: [`Node`] ⇄ payload bytes for TLV, LwM2M JSON, plain text and opaque.
+//! The content funnel: every payload the device-management layer encodes or decodes goes through
+//! [`encode`], [`decode`] and [`decode_create`], thin adapters over
+//! [`lwm2m_model::content`] that turn its errors into [`DmError`]s and apply the client's
+//! choices where the TS leaves room:
 //!
-//! Every encode and decode of the device-management layer goes through [`encode`] and
-//! [`decode`] (and [`decode_create`] for the payload of a Create). This is the one file to change
-//! when `lwm2m_model::content` takes over the job: the DM layer sees nothing else.
-//!
-//! Decoding needs the object definition (TLV carries no types; text needs the resource type);
-//! encoding does not (a [`Value`] knows its type). A resource the definition does not know is
-//! decoded as Opaque (TLV) or as the JSON value's natural type, and the DM layer decides what to
-//! do with it. Every fault is a [`DmError`] with the code the TS gives: 4.00 for a payload that
-//! does not match its format or the resource types, 4.15 for a format that cannot carry the
-//! target, 4.06 (on encode) for an Accept that cannot be produced.
+//! - a Write in plain text or opaque to anything but a single-instance resource (opaque: of
+//!   type Opaque) is refused with 4.15 (the format cannot carry that target), before decoding;
+//! - a Create payload is one Object-Instance TLV (the server picks the id) or bare Resource TLVs
+//!   (the client picks it); JSON names the instance in its entry names.
 
-mod json;
-mod text;
-mod tlv;
-
+use alloc::format;
 use alloc::vec::Vec;
 
+use lwm2m_codec::coap::Code;
 use lwm2m_codec::ContentFormat;
-use lwm2m_model::{DataType, Level, Node, ObjectDefinition, ObjectInstance, Path, Value};
+use lwm2m_model::content::{self, ContentError};
+use lwm2m_model::{DataType, Level, Node, ObjectInstance, Path, Registry};
 
 use crate::error::DmError;
 
-/// Encodes `node`, the content at `path`, in `format`.
-///
-/// Text and opaque only carry a single-instance resource (opaque only an Opaque one); anything
-/// else is [`DmError::NotAcceptable`].
-pub(crate) fn encode(format: ContentFormat, path: &Path, node: &Node) -> Result<Vec<u8>, DmError> {
-    match format {
-        ContentFormat::Tlv => tlv::encode(path, node),
-        ContentFormat::Json => json::encode(path, node),
-        ContentFormat::Text => text::encode(path, node),
-        ContentFormat::Opaque => match single_value(node) {
-            Some(Value::Opaque(bytes)) => Ok(bytes.clone()),
-            _ => Err(not_acceptable(path, format)),
-        },
-        ContentFormat::LinkFormat => Err(not_acceptable(path, format)),
-    }
+/// Encodes `node`, the content at `path`, in `format` (4.06 when the format cannot carry it).
+pub(crate) fn encode(
+    format: ContentFormat,
+    path: &Path,
+    node: &Node,
+    registry: &Registry,
+) -> Result<Vec<u8>, DmError> {
+    content::encode(format, path, node, registry).map_err(|e| dm_error(format, path, &e))
 }
 
-/// Decodes a Write payload for `path` (an object instance or a resource of `definition`): an
+/// Decodes a Write payload for `path` (an object instance or a resource): a
 /// [`Node::ObjectInstance`] or a [`Node::Resource`].
 pub(crate) fn decode(
     format: ContentFormat,
     path: &Path,
     payload: &[u8],
-    definition: &ObjectDefinition,
+    registry: &Registry,
 ) -> Result<Node, DmError> {
-    match (format, path.level()) {
-        (ContentFormat::Tlv, Level::ObjectInstance | Level::Resource) => {
-            tlv::decode(path, payload, definition)
+    if matches!(
+        format,
+        ContentFormat::Text | ContentFormat::Opaque | ContentFormat::LinkFormat
+    ) {
+        let single = registry
+            .resource_at(path)
+            .filter(|r| path.level() == Level::Resource && !r.is_multiple());
+        let carries = match (format, single) {
+            (ContentFormat::Text, Some(_)) => true,
+            (ContentFormat::Opaque, Some(r)) => r.data_type == Some(DataType::Opaque),
+            _ => false,
+        };
+        if !carries {
+            return Err(unsupported(format, path));
         }
-        (ContentFormat::Json, Level::ObjectInstance | Level::Resource) => {
-            json::decode(path, payload, definition)
-        }
-        (ContentFormat::Text | ContentFormat::Opaque, Level::Resource) => {
-            text::decode(format, path, payload, definition)
-        }
-        _ => Err(unsupported(path, format)),
     }
+    content::decode(format, path, payload, registry)
+        .map(|content| content.node)
+        .map_err(|e| dm_error(format, path, &e))
 }
 
 /// Decodes the payload of a Create on `/o` (`path`): the requested instance id, if the payload
@@ -67,57 +63,63 @@ pub(crate) fn decode_create(
     format: ContentFormat,
     path: &Path,
     payload: &[u8],
-    definition: &ObjectDefinition,
+    registry: &Registry,
 ) -> Result<(Option<u16>, ObjectInstance), DmError> {
-    match format {
-        ContentFormat::Tlv => tlv::decode_create(path, payload, definition),
-        ContentFormat::Json => json::decode_create(path, payload, definition),
-        _ => Err(unsupported(path, format)),
+    if !matches!(format, ContentFormat::Tlv | ContentFormat::Json) {
+        return Err(unsupported(format, path));
+    }
+    let at_object = content::decode(format, path, payload, registry);
+    match at_object {
+        Ok(content) => match content.node {
+            Node::Object(object) => {
+                let mut instances = object.instances();
+                match (instances.next(), instances.next()) {
+                    (Some(instance), None) => Ok((Some(instance.id()), instance.clone())),
+                    (None, _) => Ok((None, ObjectInstance::new(0))),
+                    (Some(_), Some(_)) => Err(DmError::bad_request(
+                        *path,
+                        "a Create carries one object instance",
+                    )),
+                }
+            }
+            _ => Err(DmError::bad_request(*path, "unexpected payload shape")),
+        },
+        Err(first) if format == ContentFormat::Tlv => {
+            // Bare Resource TLVs: decode them as the content of an instance.
+            let at = path
+                .child(0)
+                .map_err(|e| DmError::bad_request(*path, format!("{e}")))?;
+            match content::decode(format, &at, payload, registry) {
+                Ok(content) => match content.node {
+                    Node::ObjectInstance(instance) => Ok((None, instance)),
+                    _ => Err(dm_error(format, path, &first)),
+                },
+                Err(_) => Err(dm_error(format, path, &first)),
+            }
+        }
+        Err(e) => Err(dm_error(format, path, &e)),
     }
 }
 
-/// The value of a single-instance resource node.
-fn single_value(node: &Node) -> Option<&Value> {
-    match node {
-        Node::Resource(r) => r.as_single(),
-        Node::ResourceInstance(ri) => Some(&ri.value),
-        Node::Object(_) | Node::ObjectInstance(_) => None,
-    }
-}
-
-fn not_acceptable(path: &Path, format: ContentFormat) -> DmError {
-    DmError::NotAcceptable {
-        path: *path,
-        format: format.number(),
-    }
-}
-
-fn unsupported(path: &Path, format: ContentFormat) -> DmError {
+fn unsupported(format: ContentFormat, path: &Path) -> DmError {
     DmError::UnsupportedContentFormat {
         path: *path,
         format: Some(format.number()),
     }
 }
 
-/// The data type a decoder should read resource `resource_id` as: the definition's, Opaque for
-/// an unknown (or executable) resource.
-fn data_type_of(definition: &ObjectDefinition, resource_id: u16) -> DataType {
-    definition
-        .resource(resource_id)
-        .and_then(|r| r.data_type)
-        .unwrap_or(DataType::Opaque)
-}
-
-/// Whether the definition declares resource `resource_id` as multiple-instance (`None`: unknown).
-fn is_multiple(definition: &ObjectDefinition, resource_id: u16) -> Option<bool> {
-    definition.resource(resource_id).map(|r| r.is_multiple())
-}
-
-/// The resource path `path` (an instance or resource path) with resource `id`.
-fn resource_path(path: &Path, id: u16) -> Path {
-    let object = path.object_id().unwrap_or_default();
-    let instance = path.instance_id().unwrap_or_default();
-    Path::resource(object, instance, id).unwrap_or(*path)
+/// The [`DmError`] with the code the model gives the content error.
+fn dm_error(format: ContentFormat, path: &Path, e: &ContentError) -> DmError {
+    match e.code() {
+        Code::BAD_REQUEST => DmError::bad_request(*path, format!("{e}")),
+        Code::NOT_ACCEPTABLE => DmError::NotAcceptable {
+            path: *path,
+            format: format.number(),
+        },
+        Code::UNSUPPORTED_CONTENT_FORMAT => unsupported(format, path),
+        Code::METHOD_NOT_ALLOWED => DmError::MethodNotAllowed(*path),
+        _ => DmError::internal(*path, format!("{e}")),
+    }
 }
 
 #[cfg(test)]

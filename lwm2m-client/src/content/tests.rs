@@ -1,7 +1,11 @@
 use super::*;
 use alloc::collections::BTreeMap;
-use lwm2m_model::{Object, ObjectInstance, Resource};
+use lwm2m_model::{Object, ObjectInstance, Resource, Value};
 use lwm2m_objects::{Device, Server, TypedObject};
+
+fn reg() -> Registry {
+    lwm2m_objects::core_registry()
+}
 
 fn hex(s: &str) -> Vec<u8> {
     s.split_whitespace()
@@ -37,16 +41,16 @@ const DEVICE_TLV: &str = "C8 00 14 4F 70 65 6E 20 4D 6F 62 69 6C 65 20 41 6C 6C 
 #[test]
 fn device_instance_tlv_matches_the_spec_vector() {
     let node = device().to_instance_node(0);
-    let bytes = encode(ContentFormat::Tlv, &p("/3/0"), &node).unwrap();
+    let bytes = encode(ContentFormat::Tlv, &p("/3/0"), &node, &reg()).unwrap();
     assert_eq!(bytes, hex(DEVICE_TLV));
-    let back = decode(ContentFormat::Tlv, &p("/3/0"), &bytes, Device::DEFINITION).unwrap();
+    let back = decode(ContentFormat::Tlv, &p("/3/0"), &bytes, &reg()).unwrap();
     assert_eq!(back, node);
 }
 
 #[test]
 fn device_object_tlv_is_wrapped_in_an_instance() {
     let object = Node::Object(Device::to_object([(0, &device())]));
-    let bytes = encode(ContentFormat::Tlv, &p("/3"), &object).unwrap();
+    let bytes = encode(ContentFormat::Tlv, &p("/3"), &object, &reg()).unwrap();
     let mut expected = hex("08 00 79");
     expected.extend(hex(DEVICE_TLV));
     assert_eq!(bytes, expected);
@@ -65,6 +69,7 @@ fn server_object_tlv_matches_the_corrected_vector() {
         ContentFormat::Tlv,
         &p("/1"),
         &Node::Object(Server::to_object([(0, &server)])),
+        &reg(),
     )
     .unwrap();
     assert_eq!(
@@ -78,29 +83,23 @@ fn json_single_and_multiple_resources_match_the_vectors() {
     let dev = device().to_instance(0);
     let r0 = Node::Resource(dev.resource(0).unwrap().clone());
     assert_eq!(
-        encode(ContentFormat::Json, &p("/3/0/0"), &r0).unwrap(),
+        encode(ContentFormat::Json, &p("/3/0/0"), &r0, &reg()).unwrap(),
         br#"{"bn":"/3/0/0","e":[{"sv":"Open Mobile Alliance"}]}"#
     );
     let r7 = Node::Resource(dev.resource(7).unwrap().clone());
-    let bytes = encode(ContentFormat::Json, &p("/3/0/7"), &r7).unwrap();
+    let bytes = encode(ContentFormat::Json, &p("/3/0/7"), &r7, &reg()).unwrap();
     assert_eq!(
         bytes,
         br#"{"bn":"/3/0/7/","e":[{"n":"0","v":3800},{"n":"1","v":5000}]}"#
     );
     assert_eq!(
-        decode(
-            ContentFormat::Json,
-            &p("/3/0/7"),
-            &bytes,
-            Device::DEFINITION
-        )
-        .unwrap(),
+        decode(ContentFormat::Json, &p("/3/0/7"), &bytes, &reg(),).unwrap(),
         r7
     );
     let whole = Node::ObjectInstance(dev);
-    let bytes = encode(ContentFormat::Json, &p("/3/0"), &whole).unwrap();
+    let bytes = encode(ContentFormat::Json, &p("/3/0"), &whole, &reg()).unwrap();
     assert_eq!(
-        decode(ContentFormat::Json, &p("/3/0"), &bytes, Device::DEFINITION).unwrap(),
+        decode(ContentFormat::Json, &p("/3/0"), &bytes, &reg()).unwrap(),
         whole
     );
 }
@@ -110,42 +109,30 @@ fn text_and_opaque_carry_single_values_only() {
     let dev = device().to_instance(0);
     let r9 = Node::Resource(dev.resource(9).unwrap().clone());
     assert_eq!(
-        encode(ContentFormat::Text, &p("/3/0/9"), &r9).unwrap(),
+        encode(ContentFormat::Text, &p("/3/0/9"), &r9, &reg()).unwrap(),
         b"100"
     );
     let r7 = Node::Resource(dev.resource(7).unwrap().clone());
     assert_eq!(
-        encode(ContentFormat::Text, &p("/3/0/7"), &r7)
+        encode(ContentFormat::Text, &p("/3/0/7"), &r7, &reg())
             .unwrap_err()
             .code(),
         lwm2m_codec::coap::Code::NOT_ACCEPTABLE
     );
     assert_eq!(
-        encode(ContentFormat::Opaque, &p("/3/0/9"), &r9)
+        encode(ContentFormat::Opaque, &p("/3/0/9"), &r9, &reg())
             .unwrap_err()
             .code(),
         lwm2m_codec::coap::Code::NOT_ACCEPTABLE
     );
-    let back = decode(
-        ContentFormat::Text,
-        &p("/3/0/13"),
-        b"1476186613",
-        Device::DEFINITION,
-    )
-    .unwrap();
+    let back = decode(ContentFormat::Text, &p("/3/0/13"), b"1476186613", &reg()).unwrap();
     assert_eq!(
         back,
         Node::Resource(Resource::single(13, Value::Time(1_476_186_613)))
     );
-    let err = decode(
-        ContentFormat::Text,
-        &p("/3/0/13"),
-        b"abc",
-        Device::DEFINITION,
-    )
-    .unwrap_err();
+    let err = decode(ContentFormat::Text, &p("/3/0/13"), b"abc", &reg()).unwrap_err();
     assert_eq!(err.code(), lwm2m_codec::coap::Code::BAD_REQUEST);
-    let err = decode(ContentFormat::Text, &p("/3/0"), b"1", Device::DEFINITION).unwrap_err();
+    let err = decode(ContentFormat::Text, &p("/3/0"), b"1", &reg()).unwrap_err();
     assert_eq!(
         err.code(),
         lwm2m_codec::coap::Code::UNSUPPORTED_CONTENT_FORMAT
@@ -161,42 +148,30 @@ fn tlv_negative_vectors_are_bad_requests() {
         ("86 02 41 7F 07 61 01 36 01", "/2/0"),
         ("C2 0D 00 01 02", "/3/0"),
     ] {
-        let def = if path.starts_with("/2") {
-            lwm2m_objects::AccessControl::DEFINITION
-        } else {
-            Device::DEFINITION
-        };
-        let err = decode(ContentFormat::Tlv, &p(path), &hex(vector), def).unwrap_err();
+        let err = decode(ContentFormat::Tlv, &p(path), &hex(vector), &reg()).unwrap_err();
         assert_eq!(err.code(), lwm2m_codec::coap::Code::BAD_REQUEST, "{vector}");
     }
     // Boolean of length 2, and value 2, for Server /1/0/6.
     for vector in ["C2 06 00 01", "C1 06 02"] {
-        let err = decode(
-            ContentFormat::Tlv,
-            &p("/1/0/6"),
-            &hex(vector),
-            Server::DEFINITION,
-        )
-        .unwrap_err();
+        let err = decode(ContentFormat::Tlv, &p("/1/0/6"), &hex(vector), &reg()).unwrap_err();
         assert_eq!(err.code(), lwm2m_codec::coap::Code::BAD_REQUEST, "{vector}");
     }
 }
 
 #[test]
 fn create_payloads_with_and_without_an_instance_id() {
-    let def = lwm2m_objects::AccessControl::DEFINITION;
     let with = hex("08 02 11 C1 00 03 C1 01 00 86 02 41 65 0F 41 00 01 C1 03 65");
-    let (id, instance) = decode_create(ContentFormat::Tlv, &p("/2"), &with, def).unwrap();
+    let (id, instance) = decode_create(ContentFormat::Tlv, &p("/2"), &with, &reg()).unwrap();
     assert_eq!(id, Some(2));
     assert_eq!(instance.value(3), Some(&Value::Integer(101)));
     let bare = hex("C1 00 03 C1 01 00 C1 03 65");
-    let (id, instance) = decode_create(ContentFormat::Tlv, &p("/2"), &bare, def).unwrap();
+    let (id, instance) = decode_create(ContentFormat::Tlv, &p("/2"), &bare, &reg()).unwrap();
     assert_eq!((id, instance.len()), (None, 3));
     let two = hex("08 00 03 C1 00 03 08 01 03 C1 00 03");
-    assert!(decode_create(ContentFormat::Tlv, &p("/2"), &two, def).is_err());
+    assert!(decode_create(ContentFormat::Tlv, &p("/2"), &two, &reg()).is_err());
     let object = Node::Object(Object::with_instances(2, [ObjectInstance::new(0)]));
     assert_eq!(
-        encode(ContentFormat::Tlv, &p("/2"), &object).unwrap(),
+        encode(ContentFormat::Tlv, &p("/2"), &object, &reg()).unwrap(),
         hex("00 00")
     );
 }

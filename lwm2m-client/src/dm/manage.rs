@@ -115,7 +115,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             .ok_or_else(|| DmError::bad_request(*path, "a Create needs a Content-Format"))?;
         self.require(ssid, path, AccessRights::CREATE)?;
         let definition = handler.definition();
-        let (requested, decoded) = content::decode_create(format, path, body, definition)?;
+        let (requested, decoded) = content::decode_create(format, path, body, &self.registry)?;
         let existing = handler.instances();
         let id = match requested {
             Some(id) => id,

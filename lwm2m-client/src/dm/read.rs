@@ -130,7 +130,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         let accept = accept_of(msg, path)?;
         let node = self.read_node(ssid, path, true)?;
         let format = response_format(accept, path, &node)?;
-        let payload = content::encode(format, path, &node)?;
+        let payload = content::encode(format, path, &node, &self.registry)?;
         Ok(Reply::content(format, payload))
     }
 
@@ -149,7 +149,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             }
             let node = self.read_node(ssid, &path, true)?;
             let format = response_format(accept, &path, &node)?;
-            let payload = content::encode(format, &path, &node)?;
+            let payload = content::encode(format, &path, &node, &self.registry)?;
             Ok((node, format, payload))
         });
         match answer {

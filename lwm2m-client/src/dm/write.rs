@@ -47,7 +47,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         }
         let handler = self.handler(path)?;
         let definition = handler.definition();
-        let node = content::decode(format, path, body, definition)?;
+        let node = content::decode(format, path, body, &self.registry)?;
         let resources: Vec<Resource> = match node {
             Node::ObjectInstance(instance) => instance.resources().cloned().collect(),
             Node::Resource(resource) => alloc::vec![resource],
