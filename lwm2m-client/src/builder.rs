@@ -19,7 +19,7 @@ use crate::object::{ObjectHandler, TypedStore};
 use crate::observe::Observations;
 use crate::registration::Registration;
 
-/// Security Mode NoSec (`/0/x/2` = 3).
+/// Security Mode `NoSec` (`/0/x/2` = 3).
 const NO_SEC: i64 = 3;
 
 /// Builds a [`Client`].

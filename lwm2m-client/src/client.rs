@@ -320,7 +320,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
 
     fn on_endpoint_event(&mut self, now: Instant, event: Event<P>) {
         match event {
-            Event::Request { id, peer, request } => self.on_request(now, id, peer, &request),
+            Event::Request { id, peer, request } => self.on_request(now, id, &peer, &request),
             Event::Response { id, response, .. } => {
                 self.on_registration_response(now, id, Ok(&response));
             }

@@ -7,6 +7,7 @@
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::fmt::Write as _;
 use core::hash::Hash;
 
 use lwm2m_codec::coap::Code;
@@ -145,12 +146,12 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             let instances = handler.instances();
             let version = handler.definition().version;
             if version != Version::V1_0 {
-                out.push_str(&format!(",</{id}>;ver=\"{version}\""));
+                let _ = write!(out, ",</{id}>;ver=\"{version}\"");
             } else if instances.is_empty() {
-                out.push_str(&format!(",</{id}>"));
+                let _ = write!(out, ",</{id}>");
             }
             for instance in instances {
-                out.push_str(&format!(",</{id}/{instance}>"));
+                let _ = write!(out, ",</{id}/{instance}>");
             }
         }
         out
@@ -208,9 +209,8 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             return;
         };
         let peer = r.peer.clone();
-        let mut query = match RegisterParams::new(&self.endpoint_name) {
-            Ok(q) => q,
-            Err(_) => return,
+        let Ok(mut query) = RegisterParams::new(&self.endpoint_name) else {
+            return;
         };
         query.lifetime = params.lifetime;
         query.binding = params.binding;

@@ -271,7 +271,7 @@ proptest! {
             // Half of them get a valid CoAP header so that they reach the LwM2M layer.
             if d.len() >= 4 && d[0] & 1 == 0 {
                 d[0] = 0x40;
-                d[1] = d[1] & 0x07;
+                d[1] &= 0x07;
             }
             h.net.inject(from, client, &d);
         }

@@ -71,10 +71,12 @@ fn pmin_and_pmax_schedule_notifications() {
 
 #[test]
 fn server_default_periods_apply_without_attributes() {
-    let mut setup = Setup::default();
-    setup.servers = vec![ServerAccount::new(1, ())
-        .lifetime(300)
-        .default_periods(Some(5), Some(20))];
+    let setup = Setup {
+        servers: vec![ServerAccount::new(1, ())
+            .lifetime(300)
+            .default_periods(Some(5), Some(20))],
+        ..Setup::default()
+    };
     let mut h = Harness::with(setup);
     h.register_all();
     let id = h.start(0, observe("/3/0/9", 0, Some(TLV)));

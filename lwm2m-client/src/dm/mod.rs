@@ -139,10 +139,10 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         &mut self,
         now: Instant,
         id: IncomingId,
-        peer: P,
+        peer: &P,
         request: &IncomingRequest,
     ) {
-        let Some(ssid) = self.server_of(&peer) else {
+        let Some(ssid) = self.server_of(peer) else {
             self.endpoint
                 .respond(now, id, Response::new(Code::UNAUTHORIZED))
                 .ok();

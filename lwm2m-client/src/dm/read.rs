@@ -2,13 +2,16 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt::Write as _;
 use core::hash::Hash;
 
 use lwm2m_codec::coap::{Code, Message};
 use lwm2m_codec::ContentFormat;
 use lwm2m_model::{
-    AccessRights, DiscoverAttributes, Level, Node, Object, ObjectInstance, Path, ResourceValue,
-    Value, Version,
+    AccessRights, DiscoverAttributes, Level, Node, Object, ObjectInstance, Path,
+    ResourceDefinition, ResourceValue, Value, Version,
 };
 use lwm2m_transport::{IncomingId, Instant, Response};
 
@@ -172,28 +175,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
 
     /// Discover: links with attributes (digest §9.2); no access right needed.
     pub(super) fn discover(&self, ssid: u16, path: &Path) -> Result<Reply, DmError> {
-        let handler = self.handler(path)?;
-        let definition = handler.definition();
-        let dim = |instance: u16, resource: u16| -> Option<u16> {
-            let r = handler.read_resource(instance, resource).ok()?;
-            match r.value() {
-                ResourceValue::Multiple(m) => u16::try_from(m.len()).ok(),
-                ResourceValue::Single(_) => None,
-            }
-        };
-        let multiple = |resource: u16| {
-            definition
-                .resource(resource)
-                .is_some_and(|d| d.is_multiple())
-        };
-        let mut out = String::new();
-        let mut link = |path: &Path, attributes: DiscoverAttributes| {
-            if !out.is_empty() {
-                out.push(',');
-            }
-            out.push_str(&format!("<{path}>{attributes}"));
-        };
-        match path.level() {
+        let links = match path.level() {
             Level::Root => return Err(DmError::MethodNotAllowed(*path)),
             Level::ResourceInstance => {
                 return Err(DmError::bad_request(
@@ -201,78 +183,111 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
                     "Discover targets objects, instances and resources",
                 ))
             }
-            Level::Object => {
-                let ver = (definition.version != Version::V1_0).then_some(definition.version);
-                link(
-                    path,
-                    DiscoverAttributes {
-                        ver,
-                        dim: None,
-                        notification: self.attributes.at(ssid, path),
-                    },
-                );
-                for instance in handler.instances() {
-                    let at = path
-                        .child(instance)
-                        .map_err(|e| DmError::internal(*path, format!("{e}")))?;
-                    link(&at, DiscoverAttributes::default());
-                    for resource in handler.resources(instance) {
-                        let r = at
-                            .child(resource)
-                            .map_err(|e| DmError::internal(*path, format!("{e}")))?;
-                        link(&r, DiscoverAttributes::default());
-                    }
-                }
+            Level::Object => self.discover_object(ssid, path)?,
+            Level::ObjectInstance => self.discover_instance(ssid, path)?,
+            Level::Resource => self.discover_resource(ssid, path)?,
+        };
+        let mut out = String::new();
+        for (at, attributes) in links {
+            if !out.is_empty() {
+                out.push(',');
             }
-            Level::ObjectInstance => {
-                self.check_instance(path)?;
-                let instance = path.instance_id().unwrap_or_default();
-                link(
-                    path,
-                    DiscoverAttributes {
-                        notification: self.attributes.at(ssid, path),
-                        ..DiscoverAttributes::default()
-                    },
-                );
-                for resource in handler.resources(instance) {
-                    let r = path
-                        .child(resource)
-                        .map_err(|e| DmError::internal(*path, format!("{e}")))?;
-                    link(
-                        &r,
-                        DiscoverAttributes {
-                            ver: None,
-                            dim: if multiple(resource) {
-                                dim(instance, resource)
-                            } else {
-                                None
-                            },
-                            notification: self.attributes.at(ssid, &r),
-                        },
-                    );
-                }
-            }
-            Level::Resource => {
-                self.check_instance(path)?;
-                let resource = self.resource_definition(path)?;
-                let instance = path.instance_id().unwrap_or_default();
-                if !handler.resources(instance).contains(&resource.id) {
-                    return Err(DmError::NotFound(*path));
-                }
-                link(
-                    path,
-                    DiscoverAttributes {
-                        ver: None,
-                        dim: if resource.is_multiple() {
-                            dim(instance, resource.id)
-                        } else {
-                            None
-                        },
-                        notification: self.attributes.effective(ssid, path),
-                    },
-                );
-            }
+            let _ = write!(out, "<{at}>{attributes}");
         }
         Ok(Reply::content(ContentFormat::LinkFormat, out.into_bytes()))
     }
+
+    /// The number of instances of multiple resource `resource` (`None` for a single one).
+    fn dim(&self, path: &Path, instance: u16, resource: u16) -> Option<u16> {
+        let handler = self.handler(path).ok()?;
+        if !handler
+            .definition()
+            .resource(resource)
+            .is_some_and(ResourceDefinition::is_multiple)
+        {
+            return None;
+        }
+        match handler.read_resource(instance, resource).ok()?.value() {
+            ResourceValue::Multiple(m) => u16::try_from(m.len()).ok(),
+            ResourceValue::Single(_) => None,
+        }
+    }
+
+    /// `/o`: the object with its own attributes (and `ver`), then every instance and resource.
+    fn discover_object(&self, ssid: u16, path: &Path) -> Result<Vec<Link>, DmError> {
+        let handler = self.handler(path)?;
+        let version = handler.definition().version;
+        let mut links = vec![(
+            *path,
+            DiscoverAttributes {
+                ver: (version != Version::V1_0).then_some(version),
+                dim: None,
+                notification: self.attributes.at(ssid, path),
+            },
+        )];
+        for instance in handler.instances() {
+            let at = child(path, instance)?;
+            links.push((at, DiscoverAttributes::default()));
+            for resource in handler.resources(instance) {
+                links.push((child(&at, resource)?, DiscoverAttributes::default()));
+            }
+        }
+        Ok(links)
+    }
+
+    /// `/o/i`: the instance with its attributes, then each resource with its own and `dim`.
+    fn discover_instance(&self, ssid: u16, path: &Path) -> Result<Vec<Link>, DmError> {
+        self.check_instance(path)?;
+        let handler = self.handler(path)?;
+        let instance = path.instance_id().unwrap_or_default();
+        let mut links = vec![(
+            *path,
+            DiscoverAttributes {
+                notification: self.attributes.at(ssid, path),
+                ..DiscoverAttributes::default()
+            },
+        )];
+        for resource in handler.resources(instance) {
+            let at = child(path, resource)?;
+            links.push((
+                at,
+                DiscoverAttributes {
+                    ver: None,
+                    dim: self.dim(path, instance, resource),
+                    notification: self.attributes.at(ssid, &at),
+                },
+            ));
+        }
+        Ok(links)
+    }
+
+    /// `/o/i/r`: one link with `dim` and the effective (inherited) attributes.
+    fn discover_resource(&self, ssid: u16, path: &Path) -> Result<Vec<Link>, DmError> {
+        self.check_instance(path)?;
+        let resource = self.resource_definition(path)?;
+        let instance = path.instance_id().unwrap_or_default();
+        if !self
+            .handler(path)?
+            .resources(instance)
+            .contains(&resource.id)
+        {
+            return Err(DmError::NotFound(*path));
+        }
+        Ok(vec![(
+            *path,
+            DiscoverAttributes {
+                ver: None,
+                dim: self.dim(path, instance, resource.id),
+                notification: self.attributes.effective(ssid, path),
+            },
+        )])
+    }
+}
+
+/// One Discover link: the path and its attributes.
+type Link = (Path, DiscoverAttributes);
+
+fn child(path: &Path, id: u16) -> Result<Path, DmError> {
+    path.child(id)
+        .map_err(|e| DmError::internal(*path, format!("{e}")))
 }

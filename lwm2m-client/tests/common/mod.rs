@@ -18,7 +18,7 @@ use lwm2m_transport::{
 /// A node of the test network: the client under test or a scripted server.
 pub enum Node {
     Client(Box<Client<SocketAddr>>),
-    Server(Endpoint<SocketAddr>),
+    Server(Box<Endpoint<SocketAddr>>),
 }
 
 /// What a node reports.
@@ -264,7 +264,7 @@ impl Harness {
         for _ in &setup.servers {
             let seed = net.seed();
             let ep = Endpoint::new(Config::default(), seed).unwrap();
-            state.servers.push(net.add_host(Node::Server(ep)));
+            state.servers.push(net.add_host(Node::Server(Box::new(ep))));
             state.policies.push(Policy::default());
         }
         let ssids: Vec<u16> = setup.servers.iter().map(|s| s.short_server_id).collect();
