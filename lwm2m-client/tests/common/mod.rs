@@ -235,6 +235,8 @@ pub struct Setup {
     pub location: bool,
     /// Adds IPSO Light Control (3311), a multiple-instance object, with no instance.
     pub lights: bool,
+    /// More object implementations.
+    pub extra: Vec<Box<dyn FnOnce(ClientBuilder<SocketAddr>) -> ClientBuilder<SocketAddr>>>,
     pub access: Vec<(u16, AccessControl)>,
     pub timings: lwm2m_client::Timings,
 }
@@ -246,6 +248,7 @@ impl Default for Setup {
             device: DeviceObject::new(example_device()).with_executables(&[4]),
             location: true,
             lights: false,
+            extra: Vec::new(),
             access: Vec::new(),
             timings: lwm2m_client::Timings::default(),
         }
@@ -288,6 +291,9 @@ impl Harness {
         }
         if setup.lights {
             builder = builder.object(TypedStore::<LightControl>::new());
+        }
+        for add in setup.extra {
+            builder = add(builder);
         }
         for (id, ac) in setup.access {
             builder = builder.access_control(id, ac);
