@@ -208,6 +208,34 @@ fn write_errors() {
         ),
         (
             Code::PUT,
+            "/1/0/1",
+            Some(TEXT),
+            &b"0"[..],
+            Code::BAD_REQUEST,
+        ),
+        (
+            Code::PUT,
+            "/1/0/1",
+            Some(TEXT),
+            &b"-5"[..],
+            Code::BAD_REQUEST,
+        ),
+        (
+            Code::PUT,
+            "/1/0/7",
+            Some(TEXT),
+            &b"S"[..],
+            Code::BAD_REQUEST,
+        ),
+        (
+            Code::PUT,
+            "/1/0/7",
+            Some(TEXT),
+            &b"XYZ"[..],
+            Code::BAD_REQUEST,
+        ),
+        (
+            Code::PUT,
             "/1/0/7",
             Some(OPAQUE),
             &b"U"[..],
@@ -363,6 +391,12 @@ fn create_and_delete() {
             hex("08 04 03 E1 16 DA 05"),
             Code::BAD_REQUEST,
         ), // Boolean 5
+        (
+            "/3311",
+            Some(TLV),
+            hex("08 04 09 E1 16 DA 01 E2 16 DB 00 96"),
+            Code::BAD_REQUEST,
+        ), // Dimmer 150 is outside 0-100
         ("/6", Some(TLV), fix.clone(), Code::BAD_REQUEST), // instance 0 exists
         ("/3", Some(TLV), hex("08 01 04 C1 10 55"), Code::BAD_REQUEST), // single instance
         ("/99", Some(TLV), payload.clone(), Code::NOT_FOUND),

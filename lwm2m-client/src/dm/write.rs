@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use core::hash::Hash;
 
 use lwm2m_codec::coap::{Code, Message};
-use lwm2m_model::{AccessRights, AttributeUpdate, Level, Node, Path, Resource};
+use lwm2m_model::{AccessRights, AttributeUpdate, BindingMode, Level, Node, Path, Resource};
 
 use super::{content_format, Reply};
 use crate::client::{Client, ClientEvent};
@@ -69,6 +69,9 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
                 Some(_) => {}
             }
         }
+        if path.object_id() == Some(1) {
+            check_server_values(path, &resources)?;
+        }
         let mode = match (msg.code(), path.level()) {
             (Code::PUT, Level::ObjectInstance) => WriteMode::ReplaceInstance,
             (Code::PUT, _) => WriteMode::ReplaceResources,
@@ -125,4 +128,38 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         self.attributes.set(ssid, *path, written);
         Ok(Reply::empty(Code::CHANGED))
     }
+}
+
+/// The Server object values the client acts on must make sense: a positive 32-bit lifetime, a
+/// binding this client supports (`U` or `UQ`).
+fn check_server_values(path: &Path, resources: &[Resource]) -> Result<(), DmError> {
+    for r in resources {
+        match (r.id(), r.as_single()) {
+            (1, Some(value)) => {
+                let ok = value
+                    .as_integer()
+                    .is_some_and(|l| l > 0 && u32::try_from(l).is_ok());
+                if !ok {
+                    return Err(DmError::bad_request(
+                        *path,
+                        "the lifetime must be 1-4294967295 s",
+                    ));
+                }
+            }
+            (7, Some(value)) => {
+                let ok = value
+                    .as_str()
+                    .and_then(BindingMode::parse)
+                    .is_some_and(|b| matches!(b, BindingMode::Udp | BindingMode::UdpQueue));
+                if !ok {
+                    return Err(DmError::bad_request(
+                        *path,
+                        "this client supports the bindings U and UQ",
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

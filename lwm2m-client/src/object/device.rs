@@ -152,8 +152,10 @@ impl ObjectHandler for DeviceObject {
     ) -> Result<(), DmError> {
         let mut current = self.read(instance)?;
         merge(Device::DEFINITION, &mut current, resources, mode);
-        self.device = Device::from_instance(&current)
-            .map_err(|e| DmError::bad_request(instance_path(3, 0), alloc::format!("{e}")))?;
+        let bad = |e| DmError::bad_request(instance_path(3, 0), alloc::format!("{e}"));
+        let device = Device::from_instance(&current).map_err(bad)?;
+        device.validate().map_err(bad)?;
+        self.device = device;
         Ok(())
     }
 

@@ -94,10 +94,13 @@ impl<T: TypedObject> TypedStore<T> {
         self.instances.is_empty()
     }
 
+    /// The typed instance, checked for types, mandatory resources and ranges (4.00 otherwise).
     fn convert(instance: &ObjectInstance) -> Result<T, DmError> {
-        T::from_instance(instance).map_err(|e| {
-            DmError::bad_request(instance_path(T::OBJECT_ID, instance.id()), format!("{e}"))
-        })
+        let bad =
+            |e| DmError::bad_request(instance_path(T::OBJECT_ID, instance.id()), format!("{e}"));
+        let typed = T::from_instance(instance).map_err(bad)?;
+        typed.validate().map_err(bad)?;
+        Ok(typed)
     }
 }
 

@@ -228,6 +228,9 @@ pub fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// Adds something (an object) to the client being built.
+pub type AddObject = Box<dyn FnOnce(ClientBuilder<SocketAddr>) -> ClientBuilder<SocketAddr>>;
+
 /// Options for building the harness.
 pub struct Setup {
     pub servers: Vec<ServerAccount<()>>,
@@ -236,7 +239,7 @@ pub struct Setup {
     /// Adds IPSO Light Control (3311), a multiple-instance object, with no instance.
     pub lights: bool,
     /// More object implementations.
-    pub extra: Vec<Box<dyn FnOnce(ClientBuilder<SocketAddr>) -> ClientBuilder<SocketAddr>>>,
+    pub extra: Vec<AddObject>,
     pub access: Vec<(u16, AccessControl)>,
     pub timings: lwm2m_client::Timings,
 }
