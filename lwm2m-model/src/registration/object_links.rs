@@ -6,9 +6,10 @@
 //! ```
 //!
 //! Reading is lenient where the digest asks it to be: links outside the LwM2M tree (not under
-//! the alternate path), unknown attributes and bare attribute items are ignored. Paths under the
-//! tree that are not `/o` or `/o/i` with ids 0-65534 are errors (4.00 Bad Request), as are a
-//! `ver` that is not `major.minor` and a `ct` that is not a number.
+//! the alternate path, or whose first segment is not a number, such as `</sensors/temp>`),
+//! unknown attributes and bare attribute items are ignored. Links that start like an object id
+//! but are not `/o` or `/o/i` with ids 0-65534 are errors (4.00 Bad Request), as are a `ver` that
+//! is not `major.minor` and a `ct` that is not a number.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::{String, ToString};
@@ -125,6 +126,11 @@ impl ObjectLinks {
                 // Not in the LwM2M tree: some other resource of the client.
                 continue;
             };
+            let first = Segments::new(rest).next().unwrap_or_default();
+            if !first.bytes().all(|b| b.is_ascii_digit()) {
+                // `</sensors/temp>`: not an object link either.
+                continue;
+            }
             let path = LinkPath::parse(rest).map_err(|source| ObjectLinksError::InvalidPath {
                 target: link.target().to_string(),
                 source,
