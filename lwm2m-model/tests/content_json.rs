@@ -41,11 +41,10 @@ fn device_instance_390_bytes() {
     assert_eq!(content.time, None);
     assert_eq!(encode("/3/0", &content.node), DEVICE_JSON);
     // The same instance inside a Read of /3.
-    let object = decode(
-        "/3",
-        &DEVICE_JSON.replace(r#""bn":"/3/0/""#, r#""bn":"/3/0/""#),
-    )
-    .unwrap();
+    let as_read_of_3 = DEVICE_JSON
+        .replace(r#""bn":"/3/0/""#, r#""bn":"/3/""#)
+        .replace(r#""n":""#, r#""n":"0/"#);
+    let object = decode("/3", &as_read_of_3).unwrap();
     let Node::Object(object) = object.node else {
         panic!()
     };

@@ -9,6 +9,7 @@ use lwm2m_codec::coap::Code;
 use lwm2m_model::content::{self, ContentFormat};
 use lwm2m_model::{Node, Object, ObjectInstance, ObjectLink, Path, Resource, Value};
 use proptest::prelude::*;
+use std::fmt::Write as _;
 
 const FORMATS: [ContentFormat; 5] = [
     ContentFormat::Text,
@@ -161,8 +162,8 @@ proptest! {
         bt in prop::option::of(any::<i32>()),
     ) {
         let mut text = String::from("{");
-        if let Some(bn) = &bn { text.push_str(&format!(r#""bn":"{bn}","#)); }
-        if let Some(bt) = bt { text.push_str(&format!(r#""bt":{bt},"#)); }
+        if let Some(bn) = &bn { let _ = write!(text, r#""bn":"{bn}","#); }
+        if let Some(bt) = bt { let _ = write!(text, r#""bt":{bt},"#); }
         text.push_str(r#""e":["#);
         let body: Vec<String> = entries.iter().map(|(n, v, t)| match t {
             Some(t) => format!(r#"{{"n":"{n}",{v},"t":{t}}}"#),

@@ -82,7 +82,7 @@ fn lenient_reading() {
     assert!(parse("").objects.is_empty());
     // Writing back a lenient payload gives the canonical form.
     assert_eq!(
-        parse(r#"</3/0>, </1/0>, </1/0>"#).to_vec().unwrap(),
+        parse("</3/0>, </1/0>, </1/0>").to_vec().unwrap(),
         b"</1/0>,</3/0>"
     );
 }
