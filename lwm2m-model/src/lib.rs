@@ -67,8 +67,8 @@ pub use node::{
 };
 pub use path::{Level, Path, PathError, PathErrorKind, MAX_ID};
 pub use registration::{
-    BindingMode, BootstrapParams, Msisdn, RegisterParams, RegistrationError, UpdateParams,
-    DEFAULT_LIFETIME,
+    BindingMode, BootstrapParams, Msisdn, ObjectLinks, ObjectLinksError, RegisterParams,
+    RegisteredObject, RegistrationError, RootLink, UpdateParams, DEFAULT_LIFETIME,
 };
 pub use value::{ConversionError, DataType, ObjectLink, ObjectLinkError, Value};
 pub use version::{Version, VersionError};

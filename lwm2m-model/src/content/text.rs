@@ -3,7 +3,9 @@
 //! Both carry exactly one value: a single-instance resource (`/o/i/r`) or one resource instance
 //! (`/o/i/r/ri`). Plain text writes the value in its text form (Opaque as base64); opaque is the
 //! raw bytes of an Opaque resource. A resource the registry does not know keeps the payload bytes
-//! as [`Value::Opaque`] (listed in [`Content::untyped`](super::Content::untyped)).
+//! as [`Value::Opaque`] (listed in [`Content::untyped`](super::Content::untyped)); encoding such
+//! a value as text writes it as an Opaque (base64), since a node does not remember how a value
+//! was received.
 
 use bytes::BufMut;
 use lwm2m_codec::text::{self, BufMutWriter, TextError};

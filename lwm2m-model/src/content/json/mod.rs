@@ -12,8 +12,9 @@
 //!
 //! **Encoding** is the compact form of the test vectors: `bn` is the request path, with a
 //! trailing `/` for objects, instances and multiple resources; `n` is the rest (`"6/0"`), absent
-//! for a single resource or resource instance. A multiple resource with no instances has no entry
-//! (JSON cannot express it), so it reads back absent.
+//! for a single resource or resource instance. A multiple resource with no instances, and an
+//! instance with no resources, have no entry (JSON cannot express them), so they read back
+//! absent.
 
 mod decode;
 mod encode;
