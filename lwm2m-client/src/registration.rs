@@ -4,15 +4,16 @@
 //! [`Registration`] is the state of one server account; the `Client` methods here drive every
 //! account from the timers and the transport events.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 use core::hash::Hash;
 
 use lwm2m_codec::coap::Code;
 use lwm2m_codec::ContentFormat;
-use lwm2m_model::{BindingMode, RegisterParams, UpdateParams, Version};
+use lwm2m_model::registration::{RegisteredObject, RootLink};
+use lwm2m_model::{BindingMode, ObjectLinks, RegisterParams, UpdateParams, Version};
 use lwm2m_transport::{ExchangeError, IncomingResponse, Instant, Request, RequestId};
 
 use crate::client::{Client, ClientEvent};
@@ -138,23 +139,30 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
     /// the Security object (`</o>;ver=".."` for a version other than 1.0, `</o>` for an object
     /// without instances).
     pub(crate) fn object_links(&self) -> String {
-        let mut out = String::from("</>;rt=\"oma.lwm2m\";ct=11543");
-        for (&id, handler) in &self.objects {
-            if id == 0 {
-                continue;
-            }
-            let instances = handler.instances();
+        let mut links = ObjectLinks {
+            root: Some(RootLink {
+                path: String::from("/"),
+                resource_type: true,
+                content_format: Some(ContentFormat::JSON),
+            }),
+            objects: BTreeMap::new(),
+        };
+        for (&id, handler) in self.objects.iter().filter(|(&id, _)| id != 0) {
             let version = handler.definition().version;
-            if version != Version::V1_0 {
-                let _ = write!(out, ",</{id}>;ver=\"{version}\"");
-            } else if instances.is_empty() {
-                let _ = write!(out, ",</{id}>");
-            }
-            for instance in instances {
-                let _ = write!(out, ",</{id}/{instance}>");
-            }
+            links.objects.insert(
+                id,
+                RegisteredObject {
+                    version: (version != Version::V1_0).then_some(version),
+                    instances: handler.instances().into_iter().collect(),
+                },
+            );
         }
-        out
+        // Ids are at most 65534 and `ver` is `major.minor`: the writer has nothing to refuse.
+        links
+            .to_vec()
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .unwrap_or_default()
     }
 
     /// What the client would announce to server `ssid` now (from its Server instance).

@@ -151,3 +151,42 @@ fn a_custom_object_is_registered_read_executed_and_observed() {
         |e| matches!(e, ClientEvent::Executed { path, .. } if path.to_string() == "/3303/0/5605")
     ));
 }
+
+/// An object in version 1.1, with no instance yet.
+struct Versioned(ObjectDefinition);
+
+impl ObjectHandler for Versioned {
+    fn definition(&self) -> &ObjectDefinition {
+        &self.0
+    }
+
+    fn instances(&self) -> Vec<u16> {
+        Vec::new()
+    }
+}
+
+#[test]
+fn object_versions_are_announced_and_discovered() {
+    let definition = Temperature::DEFINITION
+        .clone()
+        .with_version(lwm2m_model::Version::new(1, 1));
+    let setup = Setup {
+        location: false,
+        extra: vec![Box::new(move |b| b.object(Versioned(definition)))],
+        ..Setup::default()
+    };
+    let mut h = Harness::with(setup);
+    h.register_all();
+    let register = h.state.rd.iter().find(|r| r.is_register()).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&register.payload),
+        r#"</>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>,</3303>;ver="1.1""#
+    );
+    assert_eq!(
+        text(&h.request(0, get("/3303", Some(LINK)))),
+        r#"</3303>;ver="1.1""#
+    );
+    // An object without instances reads as an empty payload.
+    let r = h.request(0, get("/3303", None));
+    assert_eq!((r.code(), r.body().len()), (Code::CONTENT, 0));
+}
