@@ -1,8 +1,68 @@
 //! # lwm2m-client
 //!
-//! The LwM2M 1.0 client façade: bootstrap, registration, device management with access control,
-//! information reporting, queue mode and firmware update, plus a simulated device binary.
+//! The sans-IO core of an OMA LwM2M 1.0 client: registration with every configured server,
+//! device management (Read, Discover, Write, Write-Attributes, Execute, Create, Delete) with
+//! access control, and information reporting (Observe with `pmin`/`pmax`/`gt`/`lt`/`st`).
 //!
-//! **Status:** not written yet. This crate exists so the workspace has its final shape from the start;
-//! see the project README's feature table for what works today.
-#![no_std]
+//! | Type | Job |
+//! |---|---|
+//! | [`ClientBuilder`] | endpoint name, [`ServerAccount`]s (or factory Security/Server instances), objects, [`Timings`] |
+//! | [`Client`] | the state machine; driven like a transport endpoint: `handle_datagram` / `handle_timeout` in, `poll_transmit` / `poll_event` / `poll_timeout` out |
+//! | [`ObjectHandler`] | what a device developer implements per object (read, write, execute, create, delete; defaults answer 4.05) |
+//! | [`TypedStore`] | an [`ObjectHandler`] over instances of a generated typed object (Server, Access Control, Location, ...) |
+//! | [`DeviceObject`] | the Device object with Reboot, Factory Reset and Error Code behaviour |
+//! | [`ClientEvent`] | registrations, executes (reboot!), writes, creates, deletes, observations |
+//! | [`DmError`] | a refused operation with the response code the TS gives |
+//!
+//! The client does no IO and reads no clock. It owns a [`lwm2m_transport::Endpoint`] (CoAP
+//! reliability, block-wise, observe) and talks to servers through it; a UDP driver moves the
+//! datagrams, and tests run it on the transport's simulated network with virtual time.
+//!
+//! ```
+//! use lwm2m_client::{ClientBuilder, DeviceObject, ServerAccount};
+//! use lwm2m_codec::coap::Message;
+//! use lwm2m_objects::Device;
+//! use lwm2m_transport::Instant;
+//!
+//! let device = DeviceObject::new(Device { supported_binding_and_modes: "U".into(), ..Device::default() });
+//! let mut client = ClientBuilder::new("node1")
+//!     .server(ServerAccount::new(101, "server").lifetime(300))
+//!     .object(device)
+//!     .seed([1; 32])
+//!     .build()?;
+//!
+//! // The first deadline is now: the Register goes out.
+//! let now = client.poll_timeout().unwrap();
+//! client.handle_timeout(now);
+//! let register = client.poll_transmit().unwrap();
+//! let msg = Message::parse(&register.contents)?;
+//! assert!(msg.uri_path()?.eq(["rd"]));
+//! assert!(msg.uri_query()?.eq(["ep=node1", "lt=300", "lwm2m=1.0", "b=U"]));
+//! assert_eq!(msg.payload(), br#"</>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>"#);
+//! # let _ = Instant::ZERO;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Not in this crate yet: bootstrap, queue mode (the `UQ` binding is announced but the client
+//! never sleeps), firmware update, DTLS, notification storing while offline.
+
+extern crate alloc;
+
+mod access;
+mod attributes;
+mod builder;
+mod client;
+mod config;
+mod content;
+mod dm;
+mod error;
+mod object;
+mod observe;
+mod registration;
+
+pub use access::CREATE_INSTANCE;
+pub use builder::{parse_coap_uri, ClientBuilder};
+pub use client::{Client, ClientEvent};
+pub use config::{ServerAccount, Timings};
+pub use error::{ClientError, DmError};
+pub use object::{DeviceObject, ObjectHandler, TypedStore, WriteMode};

@@ -44,6 +44,7 @@ pub mod access;
 pub mod attributes;
 #[cfg(feature = "codegen")]
 pub mod codegen;
+pub mod content;
 pub mod definition;
 pub mod node;
 pub mod path;
@@ -66,8 +67,8 @@ pub use node::{
 };
 pub use path::{Level, Path, PathError, PathErrorKind, MAX_ID};
 pub use registration::{
-    BindingMode, BootstrapParams, Msisdn, RegisterParams, RegistrationError, UpdateParams,
-    DEFAULT_LIFETIME,
+    BindingMode, BootstrapParams, Msisdn, ObjectLinks, ObjectLinksError, RegisterParams,
+    RegisteredObject, RegistrationError, RootLink, UpdateParams, DEFAULT_LIFETIME,
 };
 pub use value::{ConversionError, DataType, ObjectLink, ObjectLinkError, Value};
 pub use version::{Version, VersionError};

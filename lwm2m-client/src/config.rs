@@ -1,0 +1,148 @@
+//! Client settings: the server accounts ([`ServerAccount`]) and the timings ([`Timings`]).
+
+use alloc::string::String;
+use core::time::Duration;
+
+use lwm2m_model::BindingMode;
+use lwm2m_transport::Config;
+
+/// One LwM2M server the client registers with (a Security and a Server object instance).
+///
+/// ```
+/// use lwm2m_client::ServerAccount;
+/// use std::net::SocketAddr;
+///
+/// let peer: SocketAddr = "192.0.2.1:5683".parse().unwrap();
+/// let account = ServerAccount::new(101, peer).lifetime(300).default_periods(Some(10), Some(60));
+/// assert_eq!((account.short_server_id, account.lifetime), (101, 300));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerAccount<P> {
+    /// Short Server ID (`/1/x/0`, `/0/x/10`), 1-65534.
+    pub short_server_id: u16,
+    /// Where the server is (the transport peer).
+    pub peer: P,
+    /// The server URI stored in `/0/x/0` (informative for the client; `peer` is what it uses).
+    pub uri: String,
+    /// Registration lifetime in seconds (`/1/x/1`). Default 86400.
+    pub lifetime: u32,
+    /// Binding (`/1/x/7`): `U` (default) or `UQ`.
+    pub binding: BindingMode,
+    /// Default Minimum Period (`/1/x/2`).
+    pub default_pmin: Option<u32>,
+    /// Default Maximum Period (`/1/x/3`).
+    pub default_pmax: Option<u32>,
+    /// Disable Timeout (`/1/x/5`) in seconds (absent: the default of 86400 applies).
+    pub disable_timeout: Option<u32>,
+    /// Notification Storing When Disabled or Offline (`/1/x/6`). Default `true`.
+    pub notification_storing: bool,
+}
+
+impl<P> ServerAccount<P> {
+    /// An account with the defaults: lifetime 86400 s, binding `U`, no default periods.
+    pub fn new(short_server_id: u16, peer: P) -> Self {
+        ServerAccount {
+            short_server_id,
+            peer,
+            uri: String::new(),
+            lifetime: lwm2m_model::DEFAULT_LIFETIME,
+            binding: BindingMode::Udp,
+            default_pmin: None,
+            default_pmax: None,
+            disable_timeout: None,
+            notification_storing: true,
+        }
+    }
+
+    /// With this lifetime in seconds.
+    #[must_use]
+    pub fn lifetime(mut self, seconds: u32) -> Self {
+        self.lifetime = seconds;
+        self
+    }
+
+    /// With this binding.
+    #[must_use]
+    pub fn binding(mut self, binding: BindingMode) -> Self {
+        self.binding = binding;
+        self
+    }
+
+    /// With these default minimum and maximum periods.
+    #[must_use]
+    pub fn default_periods(mut self, pmin: Option<u32>, pmax: Option<u32>) -> Self {
+        self.default_pmin = pmin;
+        self.default_pmax = pmax;
+        self
+    }
+
+    /// With this server URI (stored in the Security object).
+    #[must_use]
+    pub fn uri(mut self, uri: impl Into<String>) -> Self {
+        self.uri = uri.into();
+        self
+    }
+}
+
+/// Timings of the registration state machine and the transport configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timings {
+    /// An Update goes out `min(lifetime / 2, update_margin)` before the registration expires.
+    /// Default 93 s (`MAX_TRANSMIT_WAIT`, so even a fully retransmitted Update arrives in time).
+    pub update_margin: Duration,
+    /// The wait before the first retry of a failed Register; it doubles with each failure.
+    /// Default 30 s.
+    pub retry_initial: Duration,
+    /// The longest wait between two Register attempts. Default 1 hour.
+    pub retry_max: Duration,
+    /// The CoAP endpoint configuration.
+    pub transport: Config,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            update_margin: Duration::from_secs(93),
+            retry_initial: Duration::from_secs(30),
+            retry_max: Duration::from_secs(3600),
+            transport: Config::default(),
+        }
+    }
+}
+
+impl Timings {
+    /// When, after a successful Register or Update, the next Update is due.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use lwm2m_client::Timings;
+    ///
+    /// let t = Timings::default();
+    /// assert_eq!(t.update_after(300), Duration::from_secs(207)); // 300 - 93
+    /// assert_eq!(t.update_after(60), Duration::from_secs(30)); // 60 - 60/2
+    /// ```
+    pub fn update_after(&self, lifetime: u32) -> Duration {
+        let lifetime = Duration::from_secs(u64::from(lifetime));
+        lifetime.saturating_sub(self.update_margin.min(lifetime / 2))
+    }
+
+    /// The wait before Register attempt number `failures + 1` after `failures` failures in a
+    /// row: `retry_initial · 2^(failures-1)`, at most `retry_max`.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use lwm2m_client::Timings;
+    ///
+    /// let t = Timings::default();
+    /// assert_eq!(t.retry_after(1), Duration::from_secs(30));
+    /// assert_eq!(t.retry_after(3), Duration::from_secs(120));
+    /// assert_eq!(t.retry_after(40), Duration::from_secs(3600));
+    /// ```
+    pub fn retry_after(&self, failures: u32) -> Duration {
+        let shift = failures.saturating_sub(1).min(31);
+        self.retry_initial
+            .checked_mul(1u32 << shift)
+            .unwrap_or(self.retry_max)
+            .min(self.retry_max)
+    }
+}
