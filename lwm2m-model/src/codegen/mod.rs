@@ -66,6 +66,7 @@ mod emit;
 mod literal;
 mod names;
 mod output;
+mod typed_instance;
 
 pub use output::{GeneratedModule, GeneratedObjects};
 
