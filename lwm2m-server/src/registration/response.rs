@@ -219,7 +219,8 @@ impl RegistrationResponse {
             .unwrap_or_else(|_| Response::new(self.code))
     }
 
-    /// The bytes of a piggy-backed response (ACK, or NON for a NON request) to `request`.
+    /// The bytes of a piggy-backed response (an ACK with its message id and token) to a
+    /// Confirmable `request`.
     pub fn write_piggybacked(&self, request: &Message<'_>) -> Result<Vec<u8>, BuildError> {
         let id = self.location;
         let id_text = id.as_ref().map_or("", RegistrationId::as_str);
