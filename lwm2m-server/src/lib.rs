@@ -17,6 +17,7 @@
 //! bootstrap server, the DTLS identity wiring, a Redis store, the HTTP API.
 //!
 //! ```
+//! # #[cfg(feature = "redb")] {
 //! use lwm2m_codec::coap::{Code, Message, MessageBuilder, Type};
 //! use lwm2m_server::registration::Registrar;
 //! use lwm2m_server::store::{RedbStore, RegistrationStore};
@@ -38,6 +39,7 @@
 //! // ... and starts again: the registration is still there.
 //! let registrar = Registrar::builder().store(RedbStore::open(&path)?).build(now)?;
 //! assert_eq!(registrar.get(id).unwrap().endpoint(), "node1");
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

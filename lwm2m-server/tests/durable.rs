@@ -1,6 +1,7 @@
 //! Durability: registrations survive a restart (drop everything, reopen the same redb file),
 //! registrations that expired while the server was down are removed at start-up, and damaged
 //! or duplicate records are handled.
+#![cfg(feature = "redb")]
 
 mod common;
 
@@ -126,7 +127,11 @@ fn registrations_that_expired_during_downtime_are_removed_at_start_up() {
     }
     drop(registrar);
     let store = RedbStore::open(&path).unwrap();
-    assert_eq!(store.registration_count().unwrap(), 1, "the expired record is gone");
+    assert_eq!(
+        store.registration_count().unwrap(),
+        1,
+        "the expired record is gone"
+    );
 }
 
 #[test]
@@ -180,6 +185,12 @@ fn unreadable_and_duplicate_records() {
     assert_eq!(registrar.stats().unreadable_records, 2);
     assert_eq!(registrar.registrations().len(), 2);
     assert_eq!(registrar.by_endpoint("node1").unwrap().id(), newer.id());
-    assert!(store.record("old1").is_none(), "the older duplicate was removed");
-    assert!(store.record("garbage").is_some(), "unreadable records are left alone");
+    assert!(
+        store.record("old1").is_none(),
+        "the older duplicate was removed"
+    );
+    assert!(
+        store.record("garbage").is_some(),
+        "unreadable records are left alone"
+    );
 }

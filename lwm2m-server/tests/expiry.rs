@@ -30,7 +30,10 @@ fn a_registration_expires_after_lifetime_plus_grace() {
     assert_eq!(h.registrar.poll_timeout(), Some(deadline));
 
     h.advance(300 + 92);
-    assert!(h.registrar.get(id).is_some(), "still within the grace period");
+    assert!(
+        h.registrar.get(id).is_some(),
+        "still within the grace period"
+    );
     assert!(expired(&mut h).is_empty());
     h.advance(1);
     assert_eq!(h.now, deadline);

@@ -86,16 +86,21 @@ fn too_many_requests_and_per_address_keys() {
         ..RegistrarConfig::default()
     }));
     assert_eq!(
-        h.send(addr("10.0.0.1:1"), &Req::register("ep=a", LINKS)).code(),
+        h.send(addr("10.0.0.1:1"), &Req::register("ep=a", LINKS))
+            .code(),
         Code::CREATED
     );
     let answer = h.send(addr("10.0.0.1:1"), &Req::register("ep=b", LINKS));
     assert_eq!(answer.code_str(), "4.29");
     assert_eq!(answer.message().max_age(), Ok(Some(11)), "rounded up");
-    assert!(matches!(answer.response.refusal(), Some(Refusal::RateLimited { .. })));
+    assert!(matches!(
+        answer.response.refusal(),
+        Some(Refusal::RateLimited { .. })
+    ));
     // Another port of the same host is another source under this key.
     assert_eq!(
-        h.send(addr("10.0.0.1:2"), &Req::register("ep=b", LINKS)).code(),
+        h.send(addr("10.0.0.1:2"), &Req::register("ep=b", LINKS))
+            .code(),
         Code::CREATED
     );
 }

@@ -6,8 +6,8 @@ mod common;
 use common::{addr, Harness, Req};
 use lwm2m_codec::coap::{Code, Type};
 use lwm2m_server::registration::{
-    IdentityVerdict, Refusal, Registrar, RegistrarConfig, RegistrationEvent,
-    RegistrationOperation, UnknownParameters,
+    IdentityVerdict, Refusal, Registrar, RegistrarConfig, RegistrationEvent, RegistrationOperation,
+    UnknownParameters,
 };
 use lwm2m_server::store::MemoryRegistrationStore;
 
@@ -22,25 +22,25 @@ fn register_code(h: &mut Harness, query: &str, payload: &[u8]) -> String {
 fn malformed_registers_get_bad_request() {
     let mut h = Harness::new();
     let cases: &[(&str, &[u8])] = &[
-        ("lt=300&lwm2m=1.0&b=U", LINKS),                 // missing ep
-        ("ep=&lt=300", LINKS),                           // empty ep
-        ("ep=a&lt=0", LINKS),                            // lifetime 0
-        ("ep=a&lt=abc", LINKS),                          // not a number
-        ("ep=a&lt=-1", LINKS),                           // negative
-        ("ep=a&lt=4294967296", LINKS),                   // past u32
-        ("ep=a&lt", LINKS),                              // no value
-        ("ep=a&lt=30&lt=60", LINKS),                     // duplicate
-        ("ep=a&b=X", LINKS),                             // unknown binding
-        ("ep=a&b=UQSQ", LINKS),                          // invalid 1.0 binding
-        ("ep=a&b=u", LINKS),                             // lower case
-        ("ep=a&sms=+447700900123", LINKS),               // MSISDN with '+'
-        ("ep=a&lwm2m=one", LINKS),                       // bad version
-        ("ep=a", b"</1/0"),                              // unterminated link
-        ("ep=a", b"1/0,3/0"),                            // not link-format
-        ("ep=a", b"</1/0>;ver=x"),                       // bad ver
-        ("ep=a", b"</1>;rt=\"oma.lwm2m\",</1/0>"),       // numeric alternate root
-        ("ep=a", b"\xff\xfe"),                           // not UTF-8
-        ("ep=a", b""),                                   // no object links
+        ("lt=300&lwm2m=1.0&b=U", LINKS),           // missing ep
+        ("ep=&lt=300", LINKS),                     // empty ep
+        ("ep=a&lt=0", LINKS),                      // lifetime 0
+        ("ep=a&lt=abc", LINKS),                    // not a number
+        ("ep=a&lt=-1", LINKS),                     // negative
+        ("ep=a&lt=4294967296", LINKS),             // past u32
+        ("ep=a&lt", LINKS),                        // no value
+        ("ep=a&lt=30&lt=60", LINKS),               // duplicate
+        ("ep=a&b=X", LINKS),                       // unknown binding
+        ("ep=a&b=UQSQ", LINKS),                    // invalid 1.0 binding
+        ("ep=a&b=u", LINKS),                       // lower case
+        ("ep=a&sms=+447700900123", LINKS),         // MSISDN with '+'
+        ("ep=a&lwm2m=one", LINKS),                 // bad version
+        ("ep=a", b"</1/0"),                        // unterminated link
+        ("ep=a", b"1/0,3/0"),                      // not link-format
+        ("ep=a", b"</1/0>;ver=x"),                 // bad ver
+        ("ep=a", b"</1>;rt=\"oma.lwm2m\",</1/0>"), // numeric alternate root
+        ("ep=a", b"\xff\xfe"),                     // not UTF-8
+        ("ep=a", b""),                             // no object links
     ];
     for (i, (query, payload)) in cases.iter().enumerate() {
         // One source per case, so the per-source Register rate limit stays out of the way.
@@ -86,7 +86,11 @@ fn unsupported_lwm2m_versions_get_precondition_failed() {
     assert_eq!(register_code(&mut h, "ep=a&lwm2m=2.0", LINKS), "4.12");
     assert_eq!(register_code(&mut h, "ep=a&lwm2m=0.9", LINKS), "4.12");
     assert_eq!(register_code(&mut h, "ep=a&lwm2m=1.0", LINKS), "2.01");
-    assert_eq!(register_code(&mut h, "ep=b", LINKS), "2.01", "lwm2m defaults to 1.0");
+    assert_eq!(
+        register_code(&mut h, "ep=b", LINKS),
+        "2.01",
+        "lwm2m defaults to 1.0"
+    );
 }
 
 #[test]
@@ -109,7 +113,10 @@ fn unknown_parameters_are_kept_or_rejected() {
         unknown_parameters: UnknownParameters::Reject,
         ..RegistrarConfig::default()
     }));
-    assert_eq!(register_code(&mut strict, "ep=a&apn=internet", LINKS), "4.00");
+    assert_eq!(
+        register_code(&mut strict, "ep=a&apn=internet", LINKS),
+        "4.00"
+    );
     assert_eq!(register_code(&mut strict, "ep=a", LINKS), "2.01");
 }
 
@@ -122,8 +129,14 @@ fn limits_on_names_and_links() {
     }));
     assert_eq!(register_code(&mut h, "ep=123456789", LINKS), "4.00");
     assert_eq!(register_code(&mut h, "ep=12345678", LINKS), "2.01");
-    assert_eq!(register_code(&mut h, "ep=x", b"</1/0>,</2/0>,</3/0>,</4/0>"), "4.00");
-    assert_eq!(register_code(&mut h, "ep=x", b"</1/0>,</2/0>,</3/0>"), "2.01");
+    assert_eq!(
+        register_code(&mut h, "ep=x", b"</1/0>,</2/0>,</3/0>,</4/0>"),
+        "4.00"
+    );
+    assert_eq!(
+        register_code(&mut h, "ep=x", b"</1/0>,</2/0>,</3/0>"),
+        "2.01"
+    );
 }
 
 #[test]
@@ -134,7 +147,10 @@ fn non_confirmable_register_and_update_are_refused() {
         ..Req::register("ep=a", LINKS)
     };
     let answer = h.send(addr("10.0.0.1:5683"), &req);
-    assert!(matches!(answer.response.refusal(), Some(Refusal::NotConfirmable)));
+    assert!(matches!(
+        answer.response.refusal(),
+        Some(Refusal::NotConfirmable)
+    ));
     let peer = addr("10.0.0.1:5683");
     let id = h.register(peer, "a", 60);
     let path = format!("/rd/{id}");
@@ -196,16 +212,28 @@ fn updates() {
     h.events();
 
     // Unknown ids, malformed ids and deeper paths.
-    for path in ["/rd/zzzzzzzzzzzz", "/rd/NOT-AN-ID", "/rd/", "/rd/toolongtobeanid1"] {
+    for path in [
+        "/rd/zzzzzzzzzzzz",
+        "/rd/NOT-AN-ID",
+        "/rd/",
+        "/rd/toolongtobeanid1",
+    ] {
         let answer = h.send(peer, &Req::new(Code::POST, path));
         assert_eq!(answer.code(), Code::NOT_FOUND, "{path}");
     }
     let deep = format!("/rd/{id}/x");
-    assert_eq!(h.send(peer, &Req::new(Code::POST, &deep)).code(), Code::NOT_FOUND);
+    assert_eq!(
+        h.send(peer, &Req::new(Code::POST, &deep)).code(),
+        Code::NOT_FOUND
+    );
 
     // Bad parameters.
     for query in ["ep=node1", "lwm2m=1.0", "lt=0", "b=Z", "foo=1", "lt=5&lt=6"] {
-        assert_eq!(h.update(peer, id, query).code(), Code::BAD_REQUEST, "{query}");
+        assert_eq!(
+            h.update(peer, id, query).code(),
+            Code::BAD_REQUEST,
+            "{query}"
+        );
     }
     // A bad or wrongly typed payload.
     let path = format!("/rd/{id}");
@@ -276,7 +304,11 @@ fn methods_and_paths() {
         (Code::POST, "/", "4.04"),
         (Code::GET, "/3/0/0", "4.04"),
     ] {
-        assert_eq!(h.send(peer, &Req::new(code, path)).code_str(), expected, "{code:?} {path}");
+        assert_eq!(
+            h.send(peer, &Req::new(code, path)).code_str(),
+            expected,
+            "{code:?} {path}"
+        );
     }
     assert!(h.registrar.get(id).is_some());
 }
@@ -296,7 +328,10 @@ fn identity_check_guards_every_operation() {
     let intruder = addr("10.0.0.66:5683");
     let answer = h.send(intruder, &Req::register("ep=node1", LINKS));
     assert_eq!(answer.code(), Code::FORBIDDEN);
-    assert!(matches!(answer.response.refusal(), Some(Refusal::IdentityMismatch)));
+    assert!(matches!(
+        answer.response.refusal(),
+        Some(Refusal::IdentityMismatch)
+    ));
     let id = h.register(owner, "node1", 300);
     assert_eq!(h.update(intruder, id, "").code(), Code::FORBIDDEN);
     assert_eq!(h.deregister(intruder, id).code(), Code::FORBIDDEN);
@@ -315,8 +350,14 @@ fn a_failing_store_refuses_with_internal_server_error_and_changes_nothing() {
     store.fail_writes(true);
     let answer = h.send(peer, &Req::register("ep=node2", LINKS));
     assert_eq!(answer.code(), Code::INTERNAL_SERVER_ERROR);
-    assert!(answer.message().payload().is_empty(), "no diagnostic on 5.xx");
-    assert_eq!(h.update(peer, id, "lt=5").code(), Code::INTERNAL_SERVER_ERROR);
+    assert!(
+        answer.message().payload().is_empty(),
+        "no diagnostic on 5.xx"
+    );
+    assert_eq!(
+        h.update(peer, id, "lt=5").code(),
+        Code::INTERNAL_SERVER_ERROR
+    );
     assert_eq!(h.registrar.get(id).unwrap().lifetime(), 300);
     assert_eq!(h.deregister(peer, id).code(), Code::INTERNAL_SERVER_ERROR);
     assert!(h.registrar.get(id).is_some());

@@ -151,7 +151,10 @@ fn reference_message_flow() {
     h.advance(250);
     assert_eq!(h.update(peer, id, "").code(), Code::CHANGED);
     h.advance(250);
-    assert!(h.registrar.get(id).is_some(), "the Update restarted the lifetime");
+    assert!(
+        h.registrar.get(id).is_some(),
+        "the Update restarted the lifetime"
+    );
     assert_eq!(h.deregister(peer, id).code(), Code::DELETED);
     let kinds: Vec<&str> = h
         .events()
@@ -173,7 +176,7 @@ fn register_payloads_of_section_6() {
     let alt = r#"</lwm2m>;rt="oma.lwm2m",</lwm2m/1/0>,</lwm2m/1/1>,</lwm2m/2/0>,</lwm2m/2/1>,</lwm2m/2/2>,</lwm2m/2/3>,</lwm2m/2/4>,</lwm2m/3/0>,</lwm2m/4/0>,</lwm2m/5>"#;
     let ver = r#"</1/0>,</3/0>,</3303>;ver="1.1",</3303/0>"#;
     let mut h = Harness::new();
-    let mut register = |h: &mut Harness, n: u8, payload: &str| {
+    let register = |h: &mut Harness, n: u8, payload: &str| {
         let query = format!("ep=client{n}&lt=300&lwm2m=1.0&b=U");
         let answer = h.send(
             addr(&format!("10.0.1.{n}:5683")),
@@ -187,16 +190,25 @@ fn register_payloads_of_section_6() {
     assert!(!plain.object_links().supports_json());
     let with_json = register(&mut h, 2, json);
     assert!(with_json.object_links().supports_json());
-    assert!(with_json.object_links().paths().eq(plain.object_links().paths()));
+    assert!(with_json
+        .object_links()
+        .paths()
+        .eq(plain.object_links().paths()));
     let alternate = register(&mut h, 3, alt);
     assert_eq!(alternate.object_links().root_path(), "/lwm2m");
-    assert!(alternate.object_links().paths().eq(plain.object_links().paths()));
+    assert!(alternate
+        .object_links()
+        .paths()
+        .eq(plain.object_links().paths()));
     let versioned = register(&mut h, 4, ver);
     assert_eq!(
         versioned.object_links().object_version(3303),
         Version::new(1, 1)
     );
-    assert_eq!(versioned.object_links().instances(3303).collect::<Vec<_>>(), [0]);
+    assert_eq!(
+        versioned.object_links().instances(3303).collect::<Vec<_>>(),
+        [0]
+    );
 }
 
 #[test]
@@ -220,6 +232,13 @@ fn query_strings_of_section_7() {
     assert_eq!(h.update(peer, id, "lt=6000").code(), Code::CHANGED);
     let reg = h.registrar.get(id).unwrap();
     assert_eq!(reg.lifetime(), 6000);
-    assert_eq!(reg.binding(), BindingMode::UdpSms, "unchanged parameters stay");
-    assert_eq!(reg.expires_at(), h.now + core::time::Duration::from_secs(6000));
+    assert_eq!(
+        reg.binding(),
+        BindingMode::UdpSms,
+        "unchanged parameters stay"
+    );
+    assert_eq!(
+        reg.expires_at(),
+        h.now + core::time::Duration::from_secs(6000)
+    );
 }

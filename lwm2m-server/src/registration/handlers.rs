@@ -96,7 +96,10 @@ impl Registrar {
         let links = ObjectLinks::parse(request.payload, self.config.max_object_links)?;
         self.check_identity(peer, params.endpoint(), RegistrationOperation::Register)?;
 
-        let existing = self.table.by_endpoint(params.endpoint()).map(Registration::id);
+        let existing = self
+            .table
+            .by_endpoint(params.endpoint())
+            .map(Registration::id);
         if existing.is_none() && self.table.len() >= self.config.max_registrations {
             return Err(Refusal::Full {
                 limit: self.config.max_registrations,

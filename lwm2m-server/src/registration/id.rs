@@ -111,7 +111,11 @@ mod tests {
             assert_eq!(text.parse::<RegistrationId>(), Ok(id));
         }
         for bad in ["", "zzzzzzzzzzzzz", "5A3F", "a-b", "é", "a b", "rd/1"] {
-            assert_eq!(RegistrationId::parse(bad), Err(InvalidRegistrationId), "{bad}");
+            assert_eq!(
+                RegistrationId::parse(bad),
+                Err(InvalidRegistrationId),
+                "{bad}"
+            );
         }
         assert_eq!(
             format!("{:?}", RegistrationId::parse("5a3f").unwrap()),

@@ -13,12 +13,17 @@
 
 use core::fmt;
 
-use lwm2m_codec::ContentFormat;
 use lwm2m_codec::link::{AttrValue, Link, LinkError, LinkFormat, Segments};
+use lwm2m_codec::ContentFormat;
 use lwm2m_model::{Path, Version};
 
 /// The stored parts of [`ObjectLinks`]: packed entries, versions, root, content format.
-pub(crate) type LinkParts<'a> = (&'a [u32], &'a [(u16, Version)], Option<&'a str>, Option<u16>);
+pub(crate) type LinkParts<'a> = (
+    &'a [u32],
+    &'a [(u16, Version)],
+    Option<&'a str>,
+    Option<u16>,
+);
 
 /// 65535 is reserved (not an id); links using it are ignored.
 const RESERVED_ID: u16 = u16::MAX;
@@ -67,7 +72,9 @@ pub enum LinksError {
         limit: usize,
     },
     /// The `rt="oma.lwm2m"` link is not an absolute path, or has a numeric segment.
-    #[error("the alternate root path at byte {offset} is not an absolute path without numeric segments")]
+    #[error(
+        "the alternate root path at byte {offset} is not an absolute path without numeric segments"
+    )]
     BadRootPath {
         /// Byte offset of the root link's target in the payload.
         offset: usize,
@@ -143,12 +150,11 @@ impl ObjectLinks {
                 continue;
             }
             if let Some(ver) = link.value("ver") {
-                let version = ver
-                    .as_str()
-                    .and_then(|v| Version::parse(v).ok())
-                    .ok_or(LinksError::BadVersion {
+                let version = ver.as_str().and_then(|v| Version::parse(v).ok()).ok_or(
+                    LinksError::BadVersion {
                         offset: offset_of(&link),
-                    })?;
+                    },
+                )?;
                 if version != Version::V1_0 && !versions.iter().any(|(o, _)| *o == object) {
                     versions.push((object, version));
                 }
@@ -388,8 +394,8 @@ mod tests {
 
     #[test]
     fn test_vector_payloads() {
-        let plain = parse("</1/0>,</1/1>,</2/0>,</2/1>,</2/2>,</2/3>,</2/4>,</3/0>,</4/0>,</5>")
-            .unwrap();
+        let plain =
+            parse("</1/0>,</1/1>,</2/0>,</2/1>,</2/2>,</2/3>,</2/4>,</3/0>,</4/0>,</5>").unwrap();
         assert_eq!(
             paths(&plain),
             ["/1/0", "/1/1", "/2/0", "/2/1", "/2/2", "/2/3", "/2/4", "/3/0", "/4/0", "/5"]
@@ -397,8 +403,10 @@ mod tests {
         assert_eq!(plain.root_path(), "/");
         assert!(!plain.supports_json());
 
-        let json = parse("</>;ct=11543,</1/0>,</1/1>,</2/0>,</2/1>,</2/2>,</2/3>,</2/4>,</3/0>,</4/0>,</5>")
-            .unwrap();
+        let json = parse(
+            "</>;ct=11543,</1/0>,</1/1>,</2/0>,</2/1>,</2/2>,</2/3>,</2/4>,</3/0>,</4/0>,</5>",
+        )
+        .unwrap();
         assert_eq!(paths(&json), paths(&plain));
         assert!(json.supports_json());
         assert_eq!(json.content_format(), Some(11543));

@@ -44,7 +44,8 @@ impl RateLimiter {
         if !self.full_at.contains_key(&key) && self.full_at.len() >= self.config.max_sources {
             self.prune(now);
         }
-        let tracked = self.full_at.len() < self.config.max_sources || self.full_at.contains_key(&key);
+        let tracked =
+            self.full_at.len() < self.config.max_sources || self.full_at.contains_key(&key);
         let slot = if tracked {
             self.full_at.entry(key).or_insert(now)
         } else {

@@ -199,9 +199,12 @@ impl Registration {
         self.updated_at = now;
     }
 
-    /// Sets both times (for stores restoring a registration).
-    pub(crate) fn set_times(&mut self, registered_at: Timestamp, updated_at: Timestamp) {
+    /// The same registration with other times: `registered_at` and the last Register/Update
+    /// (for stores and tools that restore a registration; the expiry follows `last_update`).
+    #[must_use]
+    pub fn with_times(mut self, registered_at: Timestamp, last_update: Timestamp) -> Registration {
         self.registered_at = registered_at;
-        self.updated_at = updated_at;
+        self.updated_at = last_update;
+        self
     }
 }

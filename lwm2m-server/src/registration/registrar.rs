@@ -10,8 +10,8 @@ use rand::SeedableRng;
 
 use super::rate_limit::RateLimiter;
 use super::{
-    AcceptAll, IdentityCheck, Refusal, RegistrarConfig, Registration, RegistrationEvent, RegistrationId,
-    RegistrationResponse, RegistrationTable,
+    AcceptAll, IdentityCheck, Refusal, RegistrarConfig, Registration, RegistrationEvent,
+    RegistrationId, RegistrationResponse, RegistrationTable,
 };
 use crate::store::{NoStore, RegistrationChange, RegistrationStore, StoreError};
 use crate::Timestamp;
@@ -295,7 +295,12 @@ impl Registrar {
         RegistrationResponse::refused(refusal, self.config.diagnostic_payloads)
     }
 
-    fn handle(&mut self, now: Timestamp, peer: SocketAddr, request: &RequestView<'_>) -> RegistrationResponse {
+    fn handle(
+        &mut self,
+        now: Timestamp,
+        peer: SocketAddr,
+        request: &RequestView<'_>,
+    ) -> RegistrationResponse {
         // Anything past its deadline is gone before the request is looked at: an Update that
         // arrives after the grace period gets 4.04 even if no timer fired yet.
         self.expire(now);

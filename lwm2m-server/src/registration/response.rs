@@ -240,10 +240,7 @@ mod tests {
         let cases: [(Refusal, &str); 8] = [
             (Refusal::NotRegistrationInterface, "4.04"),
             (Refusal::UnknownRegistration, "4.04"),
-            (
-                Refusal::MethodNotAllowed { method: Code::GET },
-                "4.05",
-            ),
+            (Refusal::MethodNotAllowed { method: Code::GET }, "4.05"),
             (Refusal::MissingObjectLinks, "4.00"),
             (
                 Refusal::UnsupportedVersion {
@@ -264,7 +261,11 @@ mod tests {
         ];
         for (refusal, code) in cases {
             let c = refusal.code();
-            assert_eq!(format!("{}.{:02}", c.class(), c.detail()), code, "{refusal}");
+            assert_eq!(
+                format!("{}.{:02}", c.class(), c.detail()),
+                code,
+                "{refusal}"
+            );
         }
     }
 

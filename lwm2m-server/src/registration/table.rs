@@ -148,7 +148,9 @@ impl RegistrationTable {
         let registration = self.by_id.remove(&id)?;
         self.deadlines
             .remove(&(self.deadline_of(&registration), id));
-        if let Entry::Occupied(e) = self.by_endpoint.entry(Arc::clone(registration.endpoint_arc()))
+        if let Entry::Occupied(e) = self
+            .by_endpoint
+            .entry(Arc::clone(registration.endpoint_arc()))
         {
             if *e.get() == id {
                 e.remove();
@@ -166,8 +168,8 @@ impl RegistrationTable {
     /// one control byte per bucket; B-tree nodes hold up to 11 entries). For memory reports.
     pub fn estimated_memory(&self) -> usize {
         fn map<K, V>(m: &HashMap<K, V>) -> usize {
-            // hashbrown allocates a power-of-two number of buckets >= capacity * 8 / 7.
-            let buckets = (m.capacity() * 8 / 7 + 1).next_power_of_two();
+            // hashbrown keeps a power-of-two number of buckets, 7/8 of which are usable.
+            let buckets = (m.capacity() * 8 / 7).next_power_of_two();
             buckets * (size_of::<(K, V)>() + 1)
         }
         let tree_entry = size_of::<(Timestamp, RegistrationId)>();
@@ -247,7 +249,9 @@ mod tests {
         assert_eq!(table.next_deadline(), Some(Timestamp::from_unix_secs(90)));
 
         // An id held by another endpoint is refused.
-        let clash = table.insert(reg("b", "ep3", "10.0.0.4:1", 1, 0)).unwrap_err();
+        let clash = table
+            .insert(reg("b", "ep3", "10.0.0.4:1", 1, 0))
+            .unwrap_err();
         assert_eq!(clash.0.endpoint(), "ep3");
         assert_eq!(table.len(), 2);
 

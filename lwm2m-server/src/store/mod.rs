@@ -23,6 +23,8 @@ mod record;
 #[cfg(feature = "redb")]
 mod redb;
 
+#[cfg(feature = "redb")]
+pub use self::redb::{Durability, RedbStore};
 pub use bootstrap::{BootstrapConfig, BootstrapConfigStore, MemoryBootstrapConfigStore};
 pub use credentials::{Credential, CredentialStore, MemoryCredentialStore, SecurityInfo};
 pub use error::StoreError;
@@ -31,8 +33,6 @@ pub use observations::{MemoryObservationStore, Observation, ObservationStore};
 pub use record::{
     decode_registration, encode_registration, RecordError, REGISTRATION_RECORD_VERSION,
 };
-#[cfg(feature = "redb")]
-pub use self::redb::{Durability, RedbStore};
 
 use crate::registration::{Registration, RegistrationId};
 

@@ -174,7 +174,12 @@ mod tests {
         let b = "b".parse().unwrap();
         assert_eq!(store.list(a).unwrap().len(), 2);
         assert_eq!(
-            store.get(b, &Token::from_u64(1)).unwrap().unwrap().path.to_string(),
+            store
+                .get(b, &Token::from_u64(1))
+                .unwrap()
+                .unwrap()
+                .path
+                .to_string(),
             "/4/0"
         );
         assert_eq!(store.get(b, &Token::from_u64(2)).unwrap(), None);

@@ -170,7 +170,10 @@ pub fn decode_registration(bytes: &[u8]) -> Result<Registration, RecordError> {
     {
         return Err(invalid("links"));
     }
-    if record.root.is_some_and(|r| !r.starts_with('/') || r.len() < 2) {
+    if record
+        .root
+        .is_some_and(|r| !r.starts_with('/') || r.len() < 2)
+    {
         return Err(invalid("root"));
     }
     let links = ObjectLinks::from_parts(
@@ -183,18 +186,13 @@ pub fn decode_registration(bytes: &[u8]) -> Result<Registration, RecordError> {
         record.root.map(str::to_owned),
         record.content_format,
     );
-    let mut registration = Registration::new(
-        id,
-        params,
-        links,
-        peer,
-        Timestamp::from_unix_millis(record.registered_at),
-    );
-    registration.set_times(
-        Timestamp::from_unix_millis(record.registered_at),
-        Timestamp::from_unix_millis(record.updated_at),
-    );
-    Ok(registration)
+    let registered_at = Timestamp::from_unix_millis(record.registered_at);
+    Ok(
+        Registration::new(id, params, links, peer, registered_at).with_times(
+            registered_at,
+            Timestamp::from_unix_millis(record.updated_at),
+        ),
+    )
 }
 
 fn binding_index(binding: BindingMode) -> u8 {
@@ -224,18 +222,17 @@ mod tests {
             64,
         )
         .unwrap();
-        let mut reg = Registration::new(
+        Registration::new(
             RegistrationId::parse("abcdefgh1234").unwrap(),
             params,
             links,
             "[fe80::1%3]:40000".parse().unwrap(),
             Timestamp::from_unix_millis(1_700_000_000_123),
-        );
-        reg.set_times(
+        )
+        .with_times(
             Timestamp::from_unix_millis(1_700_000_000_123),
             Timestamp::from_unix_millis(1_700_000_100_456),
-        );
-        reg
+        )
     }
 
     #[test]

@@ -21,11 +21,9 @@ use super::{
 };
 
 const META: TableDefinition<'static, &str, u32> = TableDefinition::new("meta");
-const REGISTRATIONS: TableDefinition<'static, &str, &[u8]> =
-    TableDefinition::new("registrations");
+const REGISTRATIONS: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("registrations");
 const CREDENTIALS: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("credentials");
-const PSK_IDENTITIES: TableDefinition<'static, &str, &str> =
-    TableDefinition::new("psk_identities");
+const PSK_IDENTITIES: TableDefinition<'static, &str, &str> = TableDefinition::new("psk_identities");
 
 /// The layout of the tables above; a file with another layout is refused.
 const SCHEMA_VERSION: u32 = 1;
@@ -374,7 +372,10 @@ mod tests {
             ));
         }
         let mut store = RedbStore::open(&path).unwrap();
-        assert_eq!(store.get_by_psk_identity("id-a").unwrap(), Some(psk("a", "id-a")));
+        assert_eq!(
+            store.get_by_psk_identity("id-a").unwrap(),
+            Some(psk("a", "id-a"))
+        );
         assert!(matches!(
             store.get_by_endpoint("b").unwrap().unwrap().credential,
             Credential::RawPublicKey { .. }
