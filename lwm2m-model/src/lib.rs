@@ -10,13 +10,14 @@
 //! | [`definition`] | [`ObjectDefinition`], [`ResourceDefinition`] (const-constructible), [`Operations`], [`Range`], the [`Registry`] |
 //! | [`xml`] (feature `xml`) | OMA DDF XML → definitions, [`Registry::load_dir`] |
 //! | `codegen` (feature `codegen`) | definitions → Rust modules with typed structs (for `cargo xtask codegen` and build scripts) |
+//! | [`content`] | payloads ↔ nodes in TLV, LwM2M JSON, plain text and opaque, typed by the definitions; the typed fast path ([`content::TypedInstance`]); errors with their CoAP codes |
 //! | [`attributes`] | notification attributes (`pmin`, `pmax`, `gt`, `lt`, `st`), Write-Attributes parsing and validation, inheritance, Discover `dim`/`ver` |
-//! | [`registration`] | Register / Update / Bootstrap-Request query parameters, [`BindingMode`] |
+//! | [`registration`] | Register / Update / Bootstrap-Request query parameters, [`BindingMode`], the object-link payload [`ObjectLinks`] |
 //! | [`access`] | [`AccessRights`] of the Access Control object's ACL |
 //! | [`version`] | [`Version`] `major.minor` |
 //!
-//! Content-format encoding of nodes (TLV, JSON, text, opaque) builds on lwm2m-codec and is not
-//! part of this crate yet.
+//! The wire formats themselves (TLV records, JSON documents, link-format) are lwm2m-codec's; this
+//! crate gives them meaning.
 //!
 //! ## Features
 //!
@@ -44,6 +45,7 @@ pub mod access;
 pub mod attributes;
 #[cfg(feature = "codegen")]
 pub mod codegen;
+pub mod content;
 pub mod definition;
 pub mod node;
 pub mod path;
@@ -66,8 +68,8 @@ pub use node::{
 };
 pub use path::{Level, Path, PathError, PathErrorKind, MAX_ID};
 pub use registration::{
-    BindingMode, BootstrapParams, Msisdn, RegisterParams, RegistrationError, UpdateParams,
-    DEFAULT_LIFETIME,
+    BindingMode, BootstrapParams, Msisdn, ObjectLinks, ObjectLinksError, RegisterParams,
+    RegisteredObject, RegistrationError, RootLink, UpdateParams, DEFAULT_LIFETIME,
 };
 pub use value::{ConversionError, DataType, ObjectLink, ObjectLinkError, Value};
 pub use version::{Version, VersionError};

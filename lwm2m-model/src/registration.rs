@@ -3,8 +3,7 @@
 //!
 //! Parsing is for the server side (every [`RegistrationError`] maps to 4.00 Bad Request; an
 //! unsupported `lwm2m` version is a separate 4.12 check with [`Version::is_supported_by`]); writing
-//! is for the client side. The object-link payload of Register/Update is read with the codec's
-//! link-format reader and is not part of these types.
+//! is for the client side. The object-link payload of Register/Update is [`ObjectLinks`].
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -12,6 +11,12 @@ use core::fmt;
 use core::str::FromStr;
 
 use crate::version::Version;
+
+mod object_links;
+
+pub use object_links::{
+    ObjectLinks, ObjectLinksError, RegisteredObject, RootLink, LWM2M_RESOURCE_TYPE,
+};
 
 /// The lifetime a server assumes when Register has no `lt` (seconds).
 pub const DEFAULT_LIFETIME: u32 = 86_400;

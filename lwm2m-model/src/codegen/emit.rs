@@ -35,6 +35,10 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "Version",
     "ObjectError",
     "TypedObject",
+    "FieldError",
+    "TypedInstance",
+    "ValueRef",
+    "ValueSink",
     "InstanceReader",
     "InstanceWriter",
     "Option",
@@ -121,7 +125,7 @@ pub(crate) fn object_names(definition: &ObjectDefinition, type_name: String) -> 
     }
 }
 
-fn ident(name: &str) -> Ident {
+pub(crate) fn ident(name: &str) -> Ident {
     // Every name reaching here comes from `names` or was checked with `names::is_identifier`.
     Ident::new(name, Span::call_site())
 }
@@ -226,6 +230,7 @@ fn imports(paths: &Paths, definition: &ObjectDefinition) -> TokenStream {
     quote! {
         #(use #alloc_uses;)*
         use #model::{#(#model_uses),*};
+        use #model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
         use #objects::support::{InstanceReader, InstanceWriter};
         use #objects::{ObjectError, TypedObject};
     }
@@ -474,6 +479,8 @@ fn typed_struct(definition: &ObjectDefinition, names: &ObjectNames, title: &str)
         quote!(let reader = InstanceReader::new(&DEFINITION, instance);)
     };
 
+    let typed_instance = super::typed_instance::typed_instance(definition, names);
+
     quote! {
         #(#[doc = #struct_doc])*
         #[derive(Debug, Clone, PartialEq, #derive_default)]
@@ -528,6 +535,8 @@ fn typed_struct(definition: &ObjectDefinition, names: &ObjectNames, title: &str)
                 <Self as TypedObject>::from_instance_node(node)
             }
         }
+
+        #typed_instance
     }
 }
 

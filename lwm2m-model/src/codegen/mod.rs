@@ -18,8 +18,10 @@
 //! - `struct Device` with one public field per non-executable resource (String → `String`,
 //!   Integer and Time → `i64`, Float → `f64`, Boolean → `bool`, Opaque → `Vec<u8>`, Objlnk →
 //!   `ObjectLink`; `Option<T>` for optional resources and `BTreeMap<u16, T>` for multiple ones),
-//!   with `to_instance`, `from_instance`, `to_instance_node` and `from_instance_node`, and an
-//!   implementation of `lwm2m_objects::TypedObject`.
+//!   with `to_instance`, `from_instance`, `to_instance_node` and `from_instance_node`, an
+//!   implementation of `lwm2m_objects::TypedObject`, and one of
+//!   [`content::TypedInstance`](crate::content::TypedInstance), which lets the content codecs
+//!   decode a payload straight into the struct and encode it without a `Node` in between.
 //!
 //! The code refers to `::lwm2m_model`, `::lwm2m_objects` (for the conversion helpers and
 //! `TypedObject`) and `::alloc`; the including crate needs those dependencies and, for `::alloc`,
@@ -64,6 +66,7 @@ mod emit;
 mod literal;
 mod names;
 mod output;
+mod typed_instance;
 
 pub use output::{GeneratedModule, GeneratedObjects};
 

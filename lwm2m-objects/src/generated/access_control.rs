@@ -3,6 +3,7 @@ use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
 use ::alloc::collections::BTreeMap;
+use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
     DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
     ResourceDefinition, Version,
@@ -195,6 +196,60 @@ impl AccessControl {
     /// `ObjectErrorKind::NotAnInstance`.
     pub fn from_instance_node(node: &Node) -> Result<Self, ObjectError> {
         <Self as TypedObject>::from_instance_node(node)
+    }
+}
+
+impl TypedInstance for AccessControl {
+    fn definition() -> &'static ObjectDefinition {
+        &DEFINITION
+    }
+
+    fn empty() -> Self {
+        AccessControl {
+            object_id: 0,
+            object_instance_id: 0,
+            acl: None,
+            access_control_owner: 0,
+        }
+    }
+
+    fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
+        match resource {
+            0 => content::store_mandatory(&mut self.object_id, value),
+            1 => content::store_mandatory(&mut self.object_instance_id, value),
+            3 => content::store_mandatory(&mut self.access_control_owner, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
+        match resource {
+            2 => {
+                content::present(&mut self.acl);
+                Ok(())
+            }
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_instance_value(
+        &mut self,
+        resource: u16,
+        instance: u16,
+        value: ValueRef<'_>,
+    ) -> Result<(), FieldError> {
+        match resource {
+            2 => content::store_instance(content::present(&mut self.acl), instance, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn write_values<S: ValueSink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        content::write_single(sink, 0, DataType::Integer, &self.object_id)?;
+        content::write_single(sink, 1, DataType::Integer, &self.object_instance_id)?;
+        content::write_optional_multiple(sink, 2, DataType::Integer, self.acl.as_ref())?;
+        content::write_single(sink, 3, DataType::Integer, &self.access_control_owner)?;
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@ use ::alloc::borrow::Cow;
 use ::alloc::collections::BTreeMap;
 use ::alloc::string::String;
 use ::alloc::vec::Vec;
+use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
     DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
     ResourceDefinition, Version,
@@ -237,6 +238,63 @@ impl BinaryAppDataContainer {
     /// `ObjectErrorKind::NotAnInstance`.
     pub fn from_instance_node(node: &Node) -> Result<Self, ObjectError> {
         <Self as TypedObject>::from_instance_node(node)
+    }
+}
+
+impl TypedInstance for BinaryAppDataContainer {
+    fn definition() -> &'static ObjectDefinition {
+        &DEFINITION
+    }
+
+    fn empty() -> Self {
+        BinaryAppDataContainer {
+            data: BTreeMap::new(),
+            data_priority: None,
+            data_creation_time: None,
+            data_description: None,
+            data_format: None,
+            app_id: None,
+        }
+    }
+
+    fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
+        match resource {
+            1 => content::store(&mut self.data_priority, value),
+            2 => content::store(&mut self.data_creation_time, value),
+            3 => content::store(&mut self.data_description, value),
+            4 => content::store(&mut self.data_format, value),
+            5 => content::store(&mut self.app_id, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
+        match resource {
+            0 => Ok(()),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_instance_value(
+        &mut self,
+        resource: u16,
+        instance: u16,
+        value: ValueRef<'_>,
+    ) -> Result<(), FieldError> {
+        match resource {
+            0 => content::store_instance(&mut self.data, instance, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn write_values<S: ValueSink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        content::write_multiple(sink, 0, DataType::Opaque, &self.data)?;
+        content::write_optional(sink, 1, DataType::Integer, self.data_priority.as_ref())?;
+        content::write_optional(sink, 2, DataType::Time, self.data_creation_time.as_ref())?;
+        content::write_optional(sink, 3, DataType::String, self.data_description.as_ref())?;
+        content::write_optional(sink, 4, DataType::String, self.data_format.as_ref())?;
+        content::write_optional(sink, 5, DataType::Integer, self.app_id.as_ref())?;
+        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@ use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
 use ::alloc::collections::BTreeMap;
 use ::alloc::string::String;
+use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
     DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
     ResourceDefinition, Version,
@@ -336,6 +337,95 @@ impl ConnectivityMonitoring {
     /// `ObjectErrorKind::NotAnInstance`.
     pub fn from_instance_node(node: &Node) -> Result<Self, ObjectError> {
         <Self as TypedObject>::from_instance_node(node)
+    }
+}
+
+impl TypedInstance for ConnectivityMonitoring {
+    fn definition() -> &'static ObjectDefinition {
+        &DEFINITION
+    }
+
+    fn empty() -> Self {
+        ConnectivityMonitoring {
+            network_bearer: 0,
+            available_network_bearer: BTreeMap::new(),
+            radio_signal_strength: 0,
+            link_quality: None,
+            ip_addresses: BTreeMap::new(),
+            router_ip_addresses: None,
+            link_utilization: None,
+            apn: None,
+            cell_id: None,
+            smnc: None,
+            smcc: None,
+        }
+    }
+
+    fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
+        match resource {
+            0 => content::store_mandatory(&mut self.network_bearer, value),
+            2 => content::store_mandatory(&mut self.radio_signal_strength, value),
+            3 => content::store(&mut self.link_quality, value),
+            6 => content::store(&mut self.link_utilization, value),
+            8 => content::store(&mut self.cell_id, value),
+            9 => content::store(&mut self.smnc, value),
+            10 => content::store(&mut self.smcc, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
+        match resource {
+            5 => {
+                content::present(&mut self.router_ip_addresses);
+                Ok(())
+            }
+            7 => {
+                content::present(&mut self.apn);
+                Ok(())
+            }
+            1 | 4 => Ok(()),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_instance_value(
+        &mut self,
+        resource: u16,
+        instance: u16,
+        value: ValueRef<'_>,
+    ) -> Result<(), FieldError> {
+        match resource {
+            1 => content::store_instance(&mut self.available_network_bearer, instance, value),
+            4 => content::store_instance(&mut self.ip_addresses, instance, value),
+            5 => content::store_instance(
+                content::present(&mut self.router_ip_addresses),
+                instance,
+                value,
+            ),
+            7 => content::store_instance(content::present(&mut self.apn), instance, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn write_values<S: ValueSink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        content::write_single(sink, 0, DataType::Integer, &self.network_bearer)?;
+        content::write_multiple(sink, 1, DataType::Integer, &self.available_network_bearer)?;
+        content::write_single(sink, 2, DataType::Integer, &self.radio_signal_strength)?;
+        content::write_optional(sink, 3, DataType::Integer, self.link_quality.as_ref())?;
+        content::write_multiple(sink, 4, DataType::String, &self.ip_addresses)?;
+        content::write_optional_multiple(
+            sink,
+            5,
+            DataType::String,
+            self.router_ip_addresses.as_ref(),
+        )?;
+        content::write_optional(sink, 6, DataType::Integer, self.link_utilization.as_ref())?;
+        content::write_optional_multiple(sink, 7, DataType::String, self.apn.as_ref())?;
+        content::write_optional(sink, 8, DataType::Integer, self.cell_id.as_ref())?;
+        content::write_optional(sink, 9, DataType::Integer, self.smnc.as_ref())?;
+        content::write_optional(sink, 10, DataType::Integer, self.smcc.as_ref())?;
+        Ok(())
     }
 }
 

@@ -2,6 +2,7 @@
 use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
+use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
     DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, ResourceDefinition,
     Version,
@@ -287,6 +288,68 @@ impl ConnectivityStatistics {
     /// `ObjectErrorKind::NotAnInstance`.
     pub fn from_instance_node(node: &Node) -> Result<Self, ObjectError> {
         <Self as TypedObject>::from_instance_node(node)
+    }
+}
+
+impl TypedInstance for ConnectivityStatistics {
+    fn definition() -> &'static ObjectDefinition {
+        &DEFINITION
+    }
+
+    fn empty() -> Self {
+        ConnectivityStatistics {
+            sms_tx_counter: None,
+            sms_rx_counter: None,
+            tx_data: None,
+            rx_data: None,
+            max_message_size: None,
+            average_message_size: None,
+            collection_period: None,
+        }
+    }
+
+    fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
+        match resource {
+            0 => content::store(&mut self.sms_tx_counter, value),
+            1 => content::store(&mut self.sms_rx_counter, value),
+            2 => content::store(&mut self.tx_data, value),
+            3 => content::store(&mut self.rx_data, value),
+            4 => content::store(&mut self.max_message_size, value),
+            5 => content::store(&mut self.average_message_size, value),
+            8 => content::store(&mut self.collection_period, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
+        let _ = resource;
+        Err(FieldError::NoField)
+    }
+
+    fn set_instance_value(
+        &mut self,
+        resource: u16,
+        instance: u16,
+        value: ValueRef<'_>,
+    ) -> Result<(), FieldError> {
+        let _ = (resource, instance, value);
+        Err(FieldError::NoField)
+    }
+
+    fn write_values<S: ValueSink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        content::write_optional(sink, 0, DataType::Integer, self.sms_tx_counter.as_ref())?;
+        content::write_optional(sink, 1, DataType::Integer, self.sms_rx_counter.as_ref())?;
+        content::write_optional(sink, 2, DataType::Integer, self.tx_data.as_ref())?;
+        content::write_optional(sink, 3, DataType::Integer, self.rx_data.as_ref())?;
+        content::write_optional(sink, 4, DataType::Integer, self.max_message_size.as_ref())?;
+        content::write_optional(
+            sink,
+            5,
+            DataType::Integer,
+            self.average_message_size.as_ref(),
+        )?;
+        content::write_optional(sink, 8, DataType::Integer, self.collection_period.as_ref())?;
+        Ok(())
     }
 }
 

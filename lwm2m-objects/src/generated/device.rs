@@ -4,6 +4,7 @@ use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
 use ::alloc::collections::BTreeMap;
 use ::alloc::string::String;
+use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
     DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, ObjectLink, Operations, Range,
     ResourceDefinition, Version,
@@ -565,6 +566,155 @@ impl Device {
     /// `ObjectErrorKind::NotAnInstance`.
     pub fn from_instance_node(node: &Node) -> Result<Self, ObjectError> {
         <Self as TypedObject>::from_instance_node(node)
+    }
+}
+
+impl TypedInstance for Device {
+    fn definition() -> &'static ObjectDefinition {
+        &DEFINITION
+    }
+
+    fn empty() -> Self {
+        Device {
+            manufacturer: None,
+            model_number: None,
+            serial_number: None,
+            firmware_version: None,
+            available_power_sources: None,
+            power_source_voltage: None,
+            power_source_current: None,
+            battery_level: None,
+            memory_free: None,
+            error_code: BTreeMap::new(),
+            current_time: None,
+            utc_offset: None,
+            timezone: None,
+            supported_binding_and_modes: String::new(),
+            device_type: None,
+            hardware_version: None,
+            software_version: None,
+            battery_status: None,
+            memory_total: None,
+            ext_dev_info: None,
+        }
+    }
+
+    fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
+        match resource {
+            0 => content::store(&mut self.manufacturer, value),
+            1 => content::store(&mut self.model_number, value),
+            2 => content::store(&mut self.serial_number, value),
+            3 => content::store(&mut self.firmware_version, value),
+            9 => content::store(&mut self.battery_level, value),
+            10 => content::store(&mut self.memory_free, value),
+            13 => content::store(&mut self.current_time, value),
+            14 => content::store(&mut self.utc_offset, value),
+            15 => content::store(&mut self.timezone, value),
+            16 => content::store_mandatory(&mut self.supported_binding_and_modes, value),
+            17 => content::store(&mut self.device_type, value),
+            18 => content::store(&mut self.hardware_version, value),
+            19 => content::store(&mut self.software_version, value),
+            20 => content::store(&mut self.battery_status, value),
+            21 => content::store(&mut self.memory_total, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
+        match resource {
+            6 => {
+                content::present(&mut self.available_power_sources);
+                Ok(())
+            }
+            7 => {
+                content::present(&mut self.power_source_voltage);
+                Ok(())
+            }
+            8 => {
+                content::present(&mut self.power_source_current);
+                Ok(())
+            }
+            22 => {
+                content::present(&mut self.ext_dev_info);
+                Ok(())
+            }
+            11 => Ok(()),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_instance_value(
+        &mut self,
+        resource: u16,
+        instance: u16,
+        value: ValueRef<'_>,
+    ) -> Result<(), FieldError> {
+        match resource {
+            6 => content::store_instance(
+                content::present(&mut self.available_power_sources),
+                instance,
+                value,
+            ),
+            7 => content::store_instance(
+                content::present(&mut self.power_source_voltage),
+                instance,
+                value,
+            ),
+            8 => content::store_instance(
+                content::present(&mut self.power_source_current),
+                instance,
+                value,
+            ),
+            11 => content::store_instance(&mut self.error_code, instance, value),
+            22 => {
+                content::store_instance(content::present(&mut self.ext_dev_info), instance, value)
+            }
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn write_values<S: ValueSink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        content::write_optional(sink, 0, DataType::String, self.manufacturer.as_ref())?;
+        content::write_optional(sink, 1, DataType::String, self.model_number.as_ref())?;
+        content::write_optional(sink, 2, DataType::String, self.serial_number.as_ref())?;
+        content::write_optional(sink, 3, DataType::String, self.firmware_version.as_ref())?;
+        content::write_optional_multiple(
+            sink,
+            6,
+            DataType::Integer,
+            self.available_power_sources.as_ref(),
+        )?;
+        content::write_optional_multiple(
+            sink,
+            7,
+            DataType::Integer,
+            self.power_source_voltage.as_ref(),
+        )?;
+        content::write_optional_multiple(
+            sink,
+            8,
+            DataType::Integer,
+            self.power_source_current.as_ref(),
+        )?;
+        content::write_optional(sink, 9, DataType::Integer, self.battery_level.as_ref())?;
+        content::write_optional(sink, 10, DataType::Integer, self.memory_free.as_ref())?;
+        content::write_multiple(sink, 11, DataType::Integer, &self.error_code)?;
+        content::write_optional(sink, 13, DataType::Time, self.current_time.as_ref())?;
+        content::write_optional(sink, 14, DataType::String, self.utc_offset.as_ref())?;
+        content::write_optional(sink, 15, DataType::String, self.timezone.as_ref())?;
+        content::write_single(
+            sink,
+            16,
+            DataType::String,
+            &self.supported_binding_and_modes,
+        )?;
+        content::write_optional(sink, 17, DataType::String, self.device_type.as_ref())?;
+        content::write_optional(sink, 18, DataType::String, self.hardware_version.as_ref())?;
+        content::write_optional(sink, 19, DataType::String, self.software_version.as_ref())?;
+        content::write_optional(sink, 20, DataType::Integer, self.battery_status.as_ref())?;
+        content::write_optional(sink, 21, DataType::Integer, self.memory_total.as_ref())?;
+        content::write_optional_multiple(sink, 22, DataType::Objlnk, self.ext_dev_info.as_ref())?;
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@ use ::alloc::borrow::Cow;
 use ::alloc::collections::BTreeMap;
 use ::alloc::string::String;
 use ::alloc::vec::Vec;
+use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
     DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
     ResourceDefinition, Version,
@@ -298,6 +299,86 @@ impl FirmwareUpdate {
     /// `ObjectErrorKind::NotAnInstance`.
     pub fn from_instance_node(node: &Node) -> Result<Self, ObjectError> {
         <Self as TypedObject>::from_instance_node(node)
+    }
+}
+
+impl TypedInstance for FirmwareUpdate {
+    fn definition() -> &'static ObjectDefinition {
+        &DEFINITION
+    }
+
+    fn empty() -> Self {
+        FirmwareUpdate {
+            package: Vec::new(),
+            package_uri: String::new(),
+            state: 0,
+            update_result: 0,
+            pkg_name: None,
+            pkg_version: None,
+            firmware_update_protocol_support: None,
+            firmware_update_delivery_method: 0,
+        }
+    }
+
+    fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
+        match resource {
+            0 => content::store_mandatory(&mut self.package, value),
+            1 => content::store_mandatory(&mut self.package_uri, value),
+            3 => content::store_mandatory(&mut self.state, value),
+            5 => content::store_mandatory(&mut self.update_result, value),
+            6 => content::store(&mut self.pkg_name, value),
+            7 => content::store(&mut self.pkg_version, value),
+            9 => content::store_mandatory(&mut self.firmware_update_delivery_method, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
+        match resource {
+            8 => {
+                content::present(&mut self.firmware_update_protocol_support);
+                Ok(())
+            }
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_instance_value(
+        &mut self,
+        resource: u16,
+        instance: u16,
+        value: ValueRef<'_>,
+    ) -> Result<(), FieldError> {
+        match resource {
+            8 => content::store_instance(
+                content::present(&mut self.firmware_update_protocol_support),
+                instance,
+                value,
+            ),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn write_values<S: ValueSink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        content::write_single(sink, 0, DataType::Opaque, &self.package)?;
+        content::write_single(sink, 1, DataType::String, &self.package_uri)?;
+        content::write_single(sink, 3, DataType::Integer, &self.state)?;
+        content::write_single(sink, 5, DataType::Integer, &self.update_result)?;
+        content::write_optional(sink, 6, DataType::String, self.pkg_name.as_ref())?;
+        content::write_optional(sink, 7, DataType::String, self.pkg_version.as_ref())?;
+        content::write_optional_multiple(
+            sink,
+            8,
+            DataType::Integer,
+            self.firmware_update_protocol_support.as_ref(),
+        )?;
+        content::write_single(
+            sink,
+            9,
+            DataType::Integer,
+            &self.firmware_update_delivery_method,
+        )?;
+        Ok(())
     }
 }
 

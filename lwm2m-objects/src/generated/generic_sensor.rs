@@ -3,6 +3,7 @@ use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
 use ::alloc::string::String;
+use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
     DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, ResourceDefinition,
     Version,
@@ -292,6 +293,76 @@ impl GenericSensor {
     /// `ObjectErrorKind::NotAnInstance`.
     pub fn from_instance_node(node: &Node) -> Result<Self, ObjectError> {
         <Self as TypedObject>::from_instance_node(node)
+    }
+}
+
+impl TypedInstance for GenericSensor {
+    fn definition() -> &'static ObjectDefinition {
+        &DEFINITION
+    }
+
+    fn empty() -> Self {
+        GenericSensor {
+            min_measured_value: None,
+            max_measured_value: None,
+            min_range_value: None,
+            max_range_value: None,
+            sensor_value: 0.0,
+            sensor_units: None,
+            application_type: None,
+            sensor_type: None,
+        }
+    }
+
+    fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
+        match resource {
+            5601 => content::store(&mut self.min_measured_value, value),
+            5602 => content::store(&mut self.max_measured_value, value),
+            5603 => content::store(&mut self.min_range_value, value),
+            5604 => content::store(&mut self.max_range_value, value),
+            5700 => content::store_mandatory(&mut self.sensor_value, value),
+            5701 => content::store(&mut self.sensor_units, value),
+            5750 => content::store(&mut self.application_type, value),
+            5751 => content::store(&mut self.sensor_type, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
+        let _ = resource;
+        Err(FieldError::NoField)
+    }
+
+    fn set_instance_value(
+        &mut self,
+        resource: u16,
+        instance: u16,
+        value: ValueRef<'_>,
+    ) -> Result<(), FieldError> {
+        let _ = (resource, instance, value);
+        Err(FieldError::NoField)
+    }
+
+    fn write_values<S: ValueSink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        content::write_optional(
+            sink,
+            5601,
+            DataType::Float,
+            self.min_measured_value.as_ref(),
+        )?;
+        content::write_optional(
+            sink,
+            5602,
+            DataType::Float,
+            self.max_measured_value.as_ref(),
+        )?;
+        content::write_optional(sink, 5603, DataType::Float, self.min_range_value.as_ref())?;
+        content::write_optional(sink, 5604, DataType::Float, self.max_range_value.as_ref())?;
+        content::write_single(sink, 5700, DataType::Float, &self.sensor_value)?;
+        content::write_optional(sink, 5701, DataType::String, self.sensor_units.as_ref())?;
+        content::write_optional(sink, 5750, DataType::String, self.application_type.as_ref())?;
+        content::write_optional(sink, 5751, DataType::String, self.sensor_type.as_ref())?;
+        Ok(())
     }
 }
 

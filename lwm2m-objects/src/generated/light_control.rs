@@ -3,6 +3,7 @@ use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
 use ::alloc::string::String;
+use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
     DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
     ResourceDefinition, Version,
@@ -275,6 +276,71 @@ impl LightControl {
     /// `ObjectErrorKind::NotAnInstance`.
     pub fn from_instance_node(node: &Node) -> Result<Self, ObjectError> {
         <Self as TypedObject>::from_instance_node(node)
+    }
+}
+
+impl TypedInstance for LightControl {
+    fn definition() -> &'static ObjectDefinition {
+        &DEFINITION
+    }
+
+    fn empty() -> Self {
+        LightControl {
+            sensor_units: None,
+            colour: None,
+            application_type: None,
+            cumulative_active_power: None,
+            power_factor: None,
+            on_off: false,
+            dimmer: None,
+            on_time: None,
+        }
+    }
+
+    fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
+        match resource {
+            5701 => content::store(&mut self.sensor_units, value),
+            5706 => content::store(&mut self.colour, value),
+            5750 => content::store(&mut self.application_type, value),
+            5805 => content::store(&mut self.cumulative_active_power, value),
+            5820 => content::store(&mut self.power_factor, value),
+            5850 => content::store_mandatory(&mut self.on_off, value),
+            5851 => content::store(&mut self.dimmer, value),
+            5852 => content::store(&mut self.on_time, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
+        let _ = resource;
+        Err(FieldError::NoField)
+    }
+
+    fn set_instance_value(
+        &mut self,
+        resource: u16,
+        instance: u16,
+        value: ValueRef<'_>,
+    ) -> Result<(), FieldError> {
+        let _ = (resource, instance, value);
+        Err(FieldError::NoField)
+    }
+
+    fn write_values<S: ValueSink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        content::write_optional(sink, 5701, DataType::String, self.sensor_units.as_ref())?;
+        content::write_optional(sink, 5706, DataType::String, self.colour.as_ref())?;
+        content::write_optional(sink, 5750, DataType::String, self.application_type.as_ref())?;
+        content::write_optional(
+            sink,
+            5805,
+            DataType::Float,
+            self.cumulative_active_power.as_ref(),
+        )?;
+        content::write_optional(sink, 5820, DataType::Float, self.power_factor.as_ref())?;
+        content::write_single(sink, 5850, DataType::Boolean, &self.on_off)?;
+        content::write_optional(sink, 5851, DataType::Integer, self.dimmer.as_ref())?;
+        content::write_optional(sink, 5852, DataType::Integer, self.on_time.as_ref())?;
+        Ok(())
     }
 }
 

@@ -3,6 +3,7 @@ use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
 use ::alloc::vec::Vec;
+use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
     DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, ResourceDefinition,
     Version,
@@ -255,6 +256,63 @@ impl Location {
     /// `ObjectErrorKind::NotAnInstance`.
     pub fn from_instance_node(node: &Node) -> Result<Self, ObjectError> {
         <Self as TypedObject>::from_instance_node(node)
+    }
+}
+
+impl TypedInstance for Location {
+    fn definition() -> &'static ObjectDefinition {
+        &DEFINITION
+    }
+
+    fn empty() -> Self {
+        Location {
+            latitude: 0.0,
+            longitude: 0.0,
+            altitude: None,
+            radius: None,
+            velocity: None,
+            timestamp: 0,
+            speed: None,
+        }
+    }
+
+    fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
+        match resource {
+            0 => content::store_mandatory(&mut self.latitude, value),
+            1 => content::store_mandatory(&mut self.longitude, value),
+            2 => content::store(&mut self.altitude, value),
+            3 => content::store(&mut self.radius, value),
+            4 => content::store(&mut self.velocity, value),
+            5 => content::store_mandatory(&mut self.timestamp, value),
+            6 => content::store(&mut self.speed, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
+        let _ = resource;
+        Err(FieldError::NoField)
+    }
+
+    fn set_instance_value(
+        &mut self,
+        resource: u16,
+        instance: u16,
+        value: ValueRef<'_>,
+    ) -> Result<(), FieldError> {
+        let _ = (resource, instance, value);
+        Err(FieldError::NoField)
+    }
+
+    fn write_values<S: ValueSink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        content::write_single(sink, 0, DataType::Float, &self.latitude)?;
+        content::write_single(sink, 1, DataType::Float, &self.longitude)?;
+        content::write_optional(sink, 2, DataType::Float, self.altitude.as_ref())?;
+        content::write_optional(sink, 3, DataType::Float, self.radius.as_ref())?;
+        content::write_optional(sink, 4, DataType::Opaque, self.velocity.as_ref())?;
+        content::write_single(sink, 5, DataType::Time, &self.timestamp)?;
+        content::write_optional(sink, 6, DataType::Float, self.speed.as_ref())?;
+        Ok(())
     }
 }
 

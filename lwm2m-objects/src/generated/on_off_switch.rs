@@ -3,6 +3,7 @@ use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
 use ::alloc::string::String;
+use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
     DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, ResourceDefinition,
     Version,
@@ -215,6 +216,62 @@ impl OnOffSwitch {
     /// `ObjectErrorKind::NotAnInstance`.
     pub fn from_instance_node(node: &Node) -> Result<Self, ObjectError> {
         <Self as TypedObject>::from_instance_node(node)
+    }
+}
+
+impl TypedInstance for OnOffSwitch {
+    fn definition() -> &'static ObjectDefinition {
+        &DEFINITION
+    }
+
+    fn empty() -> Self {
+        OnOffSwitch {
+            digital_input_state: false,
+            digital_input_counter: None,
+            application_type: None,
+            on_time: None,
+            off_time: None,
+        }
+    }
+
+    fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
+        match resource {
+            5500 => content::store_mandatory(&mut self.digital_input_state, value),
+            5501 => content::store(&mut self.digital_input_counter, value),
+            5750 => content::store(&mut self.application_type, value),
+            5852 => content::store(&mut self.on_time, value),
+            5854 => content::store(&mut self.off_time, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
+        let _ = resource;
+        Err(FieldError::NoField)
+    }
+
+    fn set_instance_value(
+        &mut self,
+        resource: u16,
+        instance: u16,
+        value: ValueRef<'_>,
+    ) -> Result<(), FieldError> {
+        let _ = (resource, instance, value);
+        Err(FieldError::NoField)
+    }
+
+    fn write_values<S: ValueSink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        content::write_single(sink, 5500, DataType::Boolean, &self.digital_input_state)?;
+        content::write_optional(
+            sink,
+            5501,
+            DataType::Integer,
+            self.digital_input_counter.as_ref(),
+        )?;
+        content::write_optional(sink, 5750, DataType::String, self.application_type.as_ref())?;
+        content::write_optional(sink, 5852, DataType::Integer, self.on_time.as_ref())?;
+        content::write_optional(sink, 5854, DataType::Integer, self.off_time.as_ref())?;
+        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@ use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
 use ::alloc::string::String;
 use ::alloc::vec::Vec;
+use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
     DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
     ResourceDefinition, Version,
@@ -384,6 +385,106 @@ impl Security {
     /// `ObjectErrorKind::NotAnInstance`.
     pub fn from_instance_node(node: &Node) -> Result<Self, ObjectError> {
         <Self as TypedObject>::from_instance_node(node)
+    }
+}
+
+impl TypedInstance for Security {
+    fn definition() -> &'static ObjectDefinition {
+        &DEFINITION
+    }
+
+    fn empty() -> Self {
+        Security {
+            lwm2m_server_uri: String::new(),
+            bootstrap_server: false,
+            security_mode: 0,
+            public_key_or_identity: Vec::new(),
+            server_public_key: Vec::new(),
+            secret_key: Vec::new(),
+            sms_security_mode: None,
+            sms_binding_key_parameters: None,
+            sms_binding_secret_keys: None,
+            lwm2m_server_sms_number: None,
+            short_server_id: None,
+            client_hold_off_time: None,
+            bootstrap_server_account_timeout: None,
+        }
+    }
+
+    fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
+        match resource {
+            0 => content::store_mandatory(&mut self.lwm2m_server_uri, value),
+            1 => content::store_mandatory(&mut self.bootstrap_server, value),
+            2 => content::store_mandatory(&mut self.security_mode, value),
+            3 => content::store_mandatory(&mut self.public_key_or_identity, value),
+            4 => content::store_mandatory(&mut self.server_public_key, value),
+            5 => content::store_mandatory(&mut self.secret_key, value),
+            6 => content::store(&mut self.sms_security_mode, value),
+            7 => content::store(&mut self.sms_binding_key_parameters, value),
+            8 => content::store(&mut self.sms_binding_secret_keys, value),
+            9 => content::store(&mut self.lwm2m_server_sms_number, value),
+            10 => content::store(&mut self.short_server_id, value),
+            11 => content::store(&mut self.client_hold_off_time, value),
+            12 => content::store(&mut self.bootstrap_server_account_timeout, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
+        let _ = resource;
+        Err(FieldError::NoField)
+    }
+
+    fn set_instance_value(
+        &mut self,
+        resource: u16,
+        instance: u16,
+        value: ValueRef<'_>,
+    ) -> Result<(), FieldError> {
+        let _ = (resource, instance, value);
+        Err(FieldError::NoField)
+    }
+
+    fn write_values<S: ValueSink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        content::write_single(sink, 0, DataType::String, &self.lwm2m_server_uri)?;
+        content::write_single(sink, 1, DataType::Boolean, &self.bootstrap_server)?;
+        content::write_single(sink, 2, DataType::Integer, &self.security_mode)?;
+        content::write_single(sink, 3, DataType::Opaque, &self.public_key_or_identity)?;
+        content::write_single(sink, 4, DataType::Opaque, &self.server_public_key)?;
+        content::write_single(sink, 5, DataType::Opaque, &self.secret_key)?;
+        content::write_optional(sink, 6, DataType::Integer, self.sms_security_mode.as_ref())?;
+        content::write_optional(
+            sink,
+            7,
+            DataType::Opaque,
+            self.sms_binding_key_parameters.as_ref(),
+        )?;
+        content::write_optional(
+            sink,
+            8,
+            DataType::Opaque,
+            self.sms_binding_secret_keys.as_ref(),
+        )?;
+        content::write_optional(
+            sink,
+            9,
+            DataType::String,
+            self.lwm2m_server_sms_number.as_ref(),
+        )?;
+        content::write_optional(sink, 10, DataType::Integer, self.short_server_id.as_ref())?;
+        content::write_optional(
+            sink,
+            11,
+            DataType::Integer,
+            self.client_hold_off_time.as_ref(),
+        )?;
+        content::write_optional(
+            sink,
+            12,
+            DataType::Integer,
+            self.bootstrap_server_account_timeout.as_ref(),
+        )?;
+        Ok(())
     }
 }
 

@@ -3,6 +3,7 @@ use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
 use ::alloc::string::String;
+use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
     DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
     ResourceDefinition, Version,
@@ -295,6 +296,81 @@ impl Server {
     /// `ObjectErrorKind::NotAnInstance`.
     pub fn from_instance_node(node: &Node) -> Result<Self, ObjectError> {
         <Self as TypedObject>::from_instance_node(node)
+    }
+}
+
+impl TypedInstance for Server {
+    fn definition() -> &'static ObjectDefinition {
+        &DEFINITION
+    }
+
+    fn empty() -> Self {
+        Server {
+            short_server_id: 0,
+            lifetime: 0,
+            default_minimum_period: None,
+            default_maximum_period: None,
+            disable_timeout: None,
+            notification_storing_when_disabled_or_offline: false,
+            binding: String::new(),
+        }
+    }
+
+    fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
+        match resource {
+            0 => content::store_mandatory(&mut self.short_server_id, value),
+            1 => content::store_mandatory(&mut self.lifetime, value),
+            2 => content::store(&mut self.default_minimum_period, value),
+            3 => content::store(&mut self.default_maximum_period, value),
+            5 => content::store(&mut self.disable_timeout, value),
+            6 => content::store_mandatory(
+                &mut self.notification_storing_when_disabled_or_offline,
+                value,
+            ),
+            7 => content::store_mandatory(&mut self.binding, value),
+            _ => Err(FieldError::NoField),
+        }
+    }
+
+    fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
+        let _ = resource;
+        Err(FieldError::NoField)
+    }
+
+    fn set_instance_value(
+        &mut self,
+        resource: u16,
+        instance: u16,
+        value: ValueRef<'_>,
+    ) -> Result<(), FieldError> {
+        let _ = (resource, instance, value);
+        Err(FieldError::NoField)
+    }
+
+    fn write_values<S: ValueSink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        content::write_single(sink, 0, DataType::Integer, &self.short_server_id)?;
+        content::write_single(sink, 1, DataType::Integer, &self.lifetime)?;
+        content::write_optional(
+            sink,
+            2,
+            DataType::Integer,
+            self.default_minimum_period.as_ref(),
+        )?;
+        content::write_optional(
+            sink,
+            3,
+            DataType::Integer,
+            self.default_maximum_period.as_ref(),
+        )?;
+        content::write_optional(sink, 5, DataType::Integer, self.disable_timeout.as_ref())?;
+        content::write_single(
+            sink,
+            6,
+            DataType::Boolean,
+            &self.notification_storing_when_disabled_or_offline,
+        )?;
+        content::write_single(sink, 7, DataType::String, &self.binding)?;
+        Ok(())
     }
 }
 
