@@ -11,7 +11,7 @@ use common::{addr, Harness, Req, START};
 use lwm2m_codec::coap::Code;
 use lwm2m_model::RegisterParams;
 use lwm2m_server::registration::{
-    ObjectLinks, Registrar, RegistrarConfig, Registration, RegistrationEvent, RegistrationId,
+    CompactObjectLinks, Registrar, RegistrarConfig, Registration, RegistrationEvent, RegistrationId,
 };
 use lwm2m_server::store::{
     Durability, MemoryRegistrationStore, RedbStore, RegistrationChange, RegistrationStore,
@@ -155,7 +155,7 @@ fn registration(id: &str, endpoint: &str, at: Timestamp) -> Registration {
     Registration::new(
         RegistrationId::parse(id).unwrap(),
         RegisterParams::new(endpoint).unwrap(),
-        ObjectLinks::parse(b"</3/0>", 8).unwrap(),
+        CompactObjectLinks::parse(b"</3/0>", 8).unwrap(),
         addr("10.0.0.1:1"),
         at,
     )

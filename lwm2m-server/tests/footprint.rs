@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use lwm2m_codec::coap::{Code, Message, MessageBuilder, Type};
 use lwm2m_server::registration::{
-    ObjectLinks, Registrar, RegistrarConfig, Registration, RegistrationEvent, RegistrationId,
+    CompactObjectLinks, Registrar, RegistrarConfig, Registration, RegistrationEvent, RegistrationId,
 };
 use lwm2m_server::store::NoStore;
 use lwm2m_server::Timestamp;
@@ -77,8 +77,8 @@ fn a_typical_registration_fits_the_budget() {
         size_of::<RegistrationId>()
     );
     println!(
-        "size_of::<ObjectLinks>()   = {} bytes",
-        size_of::<ObjectLinks>()
+        "size_of::<CompactObjectLinks>()   = {} bytes",
+        size_of::<CompactObjectLinks>()
     );
     println!(
         "size_of::<RegistrationEvent>() = {} bytes",
@@ -103,9 +103,9 @@ fn inline_sizes_stay_compact() {
     // Guards against an accidental bloat of the types every registration holds.
     assert_eq!(size_of::<RegistrationId>(), 13);
     assert!(
-        size_of::<ObjectLinks>() <= 56,
+        size_of::<CompactObjectLinks>() <= 56,
         "{}",
-        size_of::<ObjectLinks>()
+        size_of::<CompactObjectLinks>()
     );
     assert!(
         size_of::<Registration>() <= 192,

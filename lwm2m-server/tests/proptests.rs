@@ -9,7 +9,7 @@ use common::{Harness, Req};
 use lwm2m_codec::coap::{Code, Message, Type};
 use lwm2m_model::{BindingMode, Msisdn, RegisterParams, Version};
 use lwm2m_server::registration::{
-    ObjectLinks, Registrar, RegistrarConfig, Registration, RegistrationId,
+    CompactObjectLinks, Registrar, RegistrarConfig, Registration, RegistrationId,
 };
 use lwm2m_server::store::{decode_registration, encode_registration};
 use lwm2m_server::Timestamp;
@@ -166,10 +166,10 @@ proptest! {
 
     #[test]
     fn arbitrary_link_payloads_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..128), text in "[</>0-9a-z;=\",. ]{0,80}") {
-        let _ = ObjectLinks::parse(&bytes, 16);
-        if let Ok(links) = ObjectLinks::parse(text.as_bytes(), 1024) {
+        let _ = CompactObjectLinks::parse(&bytes, 16);
+        if let Ok(links) = CompactObjectLinks::parse(text.as_bytes(), 1024) {
             // Whatever was accepted prints as a payload that reads back the same.
-            prop_assert_eq!(ObjectLinks::parse(links.to_string().as_bytes(), 1024).unwrap(), links);
+            prop_assert_eq!(CompactObjectLinks::parse(links.to_string().as_bytes(), 1024).unwrap(), links);
         }
     }
 
@@ -190,11 +190,11 @@ proptest! {
     #[test]
     fn object_links_round_trip_through_text(links in object_links()) {
         let text = links.to_string();
-        prop_assert_eq!(ObjectLinks::parse(text.as_bytes(), 4096).unwrap(), links);
+        prop_assert_eq!(CompactObjectLinks::parse(text.as_bytes(), 4096).unwrap(), links);
     }
 }
 
-fn object_links() -> impl Strategy<Value = ObjectLinks> {
+fn object_links() -> impl Strategy<Value = CompactObjectLinks> {
     (
         proptest::collection::vec((1u16..=65534, proptest::option::of(0u16..=65534)), 0..20),
         proptest::collection::vec((1u16..=65534, 0u8..4, 0u8..10), 0..3),
@@ -230,7 +230,7 @@ fn object_links() -> impl Strategy<Value = ObjectLinks> {
             for (o, major, minor) in versions {
                 text.push(format!("<{root_text}/{o}>;ver=\"{major}.{minor}\""));
             }
-            ObjectLinks::parse(text.join(",").as_bytes(), 4096).unwrap()
+            CompactObjectLinks::parse(text.join(",").as_bytes(), 4096).unwrap()
         })
 }
 

@@ -37,7 +37,9 @@ fn malformed_registers_get_bad_request() {
         ("ep=a&lwm2m=one", LINKS),                 // bad version
         ("ep=a", b"</1/0"),                        // unterminated link
         ("ep=a", b"1/0,3/0"),                      // not link-format
-        ("ep=a", b"</1/0>;ver=x"),                 // bad ver
+        ("ep=a", b"</1>;ver=x,</1/0>"),            // bad ver
+        ("ep=a", b"</1/0>,</3/0/1>"),              // a resource link
+        ("ep=a", b"</1/0>,</65535>"),              // the reserved id
         ("ep=a", b"</1>;rt=\"oma.lwm2m\",</1/0>"), // numeric alternate root
         ("ep=a", b"\xff\xfe"),                     // not UTF-8
         ("ep=a", b""),                             // no object links

@@ -7,7 +7,7 @@ use common::{addr, hex, Harness, Req, START};
 use lwm2m_codec::coap::Code;
 use lwm2m_model::{BindingMode, RegisterParams, Version};
 use lwm2m_server::registration::{
-    ObjectLinks, Registrar, RegistrarConfig, Registration, RegistrationEvent, RegistrationId,
+    CompactObjectLinks, Registrar, RegistrarConfig, Registration, RegistrationEvent, RegistrationId,
 };
 use lwm2m_server::store::{MemoryRegistrationStore, RegistrationChange, RegistrationStore};
 
@@ -24,7 +24,7 @@ const LONG_EP: &str = "40 02 03 00 B2 72 64 4D 0E 65 70 3D 75 72 6E 3A 69 6D 65 
 fn with_5a3f() -> Harness {
     let store = MemoryRegistrationStore::new();
     let params = RegisterParams::parse(["ep=node1", "lt=300", "lwm2m=1.0", "b=U"]).unwrap();
-    let links = ObjectLinks::parse(b"</1/0>,</3/0>", 64).unwrap();
+    let links = CompactObjectLinks::parse(b"</1/0>,</3/0>", 64).unwrap();
     let registration = Registration::new(
         RegistrationId::parse("5a3f").unwrap(),
         params,

@@ -8,7 +8,7 @@ use lwm2m_model::{RegisterParams, UpdateParams};
 
 use super::registrar::RequestView;
 use super::{
-    IdentityVerdict, ObjectLinks, Refusal, Registrar, Registration, RegistrationEvent,
+    CompactObjectLinks, IdentityVerdict, Refusal, Registrar, Registration, RegistrationEvent,
     RegistrationId, RegistrationOperation, RegistrationResponse, UnknownParameters,
 };
 use crate::store::RegistrationChange;
@@ -93,7 +93,7 @@ impl Registrar {
         if request.payload.is_empty() {
             return Err(Refusal::MissingObjectLinks);
         }
-        let links = ObjectLinks::parse(request.payload, self.config.max_object_links)?;
+        let links = CompactObjectLinks::parse(request.payload, self.config.max_object_links)?;
         self.check_identity(peer, params.endpoint(), RegistrationOperation::Register)?;
 
         let existing = self
@@ -143,7 +143,7 @@ impl Registrar {
         let links = if request.payload.is_empty() {
             None
         } else {
-            Some(ObjectLinks::parse(
+            Some(CompactObjectLinks::parse(
                 request.payload,
                 self.config.max_object_links,
             )?)

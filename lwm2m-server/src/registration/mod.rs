@@ -3,7 +3,7 @@
 //! | item | job |
 //! |---|---|
 //! | [`Registrar`] | the state machine: Register / Update / De-register on `/rd`, expiry, events, write-through to a store |
-//! | [`Registration`], [`RegistrationId`], [`ObjectLinks`] | one registered client, its `/rd/{id}` handle, its object links |
+//! | [`Registration`], [`RegistrationId`], [`CompactObjectLinks`] | one registered client, its `/rd/{id}` handle, its object links |
 //! | [`RegistrationTable`] | registrations indexed by id, endpoint name and peer address, with O(log n) expiry |
 //! | [`RegistrationEvent`] | Registered, Updated, Deregistered, Expired |
 //! | [`RegistrationResponse`], [`Refusal`] | the answer and the reason a request failed, mapped to CoAP codes |
@@ -45,7 +45,7 @@ pub use config::{RateLimit, RateLimitKey, RateLimitResponse, RegistrarConfig, Un
 pub use event::RegistrationEvent;
 pub use id::{InvalidRegistrationId, RegistrationId};
 pub use identity::{AcceptAll, IdentityCheck, IdentityVerdict, RegistrationOperation};
-pub use links::{LinksError, ObjectLinks};
+pub use links::{CompactObjectLinks, LinksError};
 pub use record::Registration;
 pub use registrar::{Registrar, RegistrarBuilder, RegistrarError, RegistrarStats};
 pub use response::{Refusal, RegistrationResponse};

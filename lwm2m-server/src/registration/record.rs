@@ -7,7 +7,7 @@ use core::time::Duration;
 
 use lwm2m_model::{BindingMode, Msisdn, RegisterParams, UpdateParams, Version};
 
-use super::{ObjectLinks, RegistrationId};
+use super::{CompactObjectLinks, RegistrationId};
 use crate::Timestamp;
 
 /// An unknown Register parameter kept on the registration: name and optional value.
@@ -23,11 +23,11 @@ type Parameter = (Box<str>, Option<Box<str>>);
 ///
 /// ```
 /// use lwm2m_model::RegisterParams;
-/// use lwm2m_server::registration::{ObjectLinks, Registration, RegistrationId};
+/// use lwm2m_server::registration::{CompactObjectLinks, Registration, RegistrationId};
 /// use lwm2m_server::Timestamp;
 ///
 /// let params = RegisterParams::parse(["ep=node1", "lt=300", "lwm2m=1.0", "b=U"])?;
-/// let links = ObjectLinks::parse(b"</1/0>,</3/0>", 64)?;
+/// let links = CompactObjectLinks::parse(b"</1/0>,</3/0>", 64)?;
 /// let id: RegistrationId = "5a3f".parse()?;
 /// let now = Timestamp::from_unix_secs(1_000);
 /// let reg = Registration::new(id, params, links, "10.0.0.1:5683".parse()?, now);
@@ -45,7 +45,7 @@ pub struct Registration {
     lwm2m_version: Version,
     binding: BindingMode,
     sms: Option<Msisdn>,
-    links: ObjectLinks,
+    links: CompactObjectLinks,
     additional: Box<[Parameter]>,
     registered_at: Timestamp,
     updated_at: Timestamp,
@@ -56,7 +56,7 @@ impl Registration {
     pub fn new(
         id: RegistrationId,
         params: RegisterParams,
-        links: ObjectLinks,
+        links: CompactObjectLinks,
         peer: SocketAddr,
         now: Timestamp,
     ) -> Registration {
@@ -132,7 +132,7 @@ impl Registration {
     }
 
     /// The objects and object instances the client registered.
-    pub fn object_links(&self) -> &ObjectLinks {
+    pub fn object_links(&self) -> &CompactObjectLinks {
         &self.links
     }
 
@@ -179,7 +179,7 @@ impl Registration {
     pub(crate) fn apply_update(
         &mut self,
         update: &UpdateParams,
-        links: Option<ObjectLinks>,
+        links: Option<CompactObjectLinks>,
         peer: SocketAddr,
         now: Timestamp,
     ) {

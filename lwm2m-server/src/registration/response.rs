@@ -60,7 +60,7 @@ pub enum Refusal {
     MissingObjectLinks,
     /// The object links do not parse: 4.00.
     #[error("{0}")]
-    ObjectLinks(#[from] LinksError),
+    CompactObjectLinks(#[from] LinksError),
     /// The client's LwM2M version is not supported: 4.12.
     #[error("LwM2M version {client} is not supported (server: {server})")]
     UnsupportedVersion {
@@ -114,7 +114,7 @@ impl Refusal {
             | Refusal::TooManyParameters { .. }
             | Refusal::EndpointTooLong { .. }
             | Refusal::MissingObjectLinks
-            | Refusal::ObjectLinks(_) => Code::BAD_REQUEST,
+            | Refusal::CompactObjectLinks(_) => Code::BAD_REQUEST,
             Refusal::UnsupportedVersion { .. } => Code::PRECONDITION_FAILED,
             Refusal::IdentityMismatch => Code::FORBIDDEN,
             Refusal::RateLimited {

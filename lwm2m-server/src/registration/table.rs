@@ -182,7 +182,7 @@ impl RegistrationTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registration::ObjectLinks;
+    use crate::registration::CompactObjectLinks;
     use lwm2m_model::RegisterParams;
 
     fn reg(id: &str, endpoint: &str, peer: &str, lt: u32, at: u64) -> Registration {
@@ -191,7 +191,7 @@ mod tests {
         Registration::new(
             RegistrationId::parse(id).unwrap(),
             params,
-            ObjectLinks::default(),
+            CompactObjectLinks::default(),
             peer.parse().unwrap(),
             Timestamp::from_unix_secs(at),
         )

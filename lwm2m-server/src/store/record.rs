@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use lwm2m_model::{BindingMode, Msisdn, RegisterParams, Version};
 use serde::{Deserialize, Serialize};
 
-use crate::registration::{ObjectLinks, Registration, RegistrationId};
+use crate::registration::{CompactObjectLinks, Registration, RegistrationId};
 use crate::Timestamp;
 
 /// The current record format.
@@ -74,14 +74,14 @@ struct RegistrationV1<'a> {
 ///
 /// ```
 /// use lwm2m_model::RegisterParams;
-/// use lwm2m_server::registration::{ObjectLinks, Registration, RegistrationId};
+/// use lwm2m_server::registration::{CompactObjectLinks, Registration, RegistrationId};
 /// use lwm2m_server::store::{decode_registration, encode_registration};
 /// use lwm2m_server::Timestamp;
 ///
 /// let reg = Registration::new(
 ///     "5a3f".parse()?,
 ///     RegisterParams::parse(["ep=node1", "lt=300"])?,
-///     ObjectLinks::parse(b"</1/0>,</3/0>", 64)?,
+///     CompactObjectLinks::parse(b"</1/0>,</3/0>", 64)?,
 ///     "10.0.0.1:5683".parse()?,
 ///     Timestamp::from_unix_secs(1_700_000_000),
 /// );
@@ -176,7 +176,7 @@ pub fn decode_registration(bytes: &[u8]) -> Result<Registration, RecordError> {
     {
         return Err(invalid("root"));
     }
-    let links = ObjectLinks::from_parts(
+    let links = CompactObjectLinks::from_parts(
         record.links,
         record
             .versions
@@ -217,7 +217,7 @@ mod tests {
         ])
         .unwrap();
         params.lwm2m_version = Version::new(1, 0);
-        let links = ObjectLinks::parse(
+        let links = CompactObjectLinks::parse(
             br#"</lwm2m>;rt="oma.lwm2m";ct=11543,</lwm2m/1/0>,</lwm2m/3/0>,</lwm2m/3303>;ver="1.1",</lwm2m/3303/0>"#,
             64,
         )
