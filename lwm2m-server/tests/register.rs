@@ -401,3 +401,14 @@ fn the_event_queue_is_bounded() {
     assert_eq!(events[1].registration().endpoint(), "ep4");
     assert_eq!(h.registrar.stats().events_dropped, 3);
 }
+
+#[test]
+fn the_registrar_can_move_to_another_thread() {
+    fn assert_send<T: Send>(_: &T) {}
+    let h = Harness::new();
+    assert_send(&h.registrar);
+    let moved = std::thread::spawn(move || h.registrar.registrations().len())
+        .join()
+        .unwrap();
+    assert_eq!(moved, 0);
+}
