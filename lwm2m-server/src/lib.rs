@@ -1,8 +1,50 @@
 //! # lwm2m-server
 //!
-//! The LwM2M 1.0 server and bootstrap server façade: registration interface, typed async device
-//! management and observation API, queue mode, security store, durable storage and a REST API.
+//! The LwM2M 1.0 server side of lwm2m-rs. This first milestone holds:
 //!
-//! **Status:** not written yet. This crate exists so the workspace has its final shape from the start;
-//! see the project README's feature table for what works today.
-#![no_std]
+//! - [`registration`]: the Client Registration interface as a sans-IO state machine
+//!   ([`Registrar`](registration::Registrar)): Register, Update, De-register on `/rd`, expiry on
+//!   caller-supplied time with a grace period, events, per-source Register rate limiting, an
+//!   identity-check hook for DTLS, and a compact in-memory [`Registration`](registration::Registration)
+//!   table indexed by id, endpoint name and address;
+//! - [`store`]: store traits for registrations, observations, credentials and bootstrap
+//!   configurations, in-memory implementations, and a durable embedded store on redb (feature
+//!   `redb`, on by default) that the registrar writes through to, so a restart loses no
+//!   registration;
+//! - [`Timestamp`]: the wall-clock time the sans-IO code is driven with.
+//!
+//! Not yet here: the typed async device-management and observation API, queue mode, the
+//! bootstrap server, the DTLS identity wiring, a Redis store, the HTTP API.
+//!
+//! ```
+//! # #[cfg(feature = "redb")] {
+//! use lwm2m_codec::coap::{Code, Message, MessageBuilder, Type};
+//! use lwm2m_server::registration::Registrar;
+//! use lwm2m_server::store::{RedbStore, RegistrationStore};
+//! use lwm2m_server::Timestamp;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("registrations.redb");
+//! let now = Timestamp::from_unix_secs(1_700_000_000);
+//! let mut register = MessageBuilder::new(Type::Confirmable, Code::POST, 1);
+//! register.uri_path("/rd").uri_queries("ep=node1&lt=300").content_format(40).payload(b"</3/0>");
+//! let bytes = register.to_vec()?;
+//!
+//! let id = {
+//!     let mut registrar = Registrar::builder().store(RedbStore::open(&path)?).build(now)?;
+//!     let answer = registrar.handle_request(now, "10.0.0.1:5683".parse()?, &Message::parse(&bytes)?);
+//!     answer.location().unwrap()
+//! }; // the server stops ...
+//!
+//! // ... and starts again: the registration is still there.
+//! let registrar = Registrar::builder().store(RedbStore::open(&path)?).build(now)?;
+//! assert_eq!(registrar.get(id).unwrap().endpoint(), "node1");
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod registration;
+pub mod store;
+mod time;
+
+pub use time::Timestamp;
