@@ -86,9 +86,18 @@ fn ci(quick: bool) -> Result<(), String> {
             ],
         ),
         step(
-            "no_std build of lwm2m-codec",
+            "no_std + alloc build of lwm2m-codec, lwm2m-model and lwm2m-objects",
             "cargo",
-            &["build", "-p", "lwm2m-codec", "--no-default-features"],
+            &[
+                "build",
+                "-p",
+                "lwm2m-codec",
+                "-p",
+                "lwm2m-model",
+                "-p",
+                "lwm2m-objects",
+                "--no-default-features",
+            ],
         ),
         Step {
             name: "docs",
