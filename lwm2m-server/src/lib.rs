@@ -44,6 +44,7 @@
 //! ```
 
 pub mod registration;
+pub mod server;
 pub mod store;
 mod time;
 
