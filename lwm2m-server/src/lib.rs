@@ -11,10 +11,13 @@
 //!   configurations, in-memory implementations, and a durable embedded store on redb (feature
 //!   `redb`, on by default) that the registrar writes through to, so a restart loses no
 //!   registration;
+//! - [`server`]: the tokio runtime ([`Server`](server::Server)) and the typed async
+//!   device-management and observation API ([`ServerHandle`](server::ServerHandle));
+//! - [`http`]: a minimal HTTP API (axum) over a `ServerHandle`, served by the `lwm2m-server`
+//!   binary;
 //! - [`Timestamp`]: the wall-clock time the sans-IO code is driven with.
 //!
-//! Not yet here: the typed async device-management and observation API, queue mode, the
-//! bootstrap server, the DTLS identity wiring, a Redis store, the HTTP API.
+//! Not yet here: queue mode, the bootstrap server, the DTLS identity wiring, a Redis store.
 //!
 //! ```
 //! # #[cfg(feature = "redb")] {
@@ -43,7 +46,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod http;
 pub mod registration;
+pub mod server;
 pub mod store;
 mod time;
 

@@ -1,0 +1,129 @@
+//! The `lwm2m-server` binary: an LwM2M 1.0 server on UDP with a durable registration store and
+//! an HTTP API. `lwm2m-server --help` lists the flags; a TOML file (`--config`) can hold the
+//! same settings (flags win).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use lwm2m_server::registration::Registrar;
+use lwm2m_server::server::Server;
+use lwm2m_server::store::RedbStore;
+use serde::Deserialize;
+use tracing_subscriber::EnvFilter;
+
+/// An OMA LwM2M 1.0 server: registrations on CoAP/UDP, kept in a redb store, and an HTTP API.
+///
+/// Logging follows `RUST_LOG` (default `info`: every registration, update, de-registration and
+/// expiry).
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// UDP address of the CoAP (LwM2M) endpoint [default: [::]:5683].
+    #[arg(long, value_name = "ADDR")]
+    coap_addr: Option<SocketAddr>,
+    /// Directory of the redb registration store (created if missing) [default: ./lwm2m-data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// TCP address of the HTTP API [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    http_addr: Option<SocketAddr>,
+    /// Directory of extra OMA object definition XML files, added to the core objects.
+    #[arg(long, value_name = "DIR")]
+    object_definitions: Option<PathBuf>,
+    /// TOML file with the same settings (`coap_addr`, `data_dir`, `http_addr`,
+    /// `object_definitions`); command-line flags override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+/// The settings a `--config` file may hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    coap_addr: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    http_addr: Option<SocketAddr>,
+    object_definitions: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let cli = Cli::parse();
+    let file = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            toml::from_str::<FileConfig>(&text)
+                .map_err(|e| format!("invalid config {}: {e}", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let coap_addr = cli
+        .coap_addr
+        .or(file.coap_addr)
+        .unwrap_or_else(|| SocketAddr::from(([0u16; 8], 5683)));
+    let http_addr = cli
+        .http_addr
+        .or(file.http_addr)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let data_dir = cli
+        .data_dir
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from("./lwm2m-data"));
+    let definitions = cli.object_definitions.or(file.object_definitions);
+
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let store_path = data_dir.join("registrations.redb");
+    let store = RedbStore::open(&store_path)?;
+    let mut builder = Server::builder().registrar(Registrar::builder().store(store));
+    if let Some(dir) = definitions {
+        builder = builder.object_definitions(dir);
+    }
+    let server = builder.bind(coap_addr).await?;
+    let restored = server.handle().clients().len();
+    tracing::info!(
+        coap = %server.local_addr(),
+        store = %store_path.display(),
+        restored,
+        "LwM2M server listening"
+    );
+
+    let listener = tokio::net::TcpListener::bind(http_addr).await?;
+    tracing::info!(http = %listener.local_addr()?, "HTTP API listening");
+    let app = lwm2m_server::http::router(server.handle());
+    let http = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+    if let Err(e) = http.await {
+        tracing::error!(error = %e, "HTTP API failed");
+    }
+    tracing::info!("shutting down (registrations stay in the store)");
+    // Dropping the last handle closes the redb store; every change was committed when made.
+    server.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
