@@ -284,6 +284,45 @@ async fn a_rebooted_client_on_the_same_port_handshakes_again() {
     server.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_on_two_reuseport_sockets_serves_every_client_once() {
+    let (builder, mut events) = UdpEndpoint::builder()
+        .sockets(2)
+        .dtls_server(psk_server_config());
+    let server = builder.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    serve(server.incoming());
+    let mut clients = Vec::new();
+    for _ in 0..6 {
+        clients.push(
+            start_client(psk_client(IDENTITY, KEY), "127.0.0.1:0")
+                .await
+                .0,
+        );
+    }
+    for client in &clients {
+        let response = timeout(
+            LIMIT,
+            client.handle().request(server.local_addr(), get("x")),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
+    }
+    let mut peers = Vec::new();
+    for _ in &clients {
+        peers.push(connected(&mut events).await.0);
+    }
+    peers.sort();
+    let mut expected: Vec<SocketAddr> = clients.iter().map(UdpEndpoint::local_addr).collect();
+    expected.sort();
+    assert_eq!(peers, expected, "one handshake per client");
+    for client in clients {
+        client.close().await;
+    }
+    server.close().await;
+}
+
 #[tokio::test]
 async fn libcoap_clients_get_from_our_server_driver() {
     let (server, mut events) = start_server(psk_server_config(), "127.0.0.1:0").await;

@@ -386,3 +386,63 @@ impl DatagramLayer for DtlsLayer {
         self.failures.pop_front()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtls::{ClientCredentials, Psk};
+
+    fn layer(client: bool) -> (DtlsLayer, mpsc::Receiver<DtlsEvent>) {
+        let (sender, receiver) = mpsc::channel(8);
+        let config = client.then(|| {
+            let psk = Psk::new(b"dev-1", b"0123456789abcdef").unwrap();
+            ClientConfig::builder(ClientCredentials::Psk(psk))
+                .build()
+                .unwrap()
+        });
+        let layer = DtlsLayer::new(None, config, Limits::default(), sender).unwrap();
+        (layer, receiver)
+    }
+
+    #[test]
+    fn a_client_layer_starts_a_handshake_and_holds_the_plaintext() {
+        let (mut layer, _events) = layer(true);
+        let peer: SocketAddr = "127.0.0.1:5684".parse().unwrap();
+        let mut wire = Wire::default();
+        layer.send(Instant::ZERO, peer, Bytes::from_static(b"coap"), &mut wire);
+        assert_eq!(wire.len(), 1, "the ClientHello");
+        let (to, hello) = wire.front().unwrap();
+        assert_eq!(*to, peer);
+        // A DTLS 1.x handshake record (content type 22) whose message is a ClientHello (1).
+        assert_eq!((hello[0], hello[13]), (22, 1));
+        assert!(
+            !hello.windows(4).any(|w| w == b"coap"),
+            "plaintext held back"
+        );
+        assert_eq!(layer.dropped_plaintext(), 0);
+        assert!(layer.poll_failure().is_none());
+        assert!(layer.poll_timeout().is_some(), "retransmission timer armed");
+    }
+
+    #[test]
+    fn a_server_only_layer_drops_plaintext_for_unknown_peers_and_garbage() {
+        let (mut layer, mut events) = layer(false);
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let mut wire = Wire::default();
+        layer.send(Instant::ZERO, peer, Bytes::from_static(b"coap"), &mut wire);
+        assert!(wire.is_empty());
+        assert_eq!(layer.dropped_plaintext(), 1);
+        let mut delivered = 0;
+        layer.receive(
+            Instant::ZERO,
+            peer,
+            b"\x17\xfe\xfdgarbage",
+            &mut |_| delivered += 1,
+            &mut wire,
+        );
+        assert_eq!(delivered, 0);
+        assert!(wire.is_empty());
+        assert!(events.try_recv().is_err());
+        assert!(layer.poll_failure().is_none());
+    }
+}
