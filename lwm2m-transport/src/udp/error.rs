@@ -25,6 +25,10 @@ pub enum BindError {
     /// [`Builder::sockets`](super::Builder::sockets) was zero.
     #[error("at least one socket is needed")]
     NoSockets,
+    /// A DTLS session table could not be created (no entropy for its cookie secret).
+    #[cfg(feature = "dtls-openssl")]
+    #[error("cannot create the DTLS session table: {0}")]
+    Dtls(#[from] crate::dtls::DtlsError),
 }
 
 /// How an observe relation of this endpoint (notifier side) ended, as
@@ -55,4 +59,14 @@ pub enum Error {
     /// The UDP endpoint was closed (or dropped) before the result came.
     #[error("the UDP endpoint is closed")]
     Closed,
+    /// The DTLS handshake with the peer failed (wrong key, untrusted certificate, timeout), so
+    /// the exchange could not be carried.
+    #[cfg(feature = "dtls-openssl")]
+    #[error("DTLS with {peer} failed: {error}")]
+    Dtls {
+        /// The peer.
+        peer: SocketAddr,
+        /// What went wrong.
+        error: crate::dtls::DtlsError,
+    },
 }

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
+use super::error::{BindError, Error};
 use crate::time::Instant;
 
 /// Datagrams to put on the socket, in order.
@@ -84,6 +85,38 @@ pub trait DatagramLayer: Send + 'static {
     /// Runs the layer's timers that are due at `now`.
     fn handle_timeout(&mut self, now: Instant, wire: &mut Wire) {
         let _ = (now, wire);
+    }
+
+    /// A peer this layer can no longer reach (a DTLS handshake failed): the driver fails the
+    /// calls waiting on it with the error at once, rather than letting them retransmit into
+    /// their timeout. Polled after every call above until `None`.
+    fn poll_failure(&mut self) -> Option<(SocketAddr, Error)> {
+        None
+    }
+}
+
+/// Makes the [`DatagramLayer`] of each socket when a [`Builder`](super::Builder) binds.
+///
+/// Every `FnMut(usize) -> L` is one (given to [`Builder::layer`](super::Builder::layer));
+/// a factory that can fail (a DTLS table needs entropy) implements it directly.
+pub trait LayerFactory {
+    /// The layer it makes.
+    type Layer: DatagramLayer;
+
+    /// The layer of socket `index`.
+    fn make(&mut self, index: usize) -> Result<Self::Layer, BindError>;
+}
+
+impl<F, L> LayerFactory for F
+where
+    F: FnMut(usize) -> L,
+    L: DatagramLayer,
+{
+    type Layer = L;
+
+    #[inline]
+    fn make(&mut self, index: usize) -> Result<L, BindError> {
+        Ok(self(index))
     }
 }
 

@@ -53,6 +53,8 @@
 mod client;
 mod command;
 mod driver;
+#[cfg(feature = "dtls-openssl")]
+mod dtls_layer;
 mod error;
 mod layer;
 mod routes;
@@ -66,8 +68,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub use client::{Handle, Notification, Observation};
+#[cfg(feature = "dtls-openssl")]
+pub use dtls_layer::{
+    DtlsEvent, DtlsEvents, DtlsFactory, DtlsLayer, DtlsSettings, DEFAULT_EVENT_CAPACITY,
+};
 pub use error::{BindError, Error, RelationClosed};
-pub use layer::{DatagramLayer, Plain, Wire};
+pub use layer::{DatagramLayer, LayerFactory, Plain, Wire};
 pub use server::{IncomingRequests, Notifier, Responder, ServerRequest};
 
 use crate::config::Config;
@@ -121,11 +127,7 @@ impl Default for Builder {
     }
 }
 
-impl<F, L> Builder<F>
-where
-    F: FnMut(usize) -> L,
-    L: DatagramLayer,
-{
+impl<F: LayerFactory> Builder<F> {
     /// The endpoint configuration (each socket's endpoint gets a copy).
     #[must_use]
     pub fn config(mut self, config: Config) -> Builder<F> {
@@ -183,6 +185,38 @@ where
         G: FnMut(usize) -> M,
         M: DatagramLayer,
     {
+        self.with_factory(factory)
+    }
+
+    /// DTLS between each socket and its endpoint ([`DtlsLayer`]), with the roles and limits of
+    /// `settings`; the [`DtlsEvents`] report handshakes (with the peer's identity), closes and
+    /// failures of every socket. See [`DtlsLayer`] for an example.
+    #[cfg(feature = "dtls-openssl")]
+    pub fn dtls(self, settings: DtlsSettings) -> (Builder<DtlsFactory>, DtlsEvents) {
+        let (factory, events) = settings.into_factory();
+        (self.with_factory(factory), events)
+    }
+
+    /// [`dtls`](Self::dtls) as a server only: accepts clients with `config`.
+    #[cfg(feature = "dtls-openssl")]
+    pub fn dtls_server(
+        self,
+        config: crate::dtls::ServerConfig,
+    ) -> (Builder<DtlsFactory>, DtlsEvents) {
+        self.dtls(DtlsSettings::server(config))
+    }
+
+    /// [`dtls`](Self::dtls) as a client only: connects to the peers it sends to with `config`.
+    #[cfg(feature = "dtls-openssl")]
+    pub fn dtls_client(
+        self,
+        config: crate::dtls::ClientConfig,
+    ) -> (Builder<DtlsFactory>, DtlsEvents) {
+        self.dtls(DtlsSettings::client(config))
+    }
+
+    /// Any [`LayerFactory`] (e.g. one whose layers can fail to build).
+    pub fn with_factory<G: LayerFactory>(self, factory: G) -> Builder<G> {
         Builder {
             config: self.config,
             sockets: self.sockets,
@@ -239,7 +273,7 @@ where
                 siblings: senders.clone(),
                 max_owned: self.config.limits.max_peers,
             });
-            let layer = (self.layer)(index);
+            let layer = self.layer.make(index)?;
             let driver = Driver::new(endpoint, layer, socket, commands, me, sharing);
             tasks.push(tokio::spawn(driver.run()));
         }

@@ -25,7 +25,8 @@ impl<L: DatagramLayer> Driver<L> {
                 self.claim(peer);
                 match self.endpoint.start_request(now, peer, request) {
                     Ok(id) => {
-                        self.waiters.insert(id, Waiter::Request { key, reply });
+                        self.waiters
+                            .insert(id, Waiter::Request { key, reply, peer });
                     }
                     Err(e) => {
                         let _ = reply.send(Err(Error::Endpoint(e)));
@@ -42,8 +43,15 @@ impl<L: DatagramLayer> Driver<L> {
                 self.claim(peer);
                 match self.endpoint.start_request(now, peer, request) {
                     Ok(id) => {
-                        self.waiters
-                            .insert(id, Waiter::Observe { key, reply, feed });
+                        self.waiters.insert(
+                            id,
+                            Waiter::Observe {
+                                key,
+                                reply,
+                                feed,
+                                peer,
+                            },
+                        );
                     }
                     Err(e) => {
                         feed.close();
@@ -55,7 +63,7 @@ impl<L: DatagramLayer> Driver<L> {
                 self.claim(peer);
                 match self.endpoint.ping(now, peer) {
                     Ok(id) => {
-                        self.waiters.insert(id, Waiter::Ping { key, reply });
+                        self.waiters.insert(id, Waiter::Ping { key, reply, peer });
                     }
                     Err(e) => {
                         let _ = reply.send(Err(Error::Endpoint(e)));

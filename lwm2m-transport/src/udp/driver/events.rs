@@ -21,21 +21,21 @@ use crate::udp::server::{Responder, ServerRequest};
 pub(super) enum Waiter {
     Request {
         key: u64,
+        peer: SocketAddr,
         reply: Reply<IncomingResponse>,
     },
     /// An observe request before its first response.
     Observe {
         key: u64,
+        peer: SocketAddr,
         reply: Reply<ObserveStart>,
         feed: Arc<Feed>,
     },
     /// An established observation.
-    Observing {
-        key: u64,
-        feed: Arc<Feed>,
-    },
+    Observing { key: u64, feed: Arc<Feed> },
     Ping {
         key: u64,
+        peer: SocketAddr,
         reply: Reply<()>,
     },
     /// The deregistration of a cancelled observation.
@@ -52,6 +52,16 @@ impl Waiter {
             | Waiter::Observing { key, .. }
             | Waiter::Ping { key, .. } => Some(*key),
             Waiter::Deregister { .. } => None,
+        }
+    }
+
+    /// The peer of an exchange that has not had its first response yet.
+    pub(super) fn pending_peer(&self) -> Option<SocketAddr> {
+        match self {
+            Waiter::Request { peer, .. }
+            | Waiter::Observe { peer, .. }
+            | Waiter::Ping { peer, .. } => Some(*peer),
+            Waiter::Observing { .. } | Waiter::Deregister { .. } => None,
         }
     }
 
@@ -160,7 +170,9 @@ impl<L: DatagramLayer> Driver<L> {
             Some(Waiter::Request { reply, .. } | Waiter::Deregister { reply: Some(reply) }) => {
                 let _ = reply.send(Ok(response));
             }
-            Some(Waiter::Observe { key, reply, feed }) => {
+            Some(Waiter::Observe {
+                key, reply, feed, ..
+            }) => {
                 let established = response.code().is_success() && response.observe().is_some();
                 if established {
                     self.waiters.insert(

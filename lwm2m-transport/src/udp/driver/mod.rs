@@ -135,6 +135,7 @@ impl<L: DatagramLayer> Driver<L> {
             busy |= self.run_timers(now);
             self.dispatch_events(now);
             self.collect_transmits(now);
+            self.layer_failures(now);
             let _ = self.socket.poll_flush(cx, &mut self.wire);
             if !busy && !self.poll_timer(cx, now) {
                 return Poll::Pending;
@@ -249,6 +250,24 @@ impl<L: DatagramLayer> Driver<L> {
             self.sleep_until = Some(deadline);
         }
         self.sleep.as_mut().poll(cx).is_ready()
+    }
+
+    /// Fails at once the calls waiting on peers the layer gave up on.
+    fn layer_failures(&mut self, now: Instant) {
+        while let Some((peer, error)) = self.layer.poll_failure() {
+            let ids: Vec<RequestId> = self
+                .waiters
+                .iter()
+                .filter(|(_, w)| w.pending_peer() == Some(peer))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in ids {
+                if let Some(waiter) = self.waiters.remove(&id) {
+                    let _ = self.endpoint.cancel_request(now, id);
+                    waiter.fail(error.clone());
+                }
+            }
+        }
     }
 
     // ----- outputs -------------------------------------------------------------------------
