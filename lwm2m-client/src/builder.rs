@@ -12,6 +12,7 @@ use lwm2m_objects::{AccessControl, Security, Server};
 use lwm2m_transport::{Endpoint, Instant};
 
 use crate::attributes::AttributeStore;
+use crate::bootstrap::{Bootstrap, BootstrapConfig};
 use crate::client::Client;
 use crate::config::{ServerAccount, Timings};
 use crate::error::ClientError;
@@ -50,6 +51,7 @@ pub struct ClientBuilder<P> {
     objects: Vec<Box<dyn ObjectHandler>>,
     timings: Timings,
     seed: Option<[u8; 32]>,
+    bootstrap: Option<BootstrapConfig<P>>,
 }
 
 impl<P> core::fmt::Debug for ClientBuilder<P> {
@@ -72,6 +74,7 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
             objects: Vec::new(),
             timings: Timings::default(),
             seed: None,
+            bootstrap: None,
         }
     }
 
@@ -97,6 +100,15 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
         self
     }
 
+    /// Adds a Bootstrap-Server account: the client bootstraps when it has no server account,
+    /// when every server's Register budget is used up, or when the Bootstrap-Server starts
+    /// writing (see [`BootstrapConfig`]).
+    #[must_use]
+    pub fn bootstrap_server(mut self, config: BootstrapConfig<P>) -> Self {
+        self.bootstrap = Some(config);
+        self
+    }
+
     /// Uses these timings.
     #[must_use]
     pub fn timings(mut self, timings: Timings) -> Self {
@@ -117,7 +129,7 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
         if self.endpoint_name.is_empty() {
             return Err(ClientError::EmptyEndpointName);
         }
-        if self.servers.is_empty() {
+        if self.servers.is_empty() && self.bootstrap.is_none() {
             return Err(ClientError::NoServer);
         }
         let mut security = TypedStore::<Security>::new();
@@ -167,6 +179,7 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
                 },
             );
         }
+        let bootstrap = Bootstrap::install_any(self.bootstrap, &mut security, self.servers.len());
         let mut objects: BTreeMap<u16, Box<dyn ObjectHandler>> = BTreeMap::new();
         objects.insert(0, Box::new(security));
         objects.insert(1, Box::new(server));
@@ -210,6 +223,7 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
             objects_changed: false,
             pending_disable: Vec::new(),
             now: Instant::ZERO,
+            bootstrap,
         })
     }
 }

@@ -14,6 +14,7 @@ use lwm2m_objects::{AccessControl, Server};
 use lwm2m_transport::{Endpoint, Event, Instant, Transmit};
 
 use crate::attributes::AttributeStore;
+use crate::bootstrap::Bootstrap;
 use crate::config::Timings;
 use crate::object::{ObjectHandler, TypedStore};
 use crate::observe::Observations;
@@ -94,6 +95,19 @@ pub enum ClientEvent {
         /// The observed path.
         path: Path,
     },
+    /// A bootstrap began: a Bootstrap-Request went out, or the Bootstrap-Server started
+    /// writing (Server-Initiated).
+    BootstrapStarted,
+    /// A Bootstrap-Finish was accepted; the client registers with the configured servers.
+    BootstrapFinished,
+    /// A bootstrap failed (Bootstrap-Request refused or unanswered, no Finish in time); the
+    /// next Bootstrap-Request goes out at `retry_at`.
+    BootstrapFailed {
+        /// What happened.
+        reason: String,
+        /// When the next Bootstrap-Request goes out.
+        retry_at: Instant,
+    },
 }
 
 /// A sans-IO LwM2M 1.0 client: registration with every configured server, device management
@@ -122,6 +136,8 @@ pub struct Client<P> {
     /// Servers whose Disable was executed; they de-register once the response is out.
     pub(crate) pending_disable: Vec<u16>,
     pub(crate) now: Instant,
+    /// The Bootstrap-Server account and bootstrap state, if the client has one.
+    pub(crate) bootstrap: Option<Bootstrap<P>>,
 }
 
 impl<P> core::fmt::Debug for Client<P> {
@@ -159,10 +175,16 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             .filter_map(Registration::deadline)
             .min();
         let observations = self.observation_deadline();
-        [self.endpoint.poll_timeout(), registrations, observations]
-            .into_iter()
-            .flatten()
-            .min()
+        let bootstrap = self.bootstrap.as_ref().and_then(Bootstrap::deadline);
+        [
+            self.endpoint.poll_timeout(),
+            registrations,
+            observations,
+            bootstrap,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Time advanced to `now`: retransmissions, registration refreshes, notifications.
@@ -305,6 +327,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         // Each round may start requests or notifications whose events the next round handles;
         // the bound only guards against a handler that keeps producing work.
         for _ in 0..64 {
+            self.drive_bootstrap(now);
             self.drive_registrations(now);
             self.drive_observations(now);
             let mut any = false;
@@ -320,13 +343,9 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
 
     fn on_endpoint_event(&mut self, now: Instant, event: Event<P>) {
         match event {
-            Event::Request { id, peer, request } => self.on_request(now, id, &peer, &request),
-            Event::Response { id, response, .. } => {
-                self.on_registration_response(now, id, Ok(&response));
-            }
-            Event::RequestFailed { id, error, .. } => {
-                self.on_registration_response(now, id, Err(&error));
-            }
+            Event::Request { id, peer, request } => self.route_request(now, id, &peer, &request),
+            Event::Response { id, response, .. } => self.route_response(now, id, Ok(&response)),
+            Event::RequestFailed { id, error, .. } => self.route_response(now, id, Err(&error)),
             Event::RelationEnded { relation, .. } => self.on_relation_ended(relation),
             _ => {}
         }

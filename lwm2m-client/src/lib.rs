@@ -50,6 +50,7 @@ extern crate alloc;
 
 mod access;
 mod attributes;
+mod bootstrap;
 mod builder;
 mod client;
 mod config;
@@ -61,6 +62,7 @@ mod observe;
 mod registration;
 
 pub use access::CREATE_INSTANCE;
+pub use bootstrap::{BootstrapConfig, Resolver};
 pub use builder::{parse_coap_uri, ClientBuilder};
 pub use client::{Client, ClientEvent};
 pub use config::{ServerAccount, Timings};

@@ -78,6 +78,19 @@ impl<P> Registration<P> {
         }
     }
 
+    /// An account that registers at `at` (a server configured by a bootstrap).
+    pub(crate) fn new_at(ssid: u16, peer: P, at: Instant) -> Self {
+        Registration {
+            state: State::Idle { at },
+            ..Registration::new(ssid, peer)
+        }
+    }
+
+    /// Failed Register (or Update) attempts in a row.
+    pub(crate) fn failures(&self) -> u32 {
+        self.failures
+    }
+
     /// When this account needs the client's attention.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         match self.state {
