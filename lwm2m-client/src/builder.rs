@@ -230,8 +230,8 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
 
 impl ClientBuilder<SocketAddr> {
     /// Adds the server accounts of a factory configuration: Security and Server object
-    /// instances, paired by Short Server ID. Bootstrap-Server accounts are skipped (bootstrap is
-    /// not supported yet); server URIs must be `coap://<ip>[:port]`.
+    /// instances, paired by Short Server ID. Bootstrap-Server accounts are skipped (add one with
+    /// [`bootstrap_server`](Self::bootstrap_server)); server URIs must be `coap://<ip>[:port]`.
     ///
     /// ```
     /// use lwm2m_client::ClientBuilder;

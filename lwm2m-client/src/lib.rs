@@ -6,6 +6,7 @@
 //!
 //! | Type | Job |
 //! |---|---|
+//! | [`BootstrapConfig`] | the Bootstrap-Server account: client-initiated, server-initiated and fallback bootstrap |
 //! | [`ClientBuilder`] | endpoint name, [`ServerAccount`]s (or factory Security/Server instances), objects, [`Timings`] |
 //! | [`Client`] | the state machine; driven like a transport endpoint: `handle_datagram` / `handle_timeout` in, `poll_transmit` / `poll_event` / `poll_timeout` out |
 //! | [`ObjectHandler`] | what a device developer implements per object (read, write, execute, create, delete; defaults answer 4.05) |
@@ -43,7 +44,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Not in this crate yet: bootstrap, queue mode (the `UQ` binding is announced but the client
+//! Not in this crate yet: queue mode (the `UQ` binding is announced but the client
 //! never sleeps), firmware update, DTLS, notification storing while offline.
 
 extern crate alloc;

@@ -390,3 +390,6 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         self.events.push_back(ClientEvent::BootstrapFinished);
     }
 }
+
+#[cfg(test)]
+mod tests;
