@@ -4,6 +4,7 @@
 //! cargo xtask ci         install what the tests need, then run every check CI runs
 //! cargo xtask ci --quick the same without `cargo package` (faster while iterating)
 //! cargo xtask install    install the test prerequisites only (Debian packages, the interop venv)
+//! cargo xtask demo       the main job: the server with its defaults plus one simulated client
 //! cargo xtask codegen    regenerate lwm2m-objects/src/generated/ from the OMA XML files
 //! cargo xtask codegen --check
 //!                        fail (listing the files) if the committed generated code is stale
@@ -17,6 +18,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 mod codegen;
+mod demo;
 mod install;
 
 fn main() -> ExitCode {
@@ -25,8 +27,11 @@ fn main() -> ExitCode {
         Some("ci") => ci(args.iter().any(|a| a == "--quick")),
         Some("install") => install::test_prerequisites(&workspace_root()),
         Some("codegen") => codegen::codegen(&workspace_root(), args.iter().any(|a| a == "--check")),
+        Some("demo") => demo::demo(&workspace_root(), seconds_flag(&args)),
         _ => {
-            eprintln!("usage: cargo xtask <ci [--quick] | codegen [--check] | install>");
+            eprintln!(
+                "usage: cargo xtask <ci [--quick] | codegen [--check] | install | demo [--seconds N]>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -37,6 +42,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The value of `--seconds N`, if given and a number.
+fn seconds_flag(args: &[String]) -> Option<u64> {
+    args.iter()
+        .position(|a| a == "--seconds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
 }
 
 /// The root of the workspace (the parent of this crate's manifest directory).
