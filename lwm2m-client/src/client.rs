@@ -192,6 +192,11 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             .is_some_and(Registration::is_registered)
     }
 
+    /// The Short Server IDs of the configured servers, in increasing order.
+    pub fn server_ids(&self) -> impl Iterator<Item = u16> + '_ {
+        self.registrations.keys().copied()
+    }
+
     /// The registration location at server `ssid` (e.g. `/rd/5a3f`), while registered.
     pub fn location(&self, ssid: u16) -> Option<String> {
         self.registrations

@@ -59,6 +59,8 @@ mod error;
 mod object;
 mod observe;
 mod registration;
+#[cfg(feature = "tokio")]
+pub mod runtime;
 
 pub use access::CREATE_INSTANCE;
 pub use builder::{parse_coap_uri, ClientBuilder};

@@ -136,7 +136,7 @@ pub(crate) fn merge(
     }
 }
 
-impl<T: TypedObject + 'static> ObjectHandler for TypedStore<T> {
+impl<T: TypedObject + Send + 'static> ObjectHandler for TypedStore<T> {
     fn definition(&self) -> &ObjectDefinition {
         T::DEFINITION
     }
