@@ -1,0 +1,551 @@
+//! `lwm2m-client`: a simulated LwM2M 1.0 device (or a fleet of them) with live values.
+//!
+//! Each device carries Security (0), Server (1), Device (3), Connectivity Monitoring (4),
+//! Firmware Update (5, idle), Location (6) and Connectivity Statistics (7). Battery, memory,
+//! time, radio and position values change every few seconds through the change-reporting API,
+//! so a server's observations fire.
+//!
+//! ```text
+//! lwm2m-client --server coap://127.0.0.1:5683 --endpoint dev1
+//! lwm2m-client --count 1000 --endpoint-prefix sim- --duration 60
+//! ```
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, ValueEnum};
+use lwm2m_client::runtime::{ClientHandle, ClientTask, RuntimeEvent};
+use lwm2m_client::{parse_coap_uri, Client, ClientBuilder, ClientEvent, DeviceObject, TypedStore};
+use lwm2m_objects::{
+    ConnectivityMonitoring, ConnectivityStatistics, Device, FirmwareUpdate, Location, Security,
+    Server,
+};
+use lwm2m_transport::Instant;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing_subscriber::EnvFilter;
+
+/// A simulated OMA LwM2M 1.0 device, or a fleet of them, talking CoAP over UDP without security.
+///
+/// Logs go to stderr; set their level with `RUST_LOG` (default `info`, e.g.
+/// `RUST_LOG=lwm2m_client=debug`).
+#[derive(Debug, Parser)]
+#[command(name = "lwm2m-client", version)]
+struct Args {
+    /// Endpoint client name of the device (single-device mode).
+    #[arg(long, default_value = "lwm2m-rs-device")]
+    endpoint: String,
+
+    /// LwM2M server URI: `coap://<ip>[:port]` (port 5683 by default).
+    #[arg(long, default_value = "coap://127.0.0.1:5683")]
+    server: String,
+
+    /// Short Server ID of the server account (1-65534).
+    #[arg(long, default_value_t = 101, value_parser = clap::value_parser!(u16).range(1..=65534))]
+    short_server_id: u16,
+
+    /// Registration lifetime in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
+    lifetime: u32,
+
+    /// Binding mode announced at registration: `U` (UDP) or `UQ` (UDP with queue mode; the
+    /// client announces it but does not sleep yet).
+    #[arg(long, value_enum, default_value_t = Binding::U)]
+    binding: Binding,
+
+    /// PSK identity for DTLS (`coaps://`). Validated, but DTLS is not wired into this client
+    /// yet: giving it makes the program exit with an error.
+    #[arg(long, requires = "psk_key")]
+    psk_identity: Option<String>,
+
+    /// PSK key for DTLS, in hexadecimal. Validated, but DTLS is not wired into this client yet:
+    /// giving it makes the program exit with an error.
+    #[arg(long, requires = "psk_identity", value_parser = parse_hex_key)]
+    psk_key: Option<Vec<u8>>,
+
+    /// Fleet mode: run this many independent devices in one process, each on its own UDP
+    /// socket, named `<endpoint-prefix><k>` for k = 1..=N.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    count: u32,
+
+    /// Endpoint name prefix of the devices in fleet mode (`--count` > 1).
+    #[arg(long, default_value = "sim-")]
+    endpoint_prefix: String,
+
+    /// Stop after this many seconds (De-registering first); without it, run until Ctrl-C.
+    #[arg(long)]
+    duration: Option<u64>,
+
+    /// Seconds between two changes of the simulated values.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    update_interval: u64,
+}
+
+/// The binding flag's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Binding {
+    /// UDP.
+    #[value(name = "U")]
+    U,
+    /// UDP with queue mode.
+    #[value(name = "UQ")]
+    Uq,
+}
+
+impl Binding {
+    fn as_str(self) -> &'static str {
+        match self {
+            Binding::U => "U",
+            Binding::Uq => "UQ",
+        }
+    }
+}
+
+fn parse_hex_key(text: &str) -> Result<Vec<u8>, String> {
+    if text.is_empty() || !text.len().is_multiple_of(2) {
+        return Err("a PSK key is a non-empty, even number of hexadecimal digits".into());
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .ok_or_else(|| format!("`{text}` is not hexadecimal (at character {i})"))
+        })
+        .collect()
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let server = match check(&args) {
+        Ok(server) => server,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&args, server)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The server address, once the flags make sense for what this client can do.
+fn check(args: &Args) -> Result<SocketAddr, String> {
+    if args.psk_identity.as_deref() == Some("") {
+        return Err("--psk-identity must not be empty".into());
+    }
+    if args.psk_identity.is_some() || args.server.starts_with("coaps://") {
+        return Err(
+            "DTLS is not wired into lwm2m-client yet: --psk-identity/--psk-key and coaps:// \
+             servers cannot be used; run against a coap:// (NoSec) server without PSK flags"
+                .into(),
+        );
+    }
+    if args.count == 1 && args.endpoint.is_empty() {
+        return Err("--endpoint must not be empty".into());
+    }
+    parse_coap_uri(&args.server).map_err(|e| e.to_string())
+}
+
+/// The endpoint name of device `k` (1-based).
+fn endpoint_name(args: &Args, k: u32) -> String {
+    if args.count == 1 {
+        args.endpoint.clone()
+    } else {
+        format!("{}{k}", args.endpoint_prefix)
+    }
+}
+
+async fn run(args: &Args, server: SocketAddr) -> Result<(), String> {
+    let count = args.count as usize;
+    let rss_before = resident_bytes();
+    let (events_tx, mut events) = mpsc::channel::<RuntimeEvent>(count.clamp(64, 4096));
+    let local: SocketAddr = match server.ip() {
+        IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let mut handles = Vec::with_capacity(count);
+    for k in 1..=args.count {
+        let name = endpoint_name(args, k);
+        let client = build_client(args, &name, server, k)?;
+        let socket = UdpSocket::bind(local).await.map_err(|e| {
+            format!(
+                "cannot bind a UDP socket for device {k} ({e}); for large fleets raise `ulimit -n`"
+            )
+        })?;
+        let (task, handle) = ClientTask::new(client, socket);
+        let task = task.events(k as usize - 1, events_tx.clone());
+        tokio::spawn(async move {
+            if let Err(error) = task.run().await {
+                tracing::error!(endpoint = %name, %error, "client task failed");
+            }
+        });
+        handles.push(handle);
+    }
+    drop(events_tx);
+    tracing::info!(
+        devices = count,
+        server = %server,
+        lifetime = args.lifetime,
+        binding = args.binding.as_str(),
+        "started"
+    );
+
+    let simulation = tokio::spawn(simulate(
+        handles.clone(),
+        Duration::from_secs(args.update_interval),
+    ));
+    let stop_at = args
+        .duration
+        .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+    let mut registered = vec![false; count];
+    let mut registered_count = 0usize;
+    let mut memory_reported = false;
+    let step = (count / 10).max(1);
+    let stop = sleep_until(stop_at);
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(stop, interrupted);
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let Some(RuntimeEvent { client, event }) = event else { break };
+                match event {
+                    ClientEvent::Registered { location, .. } => {
+                        if let Some(slot) = registered.get_mut(client).filter(|r| !**r) {
+                            *slot = true;
+                            registered_count += 1;
+                            if count == 1 {
+                                tracing::info!(location = %location, "registered 1/1");
+                            } else if registered_count.is_multiple_of(step) || registered_count == count {
+                                tracing::info!("registered {registered_count}/{count}");
+                            }
+                        }
+                    }
+                    ClientEvent::Deregistered { .. } => {
+                        if let Some(slot) = registered.get_mut(client).filter(|r| **r) {
+                            *slot = false;
+                            registered_count -= 1;
+                        }
+                    }
+                    ClientEvent::Executed { path, .. } => tracing::info!(device = client + 1, %path, "executed"),
+                    ClientEvent::Written { path, .. } => tracing::info!(device = client + 1, %path, "written"),
+                    _ => {}
+                }
+                if !memory_reported && registered_count == count {
+                    memory_reported = true;
+                    report_memory(rss_before, count);
+                }
+            }
+            () = &mut stop => {
+                tracing::info!("duration elapsed");
+                break;
+            }
+            _ = &mut interrupted => {
+                tracing::info!("interrupted");
+                break;
+            }
+        }
+    }
+    simulation.abort();
+    shutdown(handles, &mut events, registered_count).await;
+    Ok(())
+}
+
+/// De-registers every device (in parallel, each waiting at most 5 s).
+async fn shutdown(
+    handles: Vec<ClientHandle>,
+    events: &mut mpsc::Receiver<RuntimeEvent>,
+    registered: usize,
+) {
+    let count = handles.len();
+    let mut stopping = JoinSet::new();
+    for handle in handles {
+        stopping.spawn(async move { handle.shutdown(Duration::from_secs(5)).await.is_ok() });
+    }
+    let mut stopped = 0usize;
+    while let Some(done) = stopping.join_next().await {
+        stopped += usize::from(matches!(done, Ok(true)));
+    }
+    let mut deregistered = 0usize;
+    while let Ok(RuntimeEvent { event, .. }) = events.try_recv() {
+        deregistered += usize::from(matches!(event, ClientEvent::Deregistered { .. }));
+    }
+    tracing::info!("deregistered {deregistered}/{registered}; stopped {stopped}/{count}");
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn build_client(
+    args: &Args,
+    name: &str,
+    server: SocketAddr,
+    k: u32,
+) -> Result<Client<SocketAddr>, String> {
+    let ssid = i64::from(args.short_server_id);
+    let security = Security {
+        lwm2m_server_uri: format!("coap://{server}"),
+        bootstrap_server: false,
+        security_mode: 3,
+        short_server_id: Some(ssid),
+        ..Security::default()
+    };
+    let server_instance = Server {
+        short_server_id: ssid,
+        lifetime: i64::from(args.lifetime),
+        binding: args.binding.as_str().into(),
+        notification_storing_when_disabled_or_offline: true,
+        ..Server::default()
+    };
+    ClientBuilder::new(name)
+        .factory_objects([security], [server_instance])
+        .map_err(|e| e.to_string())?
+        .object(DeviceObject::new(initial_device(args, k)))
+        .object(TypedStore::with_instances([(0, initial_connectivity(k))]))
+        .object(TypedStore::with_instances([(0, initial_firmware())]))
+        .object(TypedStore::with_instances([(0, initial_location(k))]))
+        .object(TypedStore::with_instances([(
+            0,
+            ConnectivityStatistics {
+                tx_data: Some(0),
+                rx_data: Some(0),
+                max_message_size: Some(1152),
+                average_message_size: Some(0),
+                collection_period: Some(0),
+                ..ConnectivityStatistics::default()
+            },
+        )]))
+        .build()
+        .map_err(|e| format!("cannot build device {name}: {e}"))
+}
+
+fn unix_time() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn initial_device(args: &Args, k: u32) -> Device {
+    Device {
+        manufacturer: Some("lwm2m-rs".into()),
+        model_number: Some("Simulated Device".into()),
+        serial_number: Some(format!("SIM-{k:08}")),
+        firmware_version: Some(env!("CARGO_PKG_VERSION").into()),
+        available_power_sources: Some([(0, 1), (1, 5)].into()),
+        power_source_voltage: Some([(0, 3700), (1, 5000)].into()),
+        power_source_current: Some([(0, 120), (1, 0)].into()),
+        battery_level: Some(100 - i64::from(k % 20)),
+        memory_free: Some(48_000),
+        memory_total: Some(65_536),
+        current_time: Some(unix_time()),
+        utc_offset: Some("+00:00".into()),
+        timezone: Some("Etc/UTC".into()),
+        supported_binding_and_modes: args.binding.as_str().into(),
+        device_type: Some("simulator".into()),
+        hardware_version: Some("1.0".into()),
+        software_version: Some(env!("CARGO_PKG_VERSION").into()),
+        battery_status: Some(0),
+        ..Device::default()
+    }
+}
+
+fn initial_connectivity(k: u32) -> ConnectivityMonitoring {
+    ConnectivityMonitoring {
+        network_bearer: 6, // LTE-FDD
+        available_network_bearer: [(0, 6), (1, 7)].into(),
+        radio_signal_strength: -80,
+        link_quality: Some(70),
+        ip_addresses: [(
+            0,
+            format!("10.{}.{}.{}", (k >> 16) & 0xff, (k >> 8) & 0xff, k & 0xff),
+        )]
+        .into(),
+        router_ip_addresses: Some([(0, "10.0.0.1".into())].into()),
+        link_utilization: Some(5),
+        apn: Some([(0, "internet".into())].into()),
+        cell_id: Some(i64::from(20_000 + k % 500)),
+        smnc: Some(1),
+        smcc: Some(262),
+    }
+}
+
+fn initial_firmware() -> FirmwareUpdate {
+    FirmwareUpdate {
+        state: 0,         // Idle
+        update_result: 0, // Initial value
+        pkg_name: Some("lwm2m-rs-sim".into()),
+        pkg_version: Some(env!("CARGO_PKG_VERSION").into()),
+        firmware_update_protocol_support: Some([(0, 0)].into()), // CoAP
+        firmware_update_delivery_method: 0,                      // pull
+        ..FirmwareUpdate::default()
+    }
+}
+
+fn initial_location(k: u32) -> Location {
+    // Devices start spread around a point, a few hundred metres apart.
+    let offset = f64::from(k % 1000) * 0.001;
+    Location {
+        latitude: 52.52 + offset,
+        longitude: 13.405 + offset,
+        altitude: Some(34.0),
+        radius: Some(10.0),
+        timestamp: unix_time(),
+        speed: Some(0.0),
+        ..Location::default()
+    }
+}
+
+/// The drifting values of one device between two changes.
+#[derive(Debug, Clone, Copy)]
+struct Drift {
+    rng: u64,
+    battery: f64,
+    signal: f64,
+    quality: f64,
+    latitude: f64,
+    longitude: f64,
+    tx: i64,
+    rx: i64,
+}
+
+impl Drift {
+    fn new(k: usize) -> Drift {
+        let k = k as u32 + 1;
+        let location = initial_location(k);
+        Drift {
+            rng: 0x9e37_79b9_7f4a_7c15 ^ (u64::from(k) << 17 | 1),
+            battery: f64::from(100 - (k % 20) as i32),
+            signal: -80.0,
+            quality: 70.0,
+            latitude: location.latitude,
+            longitude: location.longitude,
+            tx: 0,
+            rx: 0,
+        }
+    }
+
+    /// A number in [-1, 1) (xorshift64*: plenty for a simulation).
+    fn jitter(&mut self) -> f64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        let bits = (self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32;
+        f64::from(bits) / f64::from(u32::MAX) * 2.0 - 1.0
+    }
+
+    fn step(&mut self) {
+        self.battery = (self.battery - 0.05).max(0.0);
+        self.signal = (self.signal + 2.0 * self.jitter()).clamp(-110.0, -50.0);
+        self.quality = (self.quality + 3.0 * self.jitter()).clamp(0.0, 100.0);
+        self.latitude += 0.0001 * self.jitter();
+        self.longitude += 0.0001 * self.jitter();
+        self.tx += 1 + (self.jitter().abs() * 3.0) as i64;
+        self.rx += 1 + (self.jitter().abs() * 3.0) as i64;
+    }
+}
+
+/// Changes every device's values every `interval`, through the handles.
+async fn simulate(handles: Vec<ClientHandle>, interval: Duration) {
+    let mut drift: Vec<Drift> = (0..handles.len()).map(Drift::new).collect();
+    let mut ticker = tokio::time::interval(interval);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        for (handle, d) in handles.iter().zip(drift.iter_mut()) {
+            d.step();
+            let memory = 48_000 + (d.jitter() * 2_000.0) as i64;
+            let values = *d;
+            let sent =
+                handle.spawn_with_client(move |client, now| apply(client, now, &values, memory));
+            if sent.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn apply(client: &mut Client<SocketAddr>, now: Instant, d: &Drift, memory: i64) {
+    let time = unix_time();
+    client.update_object(now, 3, |device: &mut DeviceObject| {
+        let battery = d.battery.round() as i64;
+        let values = device.device_mut();
+        values.battery_level = Some(battery);
+        values.memory_free = Some(memory);
+        values.current_time = Some(time);
+        // Error Code 1 is "low battery level".
+        if battery < 10 {
+            device.set_error(1);
+        } else {
+            device.clear_error(1);
+        }
+    });
+    client.update_object(now, 4, |store: &mut TypedStore<ConnectivityMonitoring>| {
+        if let Some(c) = store.get_mut(0) {
+            c.radio_signal_strength = d.signal.round() as i64;
+            c.link_quality = Some(d.quality.round() as i64);
+        }
+    });
+    client.update_object(now, 6, |store: &mut TypedStore<Location>| {
+        if let Some(l) = store.get_mut(0) {
+            l.latitude = d.latitude;
+            l.longitude = d.longitude;
+            l.timestamp = time;
+        }
+    });
+    client.update_object(now, 7, |store: &mut TypedStore<ConnectivityStatistics>| {
+        if let Some(s) = store.get_mut(0) {
+            s.tx_data = Some(d.tx);
+            s.rx_data = Some(d.rx);
+        }
+    });
+}
+
+/// Resident memory of this process, from `/proc/self/statm` (Linux; 4 KiB pages assumed).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+fn report_memory(before: Option<u64>, count: usize) {
+    let (Some(before), Some(after)) = (before, resident_bytes()) else {
+        tracing::info!("memory: RSS not available on this system");
+        return;
+    };
+    let delta = after.saturating_sub(before);
+    let per_device = delta / u64::try_from(count.max(1)).unwrap_or(u64::MAX);
+    tracing::info!(
+        "memory: {:.1} KiB per device (RSS {} KiB -> {} KiB, delta {} KiB over {count} devices)",
+        f64::from(u32::try_from(per_device).unwrap_or(u32::MAX)) / 1024.0,
+        before / 1024,
+        after / 1024,
+        delta / 1024,
+    );
+}
