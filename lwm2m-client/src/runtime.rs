@@ -173,7 +173,8 @@ impl ClientHandle {
 /// optionally route its events with [`events`](Self::events), then `.await` [`run`](Self::run)
 /// (or `tokio::spawn` it). [`run_client`] does all of that.
 pub struct ClientTask {
-    client: Client<SocketAddr>,
+    /// Boxed so that the task's future stays small however the client grows.
+    client: Box<Client<SocketAddr>>,
     socket: UdpSocket,
     commands: mpsc::UnboundedReceiver<Command>,
     events: Option<(usize, mpsc::Sender<RuntimeEvent>)>,
@@ -200,7 +201,7 @@ impl ClientTask {
     pub fn new(client: Client<SocketAddr>, socket: UdpSocket) -> (ClientTask, ClientHandle) {
         let (tx, rx) = mpsc::unbounded_channel();
         let task = ClientTask {
-            client,
+            client: Box::new(client),
             socket,
             commands: rx,
             events: None,
@@ -220,11 +221,17 @@ impl ClientTask {
     }
 
     /// Runs the client until it is shut down (through a handle, or when every handle is
-    /// dropped). Socket send and receive errors are logged and survived: UDP loses datagrams
+    /// dropped). A socket without a local address is logged and returned as an error. Socket send and receive errors are logged and survived: UDP loses datagrams
     /// anyway, and the client retransmits.
     pub async fn run(mut self) -> Result<(), RuntimeError> {
-        let local = self.socket.local_addr().map_err(RuntimeError::Socket)?;
         let name = self.client.endpoint_name().to_owned();
+        let local = match self.socket.local_addr() {
+            Ok(local) => local,
+            Err(error) => {
+                tracing::error!(endpoint = %name, %error, "the client socket is not usable");
+                return Err(RuntimeError::Socket(error));
+            }
+        };
         tracing::debug!(endpoint = %name, %local, "client task started");
         let mut buf = vec![0u8; RECV_BUFFER];
         // Set once shutting down: when to give up, the servers still to answer, who to tell.

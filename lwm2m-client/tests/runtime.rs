@@ -177,8 +177,13 @@ async fn dropping_every_handle_deregisters() {
         .build()
         .unwrap();
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let (handle, _events, task) = run_client(client, socket);
+    let (handle, mut events, task) = run_client(client, socket);
     assert!(server.next_request(10).await.is_register());
+    // Registered (a client still registering has nothing to de-register).
+    assert!(matches!(
+        next_event(&mut events).await,
+        ClientEvent::Registered { ssid: 7, .. }
+    ));
     drop(handle);
     assert!(server.next_request(10).await.is_deregister());
     task.await.unwrap().unwrap();

@@ -63,7 +63,7 @@ struct Args {
     /// PSK key for DTLS, in hexadecimal. Validated, but DTLS is not wired into this client yet:
     /// giving it makes the program exit with an error.
     #[arg(long, requires = "psk_identity", value_parser = parse_hex_key)]
-    psk_key: Option<Vec<u8>>,
+    psk_key: Option<PskKey>,
 
     /// Fleet mode: run this many independent devices in one process, each on its own UDP
     /// socket, named `<endpoint-prefix><k>` for k = 1..=N.
@@ -103,7 +103,11 @@ impl Binding {
     }
 }
 
-fn parse_hex_key(text: &str) -> Result<Vec<u8>, String> {
+/// A pre-shared key, parsed from hexadecimal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PskKey(Vec<u8>);
+
+fn parse_hex_key(text: &str) -> Result<PskKey, String> {
     if text.is_empty() || !text.len().is_multiple_of(2) {
         return Err("a PSK key is a non-empty, even number of hexadecimal digits".into());
     }
@@ -114,7 +118,8 @@ fn parse_hex_key(text: &str) -> Result<Vec<u8>, String> {
                 .and_then(|pair| u8::from_str_radix(pair, 16).ok())
                 .ok_or_else(|| format!("`{text}` is not hexadecimal (at character {i})"))
         })
-        .collect()
+        .collect::<Result<Vec<u8>, String>>()
+        .map(PskKey)
 }
 
 fn main() -> ExitCode {
@@ -197,12 +202,10 @@ async fn run(args: &Args, server: SocketAddr) -> Result<(), String> {
             )
         })?;
         let (task, handle) = ClientTask::new(client, socket);
-        let task = task.events(k as usize - 1, events_tx.clone());
-        tokio::spawn(async move {
-            if let Err(error) = task.run().await {
-                tracing::error!(endpoint = %name, %error, "client task failed");
-            }
-        });
+        // The task logs its own failure; spawning `run` directly keeps each task small.
+        drop(tokio::spawn(
+            task.events(k as usize - 1, events_tx.clone()).run(),
+        ));
         handles.push(handle);
     }
     drop(events_tx);
@@ -548,4 +551,47 @@ fn report_memory(before: Option<u64>, count: usize) {
         after / 1024,
         delta / 1024,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn psk_keys_are_hexadecimal() {
+        assert_eq!(parse_hex_key("00aF10"), Ok(PskKey(vec![0, 0xaf, 0x10])));
+        assert!(parse_hex_key("").is_err());
+        assert!(parse_hex_key("abc").is_err());
+        assert!(parse_hex_key("0g").is_err());
+        assert!(parse_hex_key("é1").is_err());
+    }
+
+    #[test]
+    fn drift_stays_in_range() {
+        let mut d = Drift::new(7);
+        for _ in 0..10_000 {
+            d.step();
+            let j = d.jitter();
+            assert!((-1.0..=1.0).contains(&j));
+            assert!((-110.0..=-50.0).contains(&d.signal));
+            assert!((0.0..=100.0).contains(&d.quality));
+            assert!(d.battery >= 0.0);
+        }
+        assert!((d.latitude - 52.527).abs() < 1.0, "{}", d.latitude);
+    }
+
+    #[test]
+    fn fleet_devices_get_prefixed_names() {
+        let args = Args::parse_from(["lwm2m-client", "--count", "3", "--endpoint-prefix", "x-"]);
+        assert_eq!(endpoint_name(&args, 2), "x-2");
+        let args = Args::parse_from(["lwm2m-client", "--endpoint", "solo"]);
+        assert_eq!(endpoint_name(&args, 1), "solo");
+        assert!(check(&args).is_ok());
+    }
 }
