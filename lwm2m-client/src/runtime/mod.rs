@@ -43,6 +43,11 @@ use lwm2m_model::Path;
 use lwm2m_transport::{Clock, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
+
+mod mailbox;
+
+use mailbox::{Command, Mailbox};
+use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 use crate::client::{Client, ClientEvent};
@@ -80,26 +85,33 @@ pub enum RuntimeError {
 
 type ClientFn = Box<dyn FnOnce(&mut Client<SocketAddr>, Instant) + Send>;
 
-enum Command {
-    /// Run a closure on the client (object changes, reports, triggers).
-    With(ClientFn),
-    /// De-register, wait at most this long, and stop; then answer.
-    Shutdown(Duration, oneshot::Sender<()>),
-}
-
 /// Talks to a running [`ClientTask`]: changes objects, reports changed values, stops it.
 ///
 /// Cheap to clone; every clone reaches the same task. When the last handle is dropped the task
 /// de-registers and stops, as after [`shutdown`](Self::shutdown) with the default 5 s bound.
-#[derive(Clone)]
 pub struct ClientHandle {
-    commands: mpsc::UnboundedSender<Command>,
+    mailbox: Arc<Mailbox>,
+}
+
+impl Clone for ClientHandle {
+    fn clone(&self) -> Self {
+        self.mailbox.handle_cloned();
+        ClientHandle {
+            mailbox: Arc::clone(&self.mailbox),
+        }
+    }
+}
+
+impl Drop for ClientHandle {
+    fn drop(&mut self) {
+        self.mailbox.handle_dropped();
+    }
 }
 
 impl fmt::Debug for ClientHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientHandle")
-            .field("closed", &self.commands.is_closed())
+            .field("closed", &self.mailbox.is_closed())
             .finish()
     }
 }
@@ -153,19 +165,17 @@ impl ClientHandle {
     /// task. Returns once the task has stopped.
     pub async fn shutdown(&self, wait: Duration) -> Result<(), TaskClosed> {
         let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Shutdown(wait, tx))
-            .map_err(|_| TaskClosed)?;
+        self.mailbox.post(Command::Shutdown(wait, tx))?;
         rx.await.map_err(|_| TaskClosed)
     }
 
     /// Whether the task has stopped.
     pub fn is_closed(&self) -> bool {
-        self.commands.is_closed()
+        self.mailbox.is_closed()
     }
 
     fn send(&self, f: ClientFn) -> Result<(), TaskClosed> {
-        self.commands.send(Command::With(f)).map_err(|_| TaskClosed)
+        self.mailbox.post(Command::With(f))
     }
 }
 
@@ -176,7 +186,7 @@ pub struct ClientTask {
     /// Boxed so that the task's future stays small however the client grows.
     client: Box<Client<SocketAddr>>,
     socket: UdpSocket,
-    commands: mpsc::UnboundedReceiver<Command>,
+    mailbox: Arc<Mailbox>,
     events: Option<(usize, mpsc::Sender<RuntimeEvent>)>,
     clock: Clock,
     dropped_events: u64,
@@ -191,6 +201,13 @@ impl fmt::Debug for ClientTask {
     }
 }
 
+impl Drop for ClientTask {
+    /// A task dropped without running to the end (aborted) fails the requests still waiting.
+    fn drop(&mut self) {
+        drop(self.mailbox.close());
+    }
+}
+
 /// The wait for a De-register when the last [`ClientHandle`] is dropped.
 const DEFAULT_SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
@@ -199,16 +216,16 @@ impl ClientTask {
     /// servers), and the handle that controls it. The client's time origin is now, so its
     /// first Register goes out as soon as the task runs.
     pub fn new(client: Client<SocketAddr>, socket: UdpSocket) -> (ClientTask, ClientHandle) {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let mailbox = Arc::new(Mailbox::new());
         let task = ClientTask {
             client: Box::new(client),
             socket,
-            commands: rx,
+            mailbox: Arc::clone(&mailbox),
             events: None,
             clock: Clock::new(),
             dropped_events: 0,
         };
-        (task, ClientHandle { commands: tx })
+        (task, ClientHandle { mailbox })
     }
 
     /// Sends the client's events, tagged with `id`, to `sender` (several tasks may share one
@@ -233,7 +250,6 @@ impl ClientTask {
             }
         };
         tracing::debug!(endpoint = %name, %local, "client task started");
-        let mut buf = vec![0u8; RECV_BUFFER];
         // Set once shutting down: when to give up, the servers still to answer, who to tell.
         let mut stopping: Option<(
             tokio::time::Instant,
@@ -256,22 +272,14 @@ impl ClientTask {
                 .map(|at| tokio::time::Instant::from_std(self.clock.to_std(at)));
             let give_up = stopping.as_ref().map(|(at, _, _)| *at);
             tokio::select! {
-                received = self.socket.recv_from(&mut buf) => match received {
-                    Ok((len, peer)) => {
-                        let datagram = buf.get(..len).unwrap_or_default();
-                        self.client.handle_datagram(self.clock.now(), peer, datagram);
-                    }
-                    Err(error) => tracing::debug!(endpoint = %name, %error, "receive failed"),
+                ready = self.socket.readable() => match ready {
+                    Ok(()) => self.receive(),
+                    Err(error) => tracing::debug!(endpoint = %name, %error, "socket not readable"),
                 },
                 () = sleep_until(next) => self.client.handle_timeout(self.clock.now()),
-                command = self.commands.recv(), if stopping.is_none() => {
-                    let (wait, answer) = match command {
-                        Some(Command::With(f)) => {
-                            f(&mut self.client, self.clock.now());
-                            continue;
-                        }
-                        Some(Command::Shutdown(wait, answer)) => (wait, Some(answer)),
-                        None => (DEFAULT_SHUTDOWN_WAIT, None),
+                () = self.mailbox.wait(), if stopping.is_none() => {
+                    let Some((wait, answer)) = self.run_commands() else {
+                        continue;
                     };
                     let waiting: BTreeSet<u16> = self
                         .client
@@ -294,8 +302,49 @@ impl ClientTask {
         if let Some((_, _, Some(answer))) = stopping {
             let _ = answer.send(());
         }
+        // Later shutdown requests are answered too: the task has stopped, as they asked.
+        for command in self.mailbox.close() {
+            if let Command::Shutdown(_, answer) = command {
+                let _ = answer.send(());
+            }
+        }
         tracing::debug!(endpoint = %name, "client task stopped");
         Ok(())
+    }
+
+    /// Runs the queued commands up to a shutdown; returns the shutdown's wait and whom to tell
+    /// (no one when the last handle went away).
+    fn run_commands(&mut self) -> Option<(Duration, Option<oneshot::Sender<()>>)> {
+        while let Some(command) = self.mailbox.take() {
+            match command {
+                Command::With(f) => f(&mut self.client, self.clock.now()),
+                Command::Shutdown(wait, answer) => return Some((wait, Some(answer))),
+            }
+        }
+        self.mailbox
+            .orphaned()
+            .then_some((DEFAULT_SHUTDOWN_WAIT, None))
+    }
+
+    /// Feeds the client every datagram waiting on the socket. The buffer lives on the stack of
+    /// this synchronous call, not in the task: a fleet of idle clients holds no receive buffers.
+    fn receive(&mut self) {
+        let mut buf = [0u8; RECV_BUFFER];
+        // Bounded, so one busy socket cannot starve the rest of the loop.
+        for _ in 0..64 {
+            match self.socket.try_recv_from(&mut buf) {
+                Ok((len, peer)) => {
+                    let datagram = buf.get(..len).unwrap_or_default();
+                    self.client
+                        .handle_datagram(self.clock.now(), peer, datagram);
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) => {
+                    tracing::debug!(endpoint = %self.client.endpoint_name(), %error, "receive failed");
+                    break;
+                }
+            }
+        }
     }
 
     /// Sends everything the client has queued.
