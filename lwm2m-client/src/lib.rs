@@ -43,8 +43,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! With the `tokio` feature (default), [`runtime`] drives a client on a UDP socket in a tokio
+//! task; the `lwm2m-client` binary (feature `cli`) is a simulated device, or a fleet of them.
+//!
 //! Not in this crate yet: bootstrap, queue mode (the `UQ` binding is announced but the client
-//! never sleeps), firmware update, DTLS, notification storing while offline.
+//! never sleeps), the firmware update process, DTLS, notification storing while offline.
 
 extern crate alloc;
 

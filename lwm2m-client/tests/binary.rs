@@ -43,6 +43,7 @@ async fn help_lists_every_flag() {
         "--endpoint-prefix",
         "--duration",
         "--update-interval",
+        "--ramp",
         "--help",
         "--version",
     ] {

@@ -78,6 +78,11 @@ struct Args {
     #[arg(long)]
     duration: Option<u64>,
 
+    /// Fleet mode: devices started per second, so that a fleet does not flood the server (and
+    /// its socket buffer) with Registers all at once; 0 starts them all at once.
+    #[arg(long, default_value_t = 1000)]
+    ramp: u32,
+
     /// Seconds between two changes of the simulated values.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     update_interval: u64,
@@ -193,7 +198,12 @@ async fn run(args: &Args, server: SocketAddr) -> Result<(), String> {
         IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     };
     let mut handles = Vec::with_capacity(count);
+    let started = tokio::time::Instant::now();
     for k in 1..=args.count {
+        if args.ramp > 0 && k > 1 {
+            let due = Duration::from_secs(u64::from(k - 1)) / args.ramp;
+            tokio::time::sleep_until(started + due).await;
+        }
         let name = endpoint_name(args, k);
         let client = build_client(args, &name, server, k)?;
         let socket = UdpSocket::bind(local).await.map_err(|e| {
@@ -289,12 +299,32 @@ async fn shutdown(
         stopping.spawn(async move { handle.shutdown(Duration::from_secs(5)).await.is_ok() });
     }
     let mut stopped = 0usize;
-    while let Some(done) = stopping.join_next().await {
-        stopped += usize::from(matches!(done, Ok(true)));
-    }
     let mut deregistered = 0usize;
-    while let Ok(RuntimeEvent { event, .. }) = events.try_recv() {
-        deregistered += usize::from(matches!(event, ClientEvent::Deregistered { .. }));
+    let mut count_event = |event: Option<RuntimeEvent>| {
+        if let Some(RuntimeEvent {
+            event: ClientEvent::Deregistered { .. },
+            ..
+        }) = event
+        {
+            deregistered += 1;
+        }
+    };
+    // The events are read while the devices stop, so that a full channel drops none.
+    let mut open = true;
+    loop {
+        tokio::select! {
+            done = stopping.join_next() => match done {
+                Some(done) => stopped += usize::from(matches!(done, Ok(true))),
+                None => break,
+            },
+            event = events.recv(), if open => {
+                open = event.is_some();
+                count_event(event);
+            }
+        }
+    }
+    while let Ok(event) = events.try_recv() {
+        count_event(Some(event));
     }
     tracing::info!("deregistered {deregistered}/{registered}; stopped {stopped}/{count}");
 }
