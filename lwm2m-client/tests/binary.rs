@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use lwm2m_codec::coap::Code;
+use lwm2m_transport::udp::Notification;
 use lwm2m_transport::Request;
 use tokio::process::Command;
 use udp::ScriptedServer;
@@ -66,7 +67,7 @@ async fn registers_answers_and_deregisters_after_the_duration() {
         "--binding",
         "UQ",
         "--duration",
-        "3",
+        "5",
         "--update-interval",
         "1",
     ])
@@ -100,6 +101,36 @@ async fn registers_answers_and_deregisters_after_the_duration() {
         .unwrap();
     assert_eq!(response.code(), Code::CONTENT);
     assert_eq!(response.body().as_ref(), b"lwm2m-rs");
+
+    // The simulated values change every second: an observation of the latitude fires.
+    let observe = Request::build(Code::GET, |b| {
+        b.uri_path("/6/0/0").accept(0);
+    })
+    .unwrap();
+    let mut observation = server
+        .endpoint
+        .handle()
+        .observe(register.peer, observe)
+        .await
+        .unwrap();
+    assert!(observation.is_established());
+    let first: f64 = std::str::from_utf8(observation.response().body())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((52.0..53.0).contains(&first), "{first}");
+    let notification = tokio::time::timeout(Duration::from_secs(10), observation.next())
+        .await
+        .expect("a notification within 10 s");
+    let Some(Notification::Value(value)) = notification else {
+        panic!("{notification:?}");
+    };
+    let next: f64 = std::str::from_utf8(value.body()).unwrap().parse().unwrap();
+    assert!(
+        (next - first).abs() > 0.0,
+        "the latitude drifts: {first} -> {next}"
+    );
+    drop(observation);
 
     let deregister = server.next_request(20).await;
     assert!(deregister.is_deregister(), "{deregister:?}");

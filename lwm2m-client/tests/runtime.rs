@@ -11,6 +11,7 @@ use lwm2m_client::{ClientBuilder, ClientEvent, DeviceObject, ServerAccount};
 use lwm2m_codec::coap::Code;
 use lwm2m_model::Path;
 use lwm2m_objects::Device;
+use lwm2m_transport::udp::Notification;
 use lwm2m_transport::Request;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -186,5 +187,77 @@ async fn dropping_every_handle_deregisters() {
     ));
     drop(handle);
     assert!(server.next_request(10).await.is_deregister());
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn changes_through_the_handle_notify_observers() {
+    let mut server = ScriptedServer::start().await;
+    let client = ClientBuilder::new("rt-observed")
+        .server(ServerAccount::new(3, server.addr()))
+        .object(device())
+        .build()
+        .unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let client_addr = socket.local_addr().unwrap();
+    let (handle, mut events, task) = run_client(client, socket);
+    assert!(server.next_request(10).await.is_register());
+    assert!(matches!(
+        next_event(&mut events).await,
+        ClientEvent::Registered { ssid: 3, .. }
+    ));
+    handle
+        .update_object(3, |d: &mut DeviceObject| {
+            d.device_mut().battery_level = Some(90);
+        })
+        .await
+        .unwrap();
+    let observe = Request::build(Code::GET, |b| {
+        b.uri_path("/3/0/9").accept(0);
+    })
+    .unwrap();
+    let mut observation = server
+        .endpoint
+        .handle()
+        .observe(client_addr, observe)
+        .await
+        .unwrap();
+    assert!(observation.is_established());
+    assert_eq!(observation.response().body().as_ref(), b"90");
+    assert_eq!(
+        next_event(&mut events).await,
+        ClientEvent::ObservationStarted {
+            ssid: 3,
+            path: Path::resource(3, 0, 9).unwrap()
+        }
+    );
+
+    // Each update through the handle notifies.
+    handle
+        .update_object(3, |d: &mut DeviceObject| {
+            d.device_mut().battery_level = Some(89);
+        })
+        .await
+        .unwrap();
+    let value = |n: Option<Notification>| match n {
+        Some(Notification::Value(v)) => v.body().to_vec(),
+        other => panic!("{other:?}"),
+    };
+    let next = tokio::time::timeout(Duration::from_secs(10), observation.next())
+        .await
+        .unwrap();
+    assert_eq!(value(next), b"89");
+    handle
+        .update_object(3, |d: &mut DeviceObject| {
+            d.device_mut().battery_level = Some(88);
+        })
+        .await
+        .unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(10), observation.next())
+        .await
+        .unwrap();
+    assert_eq!(value(next), b"88");
+    drop(observation);
+    handle.shutdown(Duration::from_secs(5)).await.unwrap();
     task.await.unwrap().unwrap();
 }
