@@ -150,7 +150,10 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
                 });
             }
             if registrations
-                .insert(ssid, Registration::new(ssid, account.peer.clone()))
+                .insert(
+                    ssid,
+                    Box::new(Registration::new(ssid, account.peer.clone())),
+                )
                 .is_some()
             {
                 return Err(ClientError::DuplicateServer(ssid));

@@ -124,7 +124,8 @@ pub struct Client<P> {
     pub(crate) objects: BTreeMap<u16, Box<dyn ObjectHandler>>,
     /// The definitions of every object, for the content encoders.
     pub(crate) registry: Registry,
-    pub(crate) registrations: BTreeMap<u16, Registration<P>>,
+    /// Boxed: a map node holds room for 11 entries, and most clients have one server.
+    pub(crate) registrations: BTreeMap<u16, Box<Registration<P>>>,
     pub(crate) attributes: AttributeStore,
     pub(crate) observations: Observations,
     pub(crate) events: VecDeque<ClientEvent>,
@@ -172,7 +173,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         let registrations = self
             .registrations
             .values()
-            .filter_map(Registration::deadline)
+            .filter_map(|r| r.deadline())
             .min();
         let observations = self.observation_deadline();
         let bootstrap = self.bootstrap.as_ref().and_then(Bootstrap::deadline);
@@ -211,7 +212,12 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
     pub fn is_registered(&self, ssid: u16) -> bool {
         self.registrations
             .get(&ssid)
-            .is_some_and(Registration::is_registered)
+            .is_some_and(|r| r.is_registered())
+    }
+
+    /// The Short Server IDs of the configured servers, in increasing order.
+    pub fn server_ids(&self) -> impl Iterator<Item = u16> + '_ {
+        self.registrations.keys().copied()
     }
 
     /// The registration location at server `ssid` (e.g. `/rd/5a3f`), while registered.
@@ -219,7 +225,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         self.registrations
             .get(&ssid)
             .filter(|r| r.is_registered())
-            .map(Registration::location_text)
+            .map(|r| r.location_text())
     }
 
     /// The number of active observations, over all servers.

@@ -44,8 +44,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! With the `tokio` feature (default), [`runtime`] drives a client on a UDP socket in a tokio
+//! task; the `lwm2m-client` binary (feature `cli`) is a simulated device, or a fleet of them.
+//!
 //! Not in this crate yet: queue mode (the `UQ` binding is announced but the client
-//! never sleeps), firmware update, DTLS, notification storing while offline.
+//! never sleeps), the firmware update process, DTLS, notification storing while offline.
 
 extern crate alloc;
 
@@ -61,6 +64,8 @@ mod error;
 mod object;
 mod observe;
 mod registration;
+#[cfg(feature = "tokio")]
+pub mod runtime;
 
 pub use access::CREATE_INSTANCE;
 pub use bootstrap::{BootstrapConfig, Resolver};

@@ -99,8 +99,10 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
                 .is_some_and(|r| r.is_registered() && &r.peer == peer);
             if !keep {
                 self.end_observations_of(*ssid);
-                self.registrations
-                    .insert(*ssid, Registration::new_at(*ssid, peer.clone(), now));
+                self.registrations.insert(
+                    *ssid,
+                    Box::new(Registration::new_at(*ssid, peer.clone(), now)),
+                );
             }
         }
         // Several servers need access control (digest §14.1).

@@ -66,7 +66,7 @@ pub enum WriteMode {
 /// assert_eq!(t.delete(0).unwrap_err().code(), lwm2m_codec::coap::Code::METHOD_NOT_ALLOWED);
 /// # Ok::<(), DmError>(())
 /// ```
-pub trait ObjectHandler: Any {
+pub trait ObjectHandler: Any + Send {
     /// The object definition (id, version, resources with their operations and types).
     fn definition(&self) -> &ObjectDefinition;
 

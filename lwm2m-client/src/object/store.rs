@@ -1,5 +1,6 @@
 //! [`TypedStore`]: the instances of a generated typed object, served as an [`ObjectHandler`].
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::vec::Vec;
@@ -33,7 +34,8 @@ use crate::error::DmError;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct TypedStore<T> {
-    instances: BTreeMap<u16, T>,
+    /// Boxed: a map node holds room for 11 entries, and most stores hold one instance.
+    instances: BTreeMap<u16, Box<T>>,
 }
 
 impl<T> Default for TypedStore<T> {
@@ -53,35 +55,38 @@ impl<T: TypedObject> TypedStore<T> {
     /// A store holding these instances.
     pub fn with_instances(instances: impl IntoIterator<Item = (u16, T)>) -> Self {
         TypedStore {
-            instances: instances.into_iter().collect(),
+            instances: instances
+                .into_iter()
+                .map(|(id, t)| (id, Box::new(t)))
+                .collect(),
         }
     }
 
     /// Adds or replaces an instance; returns the one it replaced.
     pub fn insert(&mut self, id: u16, instance: T) -> Option<T> {
-        self.instances.insert(id, instance)
+        self.instances.insert(id, Box::new(instance)).map(|t| *t)
     }
 
     /// Removes an instance.
     pub fn remove(&mut self, id: u16) -> Option<T> {
-        self.instances.remove(&id)
+        self.instances.remove(&id).map(|t| *t)
     }
 
     /// An instance.
     pub fn get(&self, id: u16) -> Option<&T> {
-        self.instances.get(&id)
+        self.instances.get(&id).map(AsRef::as_ref)
     }
 
     /// An instance, to change it (tell the client with
     /// [`Client::changed`](crate::Client::changed), or use
     /// [`Client::update_object`](crate::Client::update_object), which does it for you).
     pub fn get_mut(&mut self, id: u16) -> Option<&mut T> {
-        self.instances.get_mut(&id)
+        self.instances.get_mut(&id).map(AsMut::as_mut)
     }
 
     /// Every instance by id.
     pub fn iter(&self) -> impl Iterator<Item = (u16, &T)> + '_ {
-        self.instances.iter().map(|(&id, t)| (id, t))
+        self.instances.iter().map(|(&id, t)| (id, t.as_ref()))
     }
 
     /// The number of instances.
@@ -136,7 +141,7 @@ pub(crate) fn merge(
     }
 }
 
-impl<T: TypedObject + 'static> ObjectHandler for TypedStore<T> {
+impl<T: TypedObject + Send + 'static> ObjectHandler for TypedStore<T> {
     fn definition(&self) -> &ObjectDefinition {
         T::DEFINITION
     }
@@ -161,7 +166,7 @@ impl<T: TypedObject + 'static> ObjectHandler for TypedStore<T> {
         let mut current = self.read(instance)?;
         merge(T::DEFINITION, &mut current, resources, mode);
         let updated = Self::convert(&current)?;
-        self.instances.insert(instance, updated);
+        self.instances.insert(instance, Box::new(updated));
         Ok(())
     }
 
@@ -190,7 +195,7 @@ impl<T: TypedObject + 'static> ObjectHandler for TypedStore<T> {
             ));
         }
         let typed = Self::convert(&instance)?;
-        self.instances.insert(id, typed);
+        self.instances.insert(id, Box::new(typed));
         Ok(())
     }
 

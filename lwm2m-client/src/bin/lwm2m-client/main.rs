@@ -1,0 +1,393 @@
+//! `lwm2m-client`: a simulated LwM2M 1.0 device (or a fleet of them) with live values.
+//!
+//! Each device carries Security (0), Server (1), Device (3), Connectivity Monitoring (4),
+//! Firmware Update (5, idle), Location (6) and Connectivity Statistics (7). Battery, memory,
+//! time, radio and position values change every few seconds through the change-reporting API,
+//! so a server's observations fire.
+//!
+//! ```text
+//! lwm2m-client --server coap://127.0.0.1:5683 --endpoint dev1
+//! lwm2m-client --count 1000 --endpoint-prefix sim- --duration 60
+//! ```
+
+mod sim;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use lwm2m_client::parse_coap_uri;
+use lwm2m_client::runtime::{ClientHandle, ClientTask, RuntimeEvent};
+use lwm2m_client::ClientEvent;
+use sim::{build_client, simulate, Account};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing_subscriber::EnvFilter;
+
+/// A simulated OMA LwM2M 1.0 device, or a fleet of them, talking CoAP over UDP without security.
+///
+/// Logs go to stderr; set their level with `RUST_LOG` (default `info`, e.g.
+/// `RUST_LOG=lwm2m_client=debug`).
+#[derive(Debug, Parser)]
+#[command(name = "lwm2m-client", version)]
+struct Args {
+    /// Endpoint client name of the device (single-device mode).
+    #[arg(long, default_value = "lwm2m-rs-device")]
+    endpoint: String,
+
+    /// LwM2M server URI: `coap://<ip>[:port]` (port 5683 by default).
+    #[arg(long, default_value = "coap://127.0.0.1:5683")]
+    server: String,
+
+    /// Short Server ID of the server account (1-65534).
+    #[arg(long, default_value_t = 101, value_parser = clap::value_parser!(u16).range(1..=65534))]
+    short_server_id: u16,
+
+    /// Registration lifetime in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
+    lifetime: u32,
+
+    /// Binding mode announced at registration: `U` (UDP) or `UQ` (UDP with queue mode; the
+    /// client announces it but does not sleep yet).
+    #[arg(long, value_enum, default_value_t = Binding::U)]
+    binding: Binding,
+
+    /// PSK identity for DTLS (`coaps://`). Validated, but DTLS is not wired into this client
+    /// yet: giving it makes the program exit with an error.
+    #[arg(long, requires = "psk_key")]
+    psk_identity: Option<String>,
+
+    /// PSK key for DTLS, in hexadecimal. Validated, but DTLS is not wired into this client yet:
+    /// giving it makes the program exit with an error.
+    #[arg(long, requires = "psk_identity", value_parser = parse_hex_key)]
+    psk_key: Option<PskKey>,
+
+    /// Fleet mode: run this many independent devices in one process, each on its own UDP
+    /// socket, named `<endpoint-prefix><k>` for k = 1..=N.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    count: u32,
+
+    /// Endpoint name prefix of the devices in fleet mode (`--count` > 1).
+    #[arg(long, default_value = "sim-")]
+    endpoint_prefix: String,
+
+    /// Stop after this many seconds (De-registering first); without it, run until Ctrl-C.
+    #[arg(long)]
+    duration: Option<u64>,
+
+    /// Fleet mode: devices started per second, so that a fleet does not flood the server (and
+    /// its socket buffer) with Registers all at once; 0 starts them all at once.
+    #[arg(long, default_value_t = 1000)]
+    ramp: u32,
+
+    /// Seconds between two changes of the simulated values.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    update_interval: u64,
+}
+
+/// The binding flag's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Binding {
+    /// UDP.
+    #[value(name = "U")]
+    U,
+    /// UDP with queue mode.
+    #[value(name = "UQ")]
+    Uq,
+}
+
+impl Binding {
+    fn as_str(self) -> &'static str {
+        match self {
+            Binding::U => "U",
+            Binding::Uq => "UQ",
+        }
+    }
+}
+
+/// A pre-shared key, parsed from hexadecimal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PskKey(Vec<u8>);
+
+fn parse_hex_key(text: &str) -> Result<PskKey, String> {
+    if text.is_empty() || !text.len().is_multiple_of(2) {
+        return Err("a PSK key is a non-empty, even number of hexadecimal digits".into());
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .ok_or_else(|| format!("`{text}` is not hexadecimal (at character {i})"))
+        })
+        .collect::<Result<Vec<u8>, String>>()
+        .map(PskKey)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let server = match check(&args) {
+        Ok(server) => server,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&args, server)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The server address, once the flags make sense for what this client can do.
+fn check(args: &Args) -> Result<SocketAddr, String> {
+    if args.psk_identity.as_deref() == Some("") {
+        return Err("--psk-identity must not be empty".into());
+    }
+    if args.psk_identity.is_some() || args.server.starts_with("coaps://") {
+        return Err(
+            "DTLS is not wired into lwm2m-client yet: --psk-identity/--psk-key and coaps:// \
+             servers cannot be used; run against a coap:// (NoSec) server without PSK flags"
+                .into(),
+        );
+    }
+    if args.count == 1 && args.endpoint.is_empty() {
+        return Err("--endpoint must not be empty".into());
+    }
+    parse_coap_uri(&args.server).map_err(|e| e.to_string())
+}
+
+/// The endpoint name of device `k` (1-based).
+fn endpoint_name(args: &Args, k: u32) -> String {
+    if args.count == 1 {
+        args.endpoint.clone()
+    } else {
+        format!("{}{k}", args.endpoint_prefix)
+    }
+}
+
+async fn run(args: &Args, server: SocketAddr) -> Result<(), String> {
+    let count = args.count as usize;
+    let rss_before = resident_bytes();
+    let (events_tx, mut events) = mpsc::channel::<RuntimeEvent>(count.clamp(64, 4096));
+    let local: SocketAddr = match server.ip() {
+        IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let account = Account {
+        short_server_id: args.short_server_id,
+        lifetime: args.lifetime,
+        binding: args.binding.as_str(),
+    };
+    let mut handles = Vec::with_capacity(count);
+    let started = tokio::time::Instant::now();
+    for k in 1..=args.count {
+        if args.ramp > 0 && k > 1 {
+            let due = Duration::from_secs(u64::from(k - 1)) / args.ramp;
+            tokio::time::sleep_until(started + due).await;
+        }
+        let name = endpoint_name(args, k);
+        let client = build_client(&account, &name, server, k)?;
+        let socket = UdpSocket::bind(local).await.map_err(|e| {
+            format!(
+                "cannot bind a UDP socket for device {k} ({e}); for large fleets raise `ulimit -n`"
+            )
+        })?;
+        let (task, handle) = ClientTask::new(client, socket);
+        // The task logs its own failure; spawning `run` directly keeps each task small.
+        drop(tokio::spawn(
+            task.events(k as usize - 1, events_tx.clone()).run(),
+        ));
+        handles.push(handle);
+    }
+    drop(events_tx);
+    tracing::info!(
+        devices = count,
+        server = %server,
+        lifetime = args.lifetime,
+        binding = args.binding.as_str(),
+        "started"
+    );
+
+    let simulation = tokio::spawn(simulate(
+        handles.clone(),
+        Duration::from_secs(args.update_interval),
+    ));
+    let stop_at = args
+        .duration
+        .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+    let mut registered = vec![false; count];
+    let mut registered_count = 0usize;
+    let mut memory_reported = false;
+    let step = (count / 10).max(1);
+    let stop = sleep_until(stop_at);
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(stop, interrupted);
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let Some(RuntimeEvent { client, event }) = event else { break };
+                match event {
+                    ClientEvent::Registered { location, .. } => {
+                        if let Some(slot) = registered.get_mut(client).filter(|r| !**r) {
+                            *slot = true;
+                            registered_count += 1;
+                            if count == 1 {
+                                tracing::info!(location = %location, "registered 1/1");
+                            } else if registered_count.is_multiple_of(step) || registered_count == count {
+                                tracing::info!("registered {registered_count}/{count}");
+                            }
+                        }
+                    }
+                    ClientEvent::Deregistered { .. } => {
+                        if let Some(slot) = registered.get_mut(client).filter(|r| **r) {
+                            *slot = false;
+                            registered_count -= 1;
+                        }
+                    }
+                    ClientEvent::Executed { path, .. } => tracing::info!(device = client + 1, %path, "executed"),
+                    ClientEvent::Written { path, .. } => tracing::info!(device = client + 1, %path, "written"),
+                    _ => {}
+                }
+                if !memory_reported && registered_count == count {
+                    memory_reported = true;
+                    report_memory(rss_before, count);
+                }
+            }
+            () = &mut stop => {
+                tracing::info!("duration elapsed");
+                break;
+            }
+            _ = &mut interrupted => {
+                tracing::info!("interrupted");
+                break;
+            }
+        }
+    }
+    simulation.abort();
+    shutdown(handles, &mut events, registered_count).await;
+    Ok(())
+}
+
+/// De-registers every device (in parallel, each waiting at most 5 s).
+async fn shutdown(
+    handles: Vec<ClientHandle>,
+    events: &mut mpsc::Receiver<RuntimeEvent>,
+    registered: usize,
+) {
+    let count = handles.len();
+    let mut stopping = JoinSet::new();
+    for handle in handles {
+        stopping.spawn(async move { handle.shutdown(Duration::from_secs(5)).await.is_ok() });
+    }
+    let mut stopped = 0usize;
+    let mut deregistered = 0usize;
+    let mut count_event = |event: Option<RuntimeEvent>| {
+        if let Some(RuntimeEvent {
+            event: ClientEvent::Deregistered { .. },
+            ..
+        }) = event
+        {
+            deregistered += 1;
+        }
+    };
+    // The events are read while the devices stop, so that a full channel drops none.
+    let mut open = true;
+    loop {
+        tokio::select! {
+            done = stopping.join_next() => match done {
+                Some(done) => stopped += usize::from(matches!(done, Ok(true))),
+                None => break,
+            },
+            event = events.recv(), if open => {
+                open = event.is_some();
+                count_event(event);
+            }
+        }
+    }
+    while let Ok(event) = events.try_recv() {
+        count_event(Some(event));
+    }
+    tracing::info!("deregistered {deregistered}/{registered}; stopped {stopped}/{count}");
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resident memory of this process, from `/proc/self/statm` (Linux; 4 KiB pages assumed).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+fn report_memory(before: Option<u64>, count: usize) {
+    let (Some(before), Some(after)) = (before, resident_bytes()) else {
+        tracing::info!("memory: RSS not available on this system");
+        return;
+    };
+    let delta = after.saturating_sub(before);
+    let per_device = delta / u64::try_from(count.max(1)).unwrap_or(u64::MAX);
+    tracing::info!(
+        "memory: {:.1} KiB per device (RSS {} KiB -> {} KiB, delta {} KiB over {count} devices)",
+        f64::from(u32::try_from(per_device).unwrap_or(u32::MAX)) / 1024.0,
+        before / 1024,
+        after / 1024,
+        delta / 1024,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn psk_keys_are_hexadecimal() {
+        assert_eq!(parse_hex_key("00aF10"), Ok(PskKey(vec![0, 0xaf, 0x10])));
+        assert!(parse_hex_key("").is_err());
+        assert!(parse_hex_key("abc").is_err());
+        assert!(parse_hex_key("0g").is_err());
+        assert!(parse_hex_key("é1").is_err());
+    }
+
+    #[test]
+    fn fleet_devices_get_prefixed_names() {
+        let args = Args::parse_from(["lwm2m-client", "--count", "3", "--endpoint-prefix", "x-"]);
+        assert_eq!(endpoint_name(&args, 2), "x-2");
+        let args = Args::parse_from(["lwm2m-client", "--endpoint", "solo"]);
+        assert_eq!(endpoint_name(&args, 1), "solo");
+        assert!(check(&args).is_ok());
+    }
+}
