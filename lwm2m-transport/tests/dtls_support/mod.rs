@@ -36,6 +36,11 @@ pub fn backends() -> Vec<Backend> {
     all
 }
 
+/// Makes `psk_client` and `psk_server_table` use `b` on this thread.
+pub fn set_backend(b: Backend) {
+    BACKEND.with(|c| c.set(b));
+}
+
 /// Runs `f` once per backend, with `psk_client` and `psk_server_table` on that backend.
 pub fn for_each_backend(mut f: impl FnMut(Backend)) {
     for b in backends() {
