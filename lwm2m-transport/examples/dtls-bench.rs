@@ -8,8 +8,12 @@
 //!    `/proc/self/statm`) before and after, divided by the number of sessions. It includes the
 //!    CoAP endpoint's per-peer state, not only the DTLS session.
 //!
+//! Each DTLS backend runs in its own process (so one backend's freed memory does not flatter the
+//! other's figures): without arguments the program runs itself with `--backend openssl`, then
+//! with `--backend dimpl`.
+//!
 //! ```text
-//! cargo run --release -p lwm2m-transport --features dtls-openssl --example dtls-bench
+//! cargo run --release -p lwm2m-transport --features dtls-openssl,dtls-dimpl --example dtls-bench
 //! ```
 
 use std::collections::HashMap;
@@ -20,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lwm2m_codec::coap::Code;
-use lwm2m_transport::dtls::{ClientConfig, ClientCredentials, Limits, Psk, ServerConfig};
+use lwm2m_transport::dtls::{Backend, ClientConfig, ClientCredentials, Limits, Psk, ServerConfig};
 use lwm2m_transport::udp::{DtlsEvent, DtlsEvents, DtlsSettings, UdpEndpoint};
 use lwm2m_transport::{Request, Response};
 
@@ -46,21 +50,58 @@ fn main() -> Result<(), AnyError> {
         .enable_all()
         .build()?;
     let mut args = std::env::args().skip(1);
-    if args.next().as_deref() == Some("--clients") {
-        let server: SocketAddr = args.next().ok_or("--clients ADDR COUNT")?.parse()?;
-        let count: usize = args.next().ok_or("--clients ADDR COUNT")?.parse()?;
-        return runtime.block_on(clients(server, count));
+    match args.next().as_deref() {
+        Some("--clients") => {
+            let usage = "--clients ADDR COUNT BACKEND";
+            let server: SocketAddr = args.next().ok_or(usage)?.parse()?;
+            let count: usize = args.next().ok_or(usage)?.parse()?;
+            let backend = parse_backend(&args.next().ok_or(usage)?)?;
+            runtime.block_on(clients(server, count, backend))
+        }
+        Some("--backend") => {
+            let backend = parse_backend(&args.next().ok_or("--backend openssl|dimpl")?)?;
+            println!(
+                "dtls-bench: backend {backend} (OpenSSL {} linked), {} worker threads",
+                lwm2m_transport::dtls::library_version(),
+                std::thread::available_parallelism().map_or(1, usize::from)
+            );
+            runtime.block_on(bench(backend))
+        }
+        _ => {
+            for backend in ["openssl", "dimpl"] {
+                let status = std::process::Command::new(std::env::current_exe()?)
+                    .args(["--backend", backend])
+                    .status()?;
+                if !status.success() {
+                    return Err(format!("the {backend} run failed: {status}").into());
+                }
+            }
+            Ok(())
+        }
     }
-    println!(
-        "dtls-bench: DTLS library {}, {} worker threads",
-        lwm2m_transport::dtls::library_version(),
-        std::thread::available_parallelism().map_or(1, usize::from)
-    );
-    runtime.block_on(bench())
 }
 
-fn client_config() -> Result<ClientConfig, AnyError> {
-    Ok(ClientConfig::builder(ClientCredentials::Psk(Psk::new(IDENTITY, KEY)?)).build()?)
+fn parse_backend(name: &str) -> Result<Backend, AnyError> {
+    match name {
+        "openssl" => Ok(Backend::OpenSsl),
+        "dimpl" => Ok(Backend::Dimpl),
+        other => Err(format!("unknown backend {other:?}: openssl or dimpl").into()),
+    }
+}
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::OpenSsl => "openssl",
+        Backend::Dimpl => "dimpl",
+    }
+}
+
+fn client_config(backend: Backend) -> Result<ClientConfig, AnyError> {
+    Ok(
+        ClientConfig::builder(ClientCredentials::Psk(Psk::new(IDENTITY, KEY)?))
+            .backend(backend)
+            .build()?,
+    )
 }
 
 fn get() -> Result<Request, AnyError> {
@@ -69,12 +110,16 @@ fn get() -> Result<Request, AnyError> {
     })?)
 }
 
-async fn bench() -> Result<(), AnyError> {
+async fn bench(backend: Backend) -> Result<(), AnyError> {
     let store = HashMap::from([(IDENTITY.to_vec(), KEY.to_vec())]);
     let mut limits = Limits::default();
     limits.max_half_open_per_source = 2 * CHILD_CONCURRENCY;
     limits.max_sessions = 4 * SESSIONS;
-    let settings = DtlsSettings::server(ServerConfig::builder().psk_store(store).build()?)
+    let config = ServerConfig::builder()
+        .psk_store(store)
+        .backend(backend)
+        .build()?;
+    let settings = DtlsSettings::server(config)
         .limits(limits)
         .event_capacity(4 * SESSIONS);
     let (builder, mut events) = UdpEndpoint::builder().dtls(settings);
@@ -92,7 +137,7 @@ async fn bench() -> Result<(), AnyError> {
     // 1. Sequential handshakes.
     let started = Instant::now();
     for _ in 0..HANDSHAKES {
-        let (builder, _) = UdpEndpoint::builder().dtls_client(client_config()?);
+        let (builder, _) = UdpEndpoint::builder().dtls_client(client_config(backend)?);
         let client = builder.bind("127.0.0.1:0".parse()?).await?;
         client.handle().request(to, get()?).await?;
         client.close().await;
@@ -105,7 +150,7 @@ async fn bench() -> Result<(), AnyError> {
     drain(&mut events);
 
     // 2. Secured requests, 64 in flight.
-    let (builder, _) = UdpEndpoint::builder().dtls_client(client_config()?);
+    let (builder, _) = UdpEndpoint::builder().dtls_client(client_config(backend)?);
     let client = builder.bind("127.0.0.1:0".parse()?).await?;
     client.handle().request(to, get()?).await?;
     let done = Arc::new(AtomicU64::new(0));
@@ -137,9 +182,22 @@ async fn bench() -> Result<(), AnyError> {
     drain(&mut events);
 
     // 3. Server memory per session; the clients live in another process.
+    memory(backend, to, &mut events).await?;
+    server.close().await;
+    Ok(())
+}
+
+/// Opens `SESSIONS` sessions to the server at `to` from a child process and prints the server's
+/// resident-set growth per session.
+async fn memory(backend: Backend, to: SocketAddr, events: &mut DtlsEvents) -> Result<(), AnyError> {
     let before = rss_bytes()?;
     let mut child = std::process::Command::new(std::env::current_exe()?)
-        .args(["--clients", &to.to_string(), &SESSIONS.to_string()])
+        .args([
+            "--clients",
+            &to.to_string(),
+            &SESSIONS.to_string(),
+            backend_name(backend),
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()?;
@@ -166,13 +224,12 @@ async fn bench() -> Result<(), AnyError> {
     let _ = child.wait();
     let delta = after.saturating_sub(before);
     println!(
-        "server sessions: {connected} established in {handshaking:.2} s (child: {}); RSS {:.1} MiB -> {:.1} MiB, {:.1} KiB per session",
+        "{backend} server sessions: {connected} established in {handshaking:.2} s (child: {}); RSS {:.1} MiB -> {:.1} MiB, {:.1} KiB per session",
         line.trim(),
         float(before) / 1_048_576.0,
         float(after) / 1_048_576.0,
         float(delta) / 1024.0 / float(connected.max(1) as u64)
     );
-    server.close().await;
     Ok(())
 }
 
@@ -182,8 +239,8 @@ fn drain(events: &mut DtlsEvents) {
 
 /// The child: `count` client endpoints, each with one session to `server` and one answered GET;
 /// prints a line when all are up and holds them until its standard input says so.
-async fn clients(server: SocketAddr, count: usize) -> Result<(), AnyError> {
-    let config = client_config()?;
+async fn clients(server: SocketAddr, count: usize, backend: Backend) -> Result<(), AnyError> {
+    let config = client_config(backend)?;
     let mut endpoints = Vec::with_capacity(count);
     let mut ok = 0;
     for chunk in (0..count).collect::<Vec<_>>().chunks(CHILD_CONCURRENCY) {

@@ -17,14 +17,15 @@
 //! duplication, delay, re-ordering; virtual time) to test code built on the endpoint.
 //!
 //! With the `dtls-openssl` feature, the `dtls` module adds DTLS 1.2 sessions (PSK and X.509) demultiplexed
-//! by peer, sans-IO like the endpoint, on the system OpenSSL.
+//! by peer, sans-IO like the endpoint, on the system OpenSSL; with `dtls-dimpl` (alone or as well),
+//! PSK sessions on the pure-Rust dimpl.
 //! With the `tokio` feature (default), [`udp`] runs endpoints on UDP sockets with an async API.
 //!
 //! See [`Endpoint`] for a complete request/response round trip.
 
 mod block;
 mod config;
-#[cfg(feature = "dtls-openssl")]
+#[cfg(any(feature = "dtls-openssl", feature = "dtls-dimpl"))]
 pub mod dtls;
 mod endpoint;
 mod error;

@@ -62,51 +62,57 @@ fn failure(events: &[Event<SocketAddr>]) -> &DtlsError {
 
 #[test]
 fn wrong_psk_fails_fast_on_both_sides() {
-    let (mut server, mut bystander) = server_with_bystander(psk_server_table(Limits::default()));
-    let me = addr("10.0.0.2:40000");
-    let mut client = client_table();
-    client
-        .connect(
-            Instant::ZERO,
-            server_addr(),
-            &psk_client(IDENTITY, b"not the right key"),
-        )
-        .unwrap();
-    let errors = pump(Instant::ZERO, &mut server, &mut [(me, &mut client)]);
-    assert_eq!(errors, [DtlsError::Handshake(HandshakeFailure::BadKey)]);
-    assert_eq!(
-        failure(&events(&mut server)),
-        &DtlsError::Handshake(HandshakeFailure::BadKey)
-    );
-    assert_eq!(
-        failure(&events(&mut client)),
-        &DtlsError::Handshake(HandshakeFailure::PeerAlert(Alert::DECRYPT_ERROR))
-    );
-    assert_eq!(server.stats().sessions, 1);
-    assert_eq!(server.stats().half_open, 0);
-    bystander_still_works(&mut server, &mut bystander);
+    for_each_backend(|_| {
+        let (mut server, mut bystander) =
+            server_with_bystander(psk_server_table(Limits::default()));
+        let me = addr("10.0.0.2:40000");
+        let mut client = client_table();
+        client
+            .connect(
+                Instant::ZERO,
+                server_addr(),
+                &psk_client(IDENTITY, b"not the right key"),
+            )
+            .unwrap();
+        let errors = pump(Instant::ZERO, &mut server, &mut [(me, &mut client)]);
+        assert_eq!(errors, [DtlsError::Handshake(HandshakeFailure::BadKey)]);
+        assert_eq!(
+            failure(&events(&mut server)),
+            &DtlsError::Handshake(HandshakeFailure::BadKey)
+        );
+        assert_eq!(
+            failure(&events(&mut client)),
+            &DtlsError::Handshake(HandshakeFailure::PeerAlert(Alert::DECRYPT_ERROR))
+        );
+        assert_eq!(server.stats().sessions, 1);
+        assert_eq!(server.stats().half_open, 0);
+        bystander_still_works(&mut server, &mut bystander);
+    });
 }
 
 #[test]
 fn unknown_identity_is_named() {
-    let (mut server, mut bystander) = server_with_bystander(psk_server_table(Limits::default()));
-    let me = addr("10.0.0.2:40000");
-    let mut client = client_table();
-    client
-        .connect(Instant::ZERO, server_addr(), &psk_client(b"who-am-i", KEY))
-        .unwrap();
-    let errors = pump(Instant::ZERO, &mut server, &mut [(me, &mut client)]);
-    let expected = DtlsError::Handshake(HandshakeFailure::UnknownPskIdentity {
-        identity: b"who-am-i".to_vec(),
+    for_each_backend(|_| {
+        let (mut server, mut bystander) =
+            server_with_bystander(psk_server_table(Limits::default()));
+        let me = addr("10.0.0.2:40000");
+        let mut client = client_table();
+        client
+            .connect(Instant::ZERO, server_addr(), &psk_client(b"who-am-i", KEY))
+            .unwrap();
+        let errors = pump(Instant::ZERO, &mut server, &mut [(me, &mut client)]);
+        let expected = DtlsError::Handshake(HandshakeFailure::UnknownPskIdentity {
+            identity: b"who-am-i".to_vec(),
+        });
+        assert_eq!(errors, std::slice::from_ref(&expected));
+        assert_eq!(failure(&events(&mut server)), &expected);
+        assert_eq!(
+            failure(&events(&mut client)),
+            &DtlsError::Handshake(HandshakeFailure::PeerAlert(Alert::UNKNOWN_PSK_IDENTITY))
+        );
+        assert_eq!(server.stats().sessions, 1);
+        bystander_still_works(&mut server, &mut bystander);
     });
-    assert_eq!(errors, std::slice::from_ref(&expected));
-    assert_eq!(failure(&events(&mut server)), &expected);
-    assert_eq!(
-        failure(&events(&mut client)),
-        &DtlsError::Handshake(HandshakeFailure::PeerAlert(Alert::UNKNOWN_PSK_IDENTITY))
-    );
-    assert_eq!(server.stats().sessions, 1);
-    bystander_still_works(&mut server, &mut bystander);
 }
 
 #[test]
@@ -309,38 +315,40 @@ fn handshake_timeout_and_idle_eviction_follow_the_callers_clock() {
 
 #[test]
 fn close_notify_ends_the_session_on_both_sides() {
-    let mut server = psk_server_table(Limits::default());
-    let me = addr("10.0.0.2:40000");
-    let mut client = client_table();
-    client
-        .connect(Instant::ZERO, server_addr(), &psk_client(IDENTITY, KEY))
-        .unwrap();
-    pump(Instant::ZERO, &mut server, &mut [(me, &mut client)]);
-    events(&mut server);
-    events(&mut client);
-    client.close(Instant::ZERO, &server_addr());
-    assert!(matches!(
-        &events(&mut client)[..],
-        [Event::Closed {
-            reason: CloseReason::Local,
-            ..
-        }]
-    ));
-    pump(Instant::ZERO, &mut server, &mut [(me, &mut client)]);
-    assert!(matches!(
-        &events(&mut server)[..],
-        [Event::Closed {
-            reason: CloseReason::PeerClosed,
-            ..
-        }]
-    ));
-    assert_eq!(server.stats().sessions, 0);
-    assert_eq!(
-        server.send(Instant::ZERO, &me, b"x"),
-        Err(DtlsError::NoSession)
-    );
-    assert_eq!(
-        client.send(Instant::ZERO, &server_addr(), b"x"),
-        Err(DtlsError::NoSession)
-    );
+    for_each_backend(|_| {
+        let mut server = psk_server_table(Limits::default());
+        let me = addr("10.0.0.2:40000");
+        let mut client = client_table();
+        client
+            .connect(Instant::ZERO, server_addr(), &psk_client(IDENTITY, KEY))
+            .unwrap();
+        pump(Instant::ZERO, &mut server, &mut [(me, &mut client)]);
+        events(&mut server);
+        events(&mut client);
+        client.close(Instant::ZERO, &server_addr());
+        assert!(matches!(
+            &events(&mut client)[..],
+            [Event::Closed {
+                reason: CloseReason::Local,
+                ..
+            }]
+        ));
+        pump(Instant::ZERO, &mut server, &mut [(me, &mut client)]);
+        assert!(matches!(
+            &events(&mut server)[..],
+            [Event::Closed {
+                reason: CloseReason::PeerClosed,
+                ..
+            }]
+        ));
+        assert_eq!(server.stats().sessions, 0);
+        assert_eq!(
+            server.send(Instant::ZERO, &me, b"x"),
+            Err(DtlsError::NoSession)
+        );
+        assert_eq!(
+            client.send(Instant::ZERO, &server_addr(), b"x"),
+            Err(DtlsError::NoSession)
+        );
+    });
 }

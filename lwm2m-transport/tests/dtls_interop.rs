@@ -2,7 +2,7 @@
 //! `coap-client-gnutls` (PSK and certificates) against a session table on a real UDP socket
 //! answering CoAP, and our client against `coap-server-openssl`. Needs Debian's `libcoap3-bin`.
 //! libcoap's tools exit 0 even when the handshake or the request failed, so these tests assert
-//! on what they print.
+//! on what they print. The PSK cases run once per backend (OpenSSL, and dimpl when compiled in).
 #![cfg(feature = "dtls-openssl")]
 
 mod dtls_support;
@@ -141,47 +141,50 @@ fn run_for(program: &str, secs: u32, args: &[&str]) -> String {
 fn psk_server_config() -> ServerConfig {
     ServerConfig::builder()
         .psk_store(psk_store())
+        .backend(backend())
         .build()
         .unwrap()
 }
 
 #[test]
 fn libcoap_openssl_and_gnutls_clients_with_psk() {
-    let server = Server::start(psk_server_config());
-    for program in ["coap-client-openssl", "coap-client-gnutls"] {
-        let printed = run(
-            program,
+    for_each_backend(|_| {
+        let server = Server::start(psk_server_config());
+        for program in ["coap-client-openssl", "coap-client-gnutls"] {
+            let printed = run(
+                program,
+                &[
+                    "-u",
+                    "lwm2m-client-1",
+                    "-k",
+                    "0123456789abcdef",
+                    &server.uri(),
+                ],
+            );
+            assert!(printed.contains(ANSWER), "{program} printed: {printed}");
+        }
+        // A wrong key gets no answer.
+        let printed = run_for(
+            "coap-client-openssl",
+            3,
             &[
                 "-u",
                 "lwm2m-client-1",
                 "-k",
-                "0123456789abcdef",
+                "wrong-key-123456",
                 &server.uri(),
             ],
         );
-        assert!(printed.contains(ANSWER), "{program} printed: {printed}");
-    }
-    // A wrong key gets no answer.
-    let printed = run_for(
-        "coap-client-openssl",
-        3,
-        &[
-            "-u",
-            "lwm2m-client-1",
-            "-k",
-            "wrong-key-123456",
-            &server.uri(),
-        ],
-    );
-    assert!(!printed.contains(ANSWER), "{printed}");
-    let ids = server.identities.lock().unwrap().clone();
-    assert_eq!(
-        ids,
-        [
-            "lwm2m-client-1 TLS_PSK_WITH_AES_128_CCM_8",
-            "lwm2m-client-1 TLS_PSK_WITH_AES_128_CCM_8"
-        ]
-    );
+        assert!(!printed.contains(ANSWER), "{printed}");
+        let ids = server.identities.lock().unwrap().clone();
+        assert_eq!(
+            ids,
+            [
+                "lwm2m-client-1 TLS_PSK_WITH_AES_128_CCM_8",
+                "lwm2m-client-1 TLS_PSK_WITH_AES_128_CCM_8"
+            ]
+        );
+    });
 }
 
 #[test]
@@ -295,45 +298,47 @@ fn get(
 
 #[test]
 fn our_client_against_libcoap_server_with_psk() {
-    let port = free_port_pair();
-    let mut child = Command::new(tool("coap-server-openssl"))
-        .args([
-            "-A",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-k",
-            "secretPSK",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let server = SocketAddr::from(([127, 0, 0, 1], port + 1));
-    let config = psk_client(b"any-identity", b"secretPSK");
-    let wait = Duration::from_secs(15);
-    let root = get(server, &config, "/", wait);
-    let time = get(server, &config, "/time", wait);
-    // libcoap's server drops a Finished that does not decrypt without an alert: no answer.
-    let wrong = get(
-        server,
-        &psk_client(b"any-identity", b"not-the-key"),
-        "/",
-        Duration::from_secs(3),
-    );
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let root = root.unwrap();
-    assert!(
-        root.contains("This is a test server made with libcoap"),
-        "{root}"
-    );
-    let time = time.unwrap();
-    assert!(
-        !time.is_empty() && time.chars().any(|c| c.is_ascii_digit()),
-        "{time:?}"
-    );
-    assert_eq!(wrong, Err("timed out".to_owned()));
+    for_each_backend(|_| {
+        let port = free_port_pair();
+        let mut child = Command::new(tool("coap-server-openssl"))
+            .args([
+                "-A",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-k",
+                "secretPSK",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let server = SocketAddr::from(([127, 0, 0, 1], port + 1));
+        let config = psk_client(b"any-identity", b"secretPSK");
+        let wait = Duration::from_secs(15);
+        let root = get(server, &config, "/", wait);
+        let time = get(server, &config, "/time", wait);
+        // libcoap's server drops a Finished that does not decrypt without an alert: no answer.
+        let wrong = get(
+            server,
+            &psk_client(b"any-identity", b"not-the-key"),
+            "/",
+            Duration::from_secs(3),
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let root = root.unwrap();
+        assert!(
+            root.contains("This is a test server made with libcoap"),
+            "{root}"
+        );
+        let time = time.unwrap();
+        assert!(
+            !time.is_empty() && time.chars().any(|c| c.is_ascii_digit()),
+            "{time:?}"
+        );
+        assert_eq!(wrong, Err("timed out".to_owned()));
+    });
 }

@@ -11,7 +11,9 @@ mod interop;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use dtls_support::{cert_client, psk_client, psk_store, Pki, IDENTITY, KEY};
+use dtls_support::{
+    backend, backends, cert_client, psk_client, psk_store, set_backend, Pki, IDENTITY, KEY,
+};
 use interop::{free_port, libcoap, run_peer, text, venv_python, PeerProcess};
 use lwm2m_codec::coap::Code;
 use lwm2m_transport::dtls::{
@@ -86,6 +88,7 @@ fn serve(mut incoming: IncomingRequests) {
 fn psk_server_config() -> ServerConfig {
     ServerConfig::builder()
         .psk_store(psk_store())
+        .backend(backend())
         .build()
         .unwrap()
 }
@@ -122,56 +125,60 @@ async fn connected(events: &mut DtlsEvents) -> (SocketAddr, PeerIdentity, bool) 
 
 #[tokio::test]
 async fn psk_get_block2_and_observe_between_our_drivers() {
-    let (server, mut server_events) = start_server(psk_server_config(), "127.0.0.1:0").await;
-    let (client, mut client_events) = start_client(psk_client(IDENTITY, KEY), "127.0.0.1:0").await;
-    let handle = client.handle();
-    let to = server.local_addr();
+    for b in backends() {
+        set_backend(b);
+        let (server, mut server_events) = start_server(psk_server_config(), "127.0.0.1:0").await;
+        let (client, mut client_events) =
+            start_client(psk_client(IDENTITY, KEY), "127.0.0.1:0").await;
+        let handle = client.handle();
+        let to = server.local_addr();
 
-    let response = timeout(LIMIT, handle.request(to, get("x")))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(response.code(), Code::CONTENT);
-    assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
+        let response = timeout(LIMIT, handle.request(to, get("x")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.code(), Code::CONTENT);
+        assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
 
-    let (peer, identity, replaced) = connected(&mut server_events).await;
-    assert_eq!(peer, client.local_addr());
-    assert_eq!(identity.name(), Some("lwm2m-client-1"));
-    assert!(!replaced);
-    let (peer, identity, _) = connected(&mut client_events).await;
-    assert_eq!(peer, to);
-    assert_eq!(identity.name(), Some("lwm2m-client-1"));
+        let (peer, identity, replaced) = connected(&mut server_events).await;
+        assert_eq!(peer, client.local_addr());
+        assert_eq!(identity.name(), Some("lwm2m-client-1"));
+        assert!(!replaced);
+        let (peer, identity, _) = connected(&mut client_events).await;
+        assert_eq!(peer, to);
+        assert_eq!(identity.name(), Some("lwm2m-client-1"));
 
-    let big = timeout(LIMIT, handle.request(to, get("big")))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(big.code(), Code::CONTENT);
-    assert_eq!(big.body().as_ref(), body(20 * 1024).as_slice());
+        let big = timeout(LIMIT, handle.request(to, get("big")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(big.code(), Code::CONTENT);
+        assert_eq!(big.body().as_ref(), body(20 * 1024).as_slice());
 
-    let mut observation = timeout(LIMIT, handle.observe(to, get("obs")))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(observation.is_established());
-    assert_eq!(observation.response().body().as_ref(), b"0");
-    let mut seen = Vec::new();
-    while seen.len() < 2 {
-        match timeout(LIMIT, observation.next()).await.unwrap() {
-            Some(Notification::Value(v)) => {
-                seen.push(String::from_utf8(v.body().to_vec()).unwrap());
+        let mut observation = timeout(LIMIT, handle.observe(to, get("obs")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(observation.is_established());
+        assert_eq!(observation.response().body().as_ref(), b"0");
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            match timeout(LIMIT, observation.next()).await.unwrap() {
+                Some(Notification::Value(v)) => {
+                    seen.push(String::from_utf8(v.body().to_vec()).unwrap());
+                }
+                other => panic!("unexpected {other:?}"),
             }
-            other => panic!("unexpected {other:?}"),
         }
-    }
-    assert_eq!(seen, ["1", "2"]);
-    let last = timeout(LIMIT, observation.cancel()).await.unwrap().unwrap();
-    assert_eq!(last.body().as_ref(), ANSWER.as_bytes());
+        assert_eq!(seen, ["1", "2"]);
+        let last = timeout(LIMIT, observation.cancel()).await.unwrap().unwrap();
+        assert_eq!(last.body().as_ref(), ANSWER.as_bytes());
 
-    // One handshake carried everything.
-    assert!(server_events.try_next().is_none());
-    client.close().await;
-    server.close().await;
+        // One handshake carried everything.
+        assert!(server_events.try_next().is_none());
+        client.close().await;
+        server.close().await;
+    }
 }
 
 #[tokio::test]
@@ -207,81 +214,87 @@ async fn x509_mutual_authentication_between_our_drivers() {
 
 #[tokio::test]
 async fn a_wrong_psk_fails_the_request_and_the_server_keeps_serving() {
-    let (server, mut server_events) = start_server(psk_server_config(), "127.0.0.1:0").await;
-    let to = server.local_addr();
-    let (bad, mut bad_events) =
-        start_client(psk_client(IDENTITY, b"fedcba9876543210"), "127.0.0.1:0").await;
-    let started = std::time::Instant::now();
-    let outcome = timeout(LIMIT, bad.handle().request(to, get("x")))
-        .await
-        .expect("the request must fail within the limit, not hang");
-    let elapsed = started.elapsed();
-    match outcome {
-        Err(Error::Dtls { peer, error }) => {
-            assert_eq!(peer, to);
-            // The server's Finished check fails and it says so: decrypt_error (51).
-            assert_eq!(
-                error,
-                DtlsError::Handshake(HandshakeFailure::PeerAlert(Alert(51)))
-            );
+    for b in backends() {
+        set_backend(b);
+        let (server, mut server_events) = start_server(psk_server_config(), "127.0.0.1:0").await;
+        let to = server.local_addr();
+        let (bad, mut bad_events) =
+            start_client(psk_client(IDENTITY, b"fedcba9876543210"), "127.0.0.1:0").await;
+        let started = std::time::Instant::now();
+        let outcome = timeout(LIMIT, bad.handle().request(to, get("x")))
+            .await
+            .expect("the request must fail within the limit, not hang");
+        let elapsed = started.elapsed();
+        match outcome {
+            Err(Error::Dtls { peer, error }) => {
+                assert_eq!(peer, to);
+                // The server's Finished check fails and it says so: decrypt_error (51).
+                assert_eq!(
+                    error,
+                    DtlsError::Handshake(HandshakeFailure::PeerAlert(Alert(51)))
+                );
+            }
+            other => panic!("expected a DTLS error, got {other:?}"),
         }
-        other => panic!("expected a DTLS error, got {other:?}"),
-    }
-    // Within the client's handshake timeout (5 s) plus slack, far below the CoAP timeout.
-    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
-    assert!(matches!(
-        timeout(LIMIT, bad_events.next()).await.unwrap(),
-        Some(DtlsEvent::Failed { .. })
-    ));
+        // Within the client's handshake timeout (5 s) plus slack, far below the CoAP timeout.
+        assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+        assert!(matches!(
+            timeout(LIMIT, bad_events.next()).await.unwrap(),
+            Some(DtlsEvent::Failed { .. })
+        ));
 
-    let (good, _) = start_client(psk_client(IDENTITY, KEY), "127.0.0.1:0").await;
-    let response = timeout(LIMIT, good.handle().request(to, get("x")))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
-    let (peer, identity, _) = connected(&mut server_events).await;
-    assert_eq!(peer, good.local_addr());
-    assert_eq!(identity.name(), Some("lwm2m-client-1"));
-    bad.close().await;
-    good.close().await;
-    server.close().await;
+        let (good, _) = start_client(psk_client(IDENTITY, KEY), "127.0.0.1:0").await;
+        let response = timeout(LIMIT, good.handle().request(to, get("x")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
+        let (peer, identity, _) = connected(&mut server_events).await;
+        assert_eq!(peer, good.local_addr());
+        assert_eq!(identity.name(), Some("lwm2m-client-1"));
+        bad.close().await;
+        good.close().await;
+        server.close().await;
+    }
 }
 
 #[tokio::test]
 async fn a_rebooted_client_on_the_same_port_handshakes_again() {
-    let (server, mut server_events) = start_server(psk_server_config(), "127.0.0.1:0").await;
-    let to = server.local_addr();
-    let (first, _) = start_client(psk_client(IDENTITY, KEY), "127.0.0.1:0").await;
-    let local = first.local_addr();
-    let response = timeout(LIMIT, first.handle().request(to, get("x")))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
-    let (peer, _, replaced) = connected(&mut server_events).await;
-    assert_eq!((peer, replaced), (local, false));
-    // Gone without close_notify: the layer has no session shutdown on close.
-    first.close().await;
+    for b in backends() {
+        set_backend(b);
+        let (server, mut server_events) = start_server(psk_server_config(), "127.0.0.1:0").await;
+        let to = server.local_addr();
+        let (first, _) = start_client(psk_client(IDENTITY, KEY), "127.0.0.1:0").await;
+        let local = first.local_addr();
+        let response = timeout(LIMIT, first.handle().request(to, get("x")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
+        let (peer, _, replaced) = connected(&mut server_events).await;
+        assert_eq!((peer, replaced), (local, false));
+        // Gone without close_notify: the layer has no session shutdown on close.
+        first.close().await;
 
-    let (second, _) = start_client(psk_client(IDENTITY, KEY), &local.to_string()).await;
-    assert_eq!(second.local_addr(), local);
-    let started = std::time::Instant::now();
-    let response = timeout(LIMIT, second.handle().request(to, get("x")))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
-    // At once: no CoAP retransmission (the first one comes after at least 2 s).
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
-    let (peer, _, replaced) = connected(&mut server_events).await;
-    assert_eq!((peer, replaced), (local, true));
-    second.close().await;
-    server.close().await;
+        let (second, _) = start_client(psk_client(IDENTITY, KEY), &local.to_string()).await;
+        assert_eq!(second.local_addr(), local);
+        let started = std::time::Instant::now();
+        let response = timeout(LIMIT, second.handle().request(to, get("x")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
+        // At once: no CoAP retransmission (the first one comes after at least 2 s).
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        let (peer, _, replaced) = connected(&mut server_events).await;
+        assert_eq!((peer, replaced), (local, true));
+        second.close().await;
+        server.close().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! The seam between the session layer and a DTLS library. [`Engine`] is one DTLS connection over
 //! in-memory datagrams; [`ServerBackend`] and [`ClientBackend`] create engines from a built
-//! configuration. Only the OpenSSL backend exists today; a pure-Rust one (dimpl) is meant to slot
-//! in here, so nothing above this module names OpenSSL types.
+//! configuration. Two backends implement them: OpenSSL (`super::openssl`) and dimpl
+//! (`super::dimpl`); nothing above this module names a library's types.
 
 use core::time::Duration;
 
@@ -36,6 +36,7 @@ pub(crate) enum EngineEvent {
 pub(crate) enum Resumption {
     /// An OpenSSL session and the id of the client context that produced it (a session may only
     /// be resumed through the context it came from).
+    #[cfg(feature = "dtls-openssl")]
     Openssl {
         session: openssl::ssl::SslSession,
         context: u64,

@@ -9,7 +9,44 @@ use std::sync::Arc;
 use super::backend::{ClientBackend, ServerBackend};
 use super::credentials::{Certificate, CertifiedKey, ClientCredentials, PskStore};
 use super::error::ConfigError;
-use super::openssl::{OpensslClient, OpensslServer};
+
+/// The DTLS library behind a configuration.
+///
+/// ```
+/// use lwm2m_transport::dtls::Backend;
+/// assert_eq!(Backend::Dimpl.to_string(), "dimpl");
+/// # #[cfg(feature = "dtls-openssl")]
+/// assert_eq!(Backend::default(), Backend::OpenSsl);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// The system OpenSSL (feature `dtls-openssl`): PSK, X.509 and session resumption; 50 to
+    /// 120 KiB per session.
+    OpenSsl,
+    /// dimpl (feature `dtls-dimpl`), pure Rust: PSK only, no resumption; a few KiB per session,
+    /// the choice for very many sessions.
+    Dimpl,
+}
+
+impl Default for Backend {
+    /// OpenSSL when compiled in, else dimpl.
+    fn default() -> Backend {
+        if cfg!(feature = "dtls-openssl") {
+            Backend::OpenSsl
+        } else {
+            Backend::Dimpl
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::OpenSsl => "OpenSSL",
+            Backend::Dimpl => "dimpl",
+        })
+    }
+}
 
 /// Default path MTU for DTLS datagrams: the IPv6 minimum (1280) less IPv6 and UDP headers.
 pub const DEFAULT_MTU: usize = 1232;
@@ -95,6 +132,7 @@ impl ServerConfig {
             certificate: None,
             client_anchors: Vec::new(),
             mtu: DEFAULT_MTU,
+            backend: Backend::default(),
         }
     }
 }
@@ -106,6 +144,7 @@ pub struct ServerConfigBuilder {
     certificate: Option<CertifiedKey>,
     client_anchors: Vec<Certificate>,
     mtu: usize,
+    backend: Backend,
 }
 
 impl fmt::Debug for ServerConfigBuilder {
@@ -115,6 +154,7 @@ impl fmt::Debug for ServerConfigBuilder {
             .field("certificate", &self.certificate)
             .field("client_anchors", &self.client_anchors)
             .field("mtu", &self.mtu)
+            .field("backend", &self.backend)
             .finish()
     }
 }
@@ -145,6 +185,13 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// The DTLS library (default [`Backend::default`]). [`Backend::Dimpl`] refuses a
+    /// certificate with [`ConfigError::Unsupported`].
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
     /// Builds the DTLS library context.
     pub fn build(self) -> Result<ServerConfig, ConfigError> {
         check_mtu(self.mtu)?;
@@ -154,15 +201,29 @@ impl ServerConfigBuilder {
         if self.certificate.is_some() && self.client_anchors.is_empty() {
             return Err(ConfigError::NoClientTrustAnchors);
         }
-        let backend = OpensslServer::new(
-            self.psk_store,
-            self.certificate.as_ref(),
-            &self.client_anchors,
-            self.mtu,
-        )?;
-        Ok(ServerConfig {
-            backend: Arc::new(backend),
-        })
+        let backend: Arc<dyn ServerBackend> = match self.backend {
+            #[cfg(feature = "dtls-openssl")]
+            Backend::OpenSsl => Arc::new(super::openssl::OpensslServer::new(
+                self.psk_store,
+                self.certificate.as_ref(),
+                &self.client_anchors,
+                self.mtu,
+            )?),
+            #[cfg(feature = "dtls-dimpl")]
+            Backend::Dimpl => {
+                if self.certificate.is_some() {
+                    return Err(ConfigError::Unsupported {
+                        backend: Backend::Dimpl,
+                        mode: "certificates",
+                    });
+                }
+                let store = self.psk_store.ok_or(ConfigError::NoCredentials)?;
+                Arc::new(super::dimpl::DimplServer::new(store, self.mtu)?)
+            }
+            #[allow(unreachable_patterns)]
+            other => return Err(ConfigError::BackendNotCompiled(other)),
+        };
+        Ok(ServerConfig { backend })
     }
 }
 
@@ -193,6 +254,7 @@ impl ClientConfig {
             credentials,
             server_name: None,
             mtu: DEFAULT_MTU,
+            backend: Backend::default(),
         }
     }
 }
@@ -204,6 +266,7 @@ pub struct ClientConfigBuilder {
     credentials: ClientCredentials,
     server_name: Option<String>,
     mtu: usize,
+    backend: Backend,
 }
 
 impl ClientConfigBuilder {
@@ -220,6 +283,13 @@ impl ClientConfigBuilder {
         self
     }
 
+    /// The DTLS library (default [`Backend::default`]). [`Backend::Dimpl`] refuses certificate
+    /// and raw-public-key credentials with [`ConfigError::Unsupported`].
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
     /// Builds the DTLS library context.
     pub fn build(self) -> Result<ClientConfig, ConfigError> {
         check_mtu(self.mtu)?;
@@ -228,10 +298,35 @@ impl ClientConfigBuilder {
                 return Err(ConfigError::ServerName(name.clone()));
             }
         }
-        let backend = OpensslClient::new(&self.credentials, self.server_name, self.mtu)?;
-        Ok(ClientConfig {
-            backend: Arc::new(backend),
-        })
+        let backend: Arc<dyn ClientBackend> = match self.backend {
+            #[cfg(feature = "dtls-openssl")]
+            Backend::OpenSsl => Arc::new(super::openssl::OpensslClient::new(
+                &self.credentials,
+                self.server_name,
+                self.mtu,
+            )?),
+            #[cfg(feature = "dtls-dimpl")]
+            Backend::Dimpl => match &self.credentials {
+                ClientCredentials::Psk(psk) => {
+                    Arc::new(super::dimpl::DimplClient::new(psk, self.mtu)?)
+                }
+                ClientCredentials::Certificate { .. } => {
+                    return Err(ConfigError::Unsupported {
+                        backend: Backend::Dimpl,
+                        mode: "certificates",
+                    })
+                }
+                ClientCredentials::RawPublicKey { .. } => {
+                    return Err(ConfigError::Unsupported {
+                        backend: Backend::Dimpl,
+                        mode: "raw public keys",
+                    })
+                }
+            },
+            #[allow(unreachable_patterns)]
+            other => return Err(ConfigError::BackendNotCompiled(other)),
+        };
+        Ok(ClientConfig { backend })
     }
 }
 

@@ -5,19 +5,22 @@
 
 use core::time::Duration;
 
-use openssl::sha::Sha256;
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use super::error::DtlsError;
 use crate::time::Instant;
 
 /// Bytes in a cookie.
 pub(crate) const COOKIE_LEN: usize = 32;
-const BLOCK: usize = 64;
+/// Secret length: SHA-256's block size, the longest HMAC key used without hashing it first.
+const SECRET_LEN: usize = 64;
 
 /// The cookie secrets of one table.
 pub(crate) struct CookieJar {
-    current: [u8; 32],
-    previous: Option<[u8; 32]>,
+    current: [u8; SECRET_LEN],
+    previous: Option<[u8; SECRET_LEN]>,
     rotated_at: Instant,
     lifetime: Duration,
 }
@@ -60,48 +63,45 @@ impl CookieJar {
 
     /// Whether `cookie` was issued to this peer for this random by the current or previous secret.
     pub(crate) fn verify(&self, peer: &[u8], random: &[u8; 32], cookie: &[u8]) -> bool {
-        let matches = |secret: &[u8; 32]| {
-            cookie.len() == COOKIE_LEN && openssl::memcmp::eq(&hmac(secret, peer, random), cookie)
-        };
+        let matches =
+            |secret: &[u8; SECRET_LEN]| mac(secret, peer, random).verify_slice(cookie).is_ok();
         matches(&self.current) || self.previous.as_ref().is_some_and(matches)
     }
 }
 
-fn fresh_secret() -> Result<[u8; 32], DtlsError> {
-    let mut secret = [0; 32];
-    openssl::rand::rand_bytes(&mut secret).map_err(|e| DtlsError::Backend(e.to_string()))?;
+fn fresh_secret() -> Result<[u8; SECRET_LEN], DtlsError> {
+    let mut secret = [0; SECRET_LEN];
+    rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut secret)
+        .map_err(|e| DtlsError::Backend(format!("system random source: {e}")))?;
     Ok(secret)
 }
 
-/// HMAC-SHA256 (RFC 2104) over `peer || random`, with a 32-byte key.
-fn hmac(key: &[u8; 32], peer: &[u8], random: &[u8; 32]) -> [u8; 32] {
-    let mut pad = [0x36u8; BLOCK];
-    pad.iter_mut().zip(key).for_each(|(p, k)| *p ^= k);
-    let mut inner = Sha256::new();
-    inner.update(&pad);
-    inner.update(&(peer.len() as u32).to_be_bytes());
-    inner.update(peer);
-    inner.update(random);
-    let inner = inner.finish();
-    for p in &mut pad {
-        *p ^= 0x36 ^ 0x5c;
-    }
-    let mut outer = Sha256::new();
-    outer.update(&pad);
-    outer.update(&inner);
-    outer.finish()
+/// HMAC-SHA256 keyed with a secret over `len(peer) || peer || random`, before finalisation.
+fn mac(key: &[u8; SECRET_LEN], peer: &[u8], random: &[u8; 32]) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new(key.into());
+    // The length prefix keeps (peer, random) pairs from colliding across peer-key lengths.
+    mac.update(&(peer.len() as u32).to_be_bytes());
+    mac.update(peer);
+    mac.update(random);
+    mac
+}
+
+/// The cookie: the HMAC itself.
+fn hmac(key: &[u8; SECRET_LEN], peer: &[u8], random: &[u8; 32]) -> [u8; COOKIE_LEN] {
+    mac(key, peer, random).finalize().into_bytes().into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[cfg(feature = "dtls-openssl")]
     #[test]
     fn hmac_matches_openssl() {
         use openssl::hash::MessageDigest;
         use openssl::pkey::PKey;
         use openssl::sign::Signer;
-        let key = [9u8; 32];
+        let key = [9u8; SECRET_LEN];
         let mut message = 3u32.to_be_bytes().to_vec();
         message.extend_from_slice(b"abc");
         message.extend_from_slice(&[1; 32]);

@@ -7,6 +7,8 @@ use core::fmt;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+#[cfg(not(feature = "dtls-openssl"))]
+use super::config::Backend;
 use super::error::ConfigError;
 
 /// Longest PSK identity accepted (OpenSSL's `PSK_MAX_IDENTITY_LEN`; LwM2M requires 128).
@@ -127,13 +129,34 @@ pub struct Certificate {
 
 impl Certificate {
     /// A certificate from DER (LwM2M `/0/x/3` and `/0/x/4` in certificate mode).
+    /// Needs the `dtls-openssl` feature (the only backend with certificates).
     pub fn from_der(der: &[u8]) -> Result<Certificate, ConfigError> {
-        openssl::x509::X509::from_der(der).map_err(|e| ConfigError::Certificate(e.to_string()))?;
-        Ok(Certificate { der: der.to_vec() })
+        #[cfg(feature = "dtls-openssl")]
+        {
+            openssl::x509::X509::from_der(der)
+                .map_err(|e| ConfigError::Certificate(e.to_string()))?;
+            Ok(Certificate { der: der.to_vec() })
+        }
+        #[cfg(not(feature = "dtls-openssl"))]
+        {
+            let _ = der;
+            Err(ConfigError::BackendNotCompiled(Backend::OpenSsl))
+        }
     }
 
     /// Every certificate of a PEM file, in order (a chain starts with the leaf).
     pub fn chain_from_pem(pem: &[u8]) -> Result<Vec<Certificate>, ConfigError> {
+        #[cfg(not(feature = "dtls-openssl"))]
+        {
+            let _ = pem;
+            Err(ConfigError::BackendNotCompiled(Backend::OpenSsl))
+        }
+        #[cfg(feature = "dtls-openssl")]
+        Certificate::openssl_chain_from_pem(pem)
+    }
+
+    #[cfg(feature = "dtls-openssl")]
+    fn openssl_chain_from_pem(pem: &[u8]) -> Result<Vec<Certificate>, ConfigError> {
         let stack = openssl::x509::X509::stack_from_pem(pem)
             .map_err(|e| ConfigError::Certificate(e.to_string()))?;
         if stack.is_empty() {
@@ -165,9 +188,12 @@ impl Certificate {
 
 impl fmt::Debug for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        #[cfg(feature = "dtls-openssl")]
         let subject = openssl::x509::X509::from_der(&self.der)
             .map(|c| subject_string(c.subject_name()))
             .unwrap_or_default();
+        #[cfg(not(feature = "dtls-openssl"))]
+        let subject = format!("<{} bytes of DER>", self.der.len());
         f.debug_struct("Certificate")
             .field("subject", &subject)
             .finish_non_exhaustive()
@@ -182,19 +208,37 @@ pub struct PrivateKey {
 
 impl PrivateKey {
     /// A key from DER: PKCS#8, or the RFC 5915 `ECPrivateKey` of the LwM2M 1.0 examples.
+    /// Needs the `dtls-openssl` feature.
     pub fn from_der(der: &[u8]) -> Result<PrivateKey, ConfigError> {
-        let key = openssl::pkey::PKey::private_key_from_der(der)
-            .map_err(|e| ConfigError::PrivateKey(e.to_string()))?;
-        PrivateKey::from_pkey(&key)
+        #[cfg(feature = "dtls-openssl")]
+        {
+            let key = openssl::pkey::PKey::private_key_from_der(der)
+                .map_err(|e| ConfigError::PrivateKey(e.to_string()))?;
+            PrivateKey::from_pkey(&key)
+        }
+        #[cfg(not(feature = "dtls-openssl"))]
+        {
+            let _ = der;
+            Err(ConfigError::BackendNotCompiled(Backend::OpenSsl))
+        }
     }
 
-    /// A key from PEM (`PRIVATE KEY` or `EC PRIVATE KEY`).
+    /// A key from PEM (`PRIVATE KEY` or `EC PRIVATE KEY`). Needs the `dtls-openssl` feature.
     pub fn from_pem(pem: &[u8]) -> Result<PrivateKey, ConfigError> {
-        let key = openssl::pkey::PKey::private_key_from_pem(pem)
-            .map_err(|e| ConfigError::PrivateKey(e.to_string()))?;
-        PrivateKey::from_pkey(&key)
+        #[cfg(feature = "dtls-openssl")]
+        {
+            let key = openssl::pkey::PKey::private_key_from_pem(pem)
+                .map_err(|e| ConfigError::PrivateKey(e.to_string()))?;
+            PrivateKey::from_pkey(&key)
+        }
+        #[cfg(not(feature = "dtls-openssl"))]
+        {
+            let _ = pem;
+            Err(ConfigError::BackendNotCompiled(Backend::OpenSsl))
+        }
     }
 
+    #[cfg(feature = "dtls-openssl")]
     fn from_pkey(
         key: &openssl::pkey::PKeyRef<openssl::pkey::Private>,
     ) -> Result<PrivateKey, ConfigError> {
@@ -368,6 +412,7 @@ pub struct Handshake {
 }
 
 /// `CN=a, O=b` from an X.509 name.
+#[cfg(feature = "dtls-openssl")]
 pub(crate) fn subject_string(name: &openssl::x509::X509NameRef) -> String {
     name.entries()
         .map(|e| {
@@ -400,6 +445,7 @@ mod tests {
         assert!(Psk::new(&[b'a'; 128], &[1; 64]).is_ok());
     }
 
+    #[cfg(feature = "dtls-openssl")]
     #[test]
     fn garbage_certificates_and_keys_are_refused() {
         assert!(matches!(

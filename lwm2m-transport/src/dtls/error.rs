@@ -6,6 +6,8 @@
 use core::fmt;
 use core::time::Duration;
 
+use super::config::Backend;
+
 /// Anything the DTLS layer reports: returned by calls, and carried by
 /// [`Event::Failed`](crate::dtls::Event::Failed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -295,6 +297,18 @@ pub enum ConfigError {
     /// The DTLS library refused the settings.
     #[error("DTLS library: {0}")]
     Backend(String),
+    /// The chosen backend cannot do this security mode (dimpl has PSK only: no certificates and
+    /// no raw public keys).
+    #[error("the {backend} DTLS backend does not support {mode}")]
+    Unsupported {
+        /// The backend asked.
+        backend: Backend,
+        /// What it was asked for, e.g. "certificates".
+        mode: &'static str,
+    },
+    /// The chosen backend is not compiled in (its cargo feature is off).
+    #[error("the {0} DTLS backend is not compiled in (enable its cargo feature)")]
+    BackendNotCompiled(Backend),
 }
 
 /// Shows an identity as text when it is printable ASCII, else as hex.

@@ -12,9 +12,14 @@
 //!   authenticated [`PeerIdentity`] to bind to the LwM2M endpoint name.
 //!
 //! Like the CoAP endpoint it does no IO and reads no clock: a driver feeds datagrams and time and
-//! sends what comes back. The DTLS library (OpenSSL, through the `openssl` crate, feature
-//! `dtls-openssl`) sits behind a crate-internal backend trait. OpenSSL's retransmission timer
-//! follows the wall clock; handshake and idle timeouts follow the caller's [`Instant`]s.
+//! sends what comes back. The DTLS library sits behind a crate-internal backend trait, chosen per
+//! configuration with [`Backend`]:
+//! - OpenSSL (through the `openssl` crate, feature `dtls-openssl`): PSK, X.509, resumption;
+//! - dimpl (pure Rust, feature `dtls-dimpl`): PSK only, a few KiB per session instead of tens,
+//!   for servers holding very many sessions. It needs no OpenSSL at all.
+//!
+//! The libraries' retransmission timers follow the wall clock; handshake and idle timeouts
+//! follow the caller's [`Instant`]s.
 //!
 //! Raw public keys (RFC 7250) need OpenSSL 3.2 or later; with an older library
 //! [`ClientCredentials::RawPublicKey`] is refused with [`ConfigError::RawPublicKeyUnsupported`].
@@ -25,8 +30,11 @@ mod backend;
 mod config;
 mod cookie;
 mod credentials;
+#[cfg(feature = "dtls-dimpl")]
+mod dimpl;
 mod error;
 mod event;
+#[cfg(feature = "dtls-openssl")]
 mod openssl;
 mod peer;
 mod record;
@@ -34,7 +42,8 @@ mod session;
 mod table;
 
 pub use config::{
-    ClientConfig, ClientConfigBuilder, Limits, ServerConfig, ServerConfigBuilder, DEFAULT_MTU,
+    Backend, ClientConfig, ClientConfigBuilder, Limits, ServerConfig, ServerConfigBuilder,
+    DEFAULT_MTU,
 };
 pub use credentials::{
     Certificate, CertifiedKey, CipherSuite, ClientCredentials, Handshake, PeerIdentity, PrivateKey,
@@ -46,7 +55,15 @@ pub use peer::PeerAddress;
 pub use session::{CloseReason, Session, SessionEvent, SessionState};
 pub use table::{SessionTable, TableStats};
 
-/// The version of the linked DTLS library, e.g. `"3.0.19"`.
+/// The version of the linked OpenSSL, e.g. `"3.0.19"`; without the `dtls-openssl` feature, the
+/// dimpl version the crate was built against (`"dimpl 0.9"`).
 pub fn library_version() -> String {
-    openssl::library_version()
+    #[cfg(feature = "dtls-openssl")]
+    {
+        openssl::library_version()
+    }
+    #[cfg(not(feature = "dtls-openssl"))]
+    {
+        "dimpl 0.9".to_owned()
+    }
 }

@@ -178,10 +178,12 @@ pub(crate) struct ClientHello<'a> {
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) message_seq: u16,
     /// The `ClientHello` body (after the 12-byte handshake header).
+    #[cfg_attr(not(feature = "dtls-openssl"), allow(dead_code))]
     pub(crate) body: &'a [u8],
     /// `client_random`.
     pub(crate) random: &'a [u8; 32],
     /// Offset in `body` of the cookie length byte.
+    #[cfg_attr(not(feature = "dtls-openssl"), allow(dead_code))]
     cookie_at: usize,
     /// The cookie (empty on a first `ClientHello`).
     pub(crate) cookie: &'a [u8],
@@ -278,6 +280,7 @@ pub(crate) fn hello_verify_request(hello: &ClientHello<'_>, cookie: &[u8]) -> By
 /// record sequence `sequence`. A stateful DTLS server fed this answers with a `HelloVerifyRequest`
 /// and then expects exactly `hello`, which is how a server session picks up a handshake whose
 /// cookie exchange this layer did statelessly.
+#[cfg_attr(not(feature = "dtls-openssl"), allow(dead_code))]
 pub(crate) fn first_client_hello(hello: &ClientHello<'_>, sequence: u64) -> Bytes {
     let before = &hello.body[..hello.cookie_at];
     let after = &hello.body[hello.cookie_at + 1 + hello.cookie.len()..];

@@ -26,7 +26,7 @@ pub enum BindError {
     #[error("at least one socket is needed")]
     NoSockets,
     /// A DTLS session table could not be created (no entropy for its cookie secret).
-    #[cfg(feature = "dtls-openssl")]
+    #[cfg(any(feature = "dtls-openssl", feature = "dtls-dimpl"))]
     #[error("cannot create the DTLS session table: {0}")]
     Dtls(#[from] crate::dtls::DtlsError),
 }
@@ -61,7 +61,7 @@ pub enum Error {
     Closed,
     /// The DTLS handshake with the peer failed (wrong key, untrusted certificate, timeout), so
     /// the exchange could not be carried.
-    #[cfg(feature = "dtls-openssl")]
+    #[cfg(any(feature = "dtls-openssl", feature = "dtls-dimpl"))]
     #[error("DTLS with {peer} failed: {error}")]
     Dtls {
         /// The peer.

@@ -53,7 +53,7 @@
 mod client;
 mod command;
 mod driver;
-#[cfg(feature = "dtls-openssl")]
+#[cfg(any(feature = "dtls-openssl", feature = "dtls-dimpl"))]
 mod dtls_layer;
 mod error;
 mod layer;
@@ -68,7 +68,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub use client::{Handle, Notification, Observation};
-#[cfg(feature = "dtls-openssl")]
+#[cfg(any(feature = "dtls-openssl", feature = "dtls-dimpl"))]
 pub use dtls_layer::{
     DtlsEvent, DtlsEvents, DtlsFactory, DtlsLayer, DtlsSettings, DEFAULT_EVENT_CAPACITY,
 };
@@ -191,14 +191,14 @@ impl<F: LayerFactory> Builder<F> {
     /// DTLS between each socket and its endpoint ([`DtlsLayer`]), with the roles and limits of
     /// `settings`; the [`DtlsEvents`] report handshakes (with the peer's identity), closes and
     /// failures of every socket. See [`DtlsLayer`] for an example.
-    #[cfg(feature = "dtls-openssl")]
+    #[cfg(any(feature = "dtls-openssl", feature = "dtls-dimpl"))]
     pub fn dtls(self, settings: DtlsSettings) -> (Builder<DtlsFactory>, DtlsEvents) {
         let (factory, events) = settings.into_factory();
         (self.with_factory(factory), events)
     }
 
     /// [`dtls`](Self::dtls) as a server only: accepts clients with `config`.
-    #[cfg(feature = "dtls-openssl")]
+    #[cfg(any(feature = "dtls-openssl", feature = "dtls-dimpl"))]
     pub fn dtls_server(
         self,
         config: crate::dtls::ServerConfig,
@@ -207,7 +207,7 @@ impl<F: LayerFactory> Builder<F> {
     }
 
     /// [`dtls`](Self::dtls) as a client only: connects to the peers it sends to with `config`.
-    #[cfg(feature = "dtls-openssl")]
+    #[cfg(any(feature = "dtls-openssl", feature = "dtls-dimpl"))]
     pub fn dtls_client(
         self,
         config: crate::dtls::ClientConfig,

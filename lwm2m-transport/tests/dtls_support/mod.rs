@@ -18,6 +18,39 @@ use openssl::pkey::{PKey, Private};
 use openssl::x509::extension::{BasicConstraints, KeyUsage, SubjectAlternativeName};
 use openssl::x509::{X509NameBuilder, X509};
 
+thread_local! {
+    static BACKEND: std::cell::Cell<Backend> = const { std::cell::Cell::new(Backend::OpenSsl) };
+}
+
+/// The backend `psk_client` and `psk_server_table` use on this thread.
+pub fn backend() -> Backend {
+    BACKEND.with(std::cell::Cell::get)
+}
+
+/// Every compiled-in backend able to do PSK.
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::OpenSsl];
+    if cfg!(feature = "dtls-dimpl") {
+        all.push(Backend::Dimpl);
+    }
+    all
+}
+
+/// Makes `psk_client` and `psk_server_table` use `b` on this thread.
+pub fn set_backend(b: Backend) {
+    BACKEND.with(|c| c.set(b));
+}
+
+/// Runs `f` once per backend, with `psk_client` and `psk_server_table` on that backend.
+pub fn for_each_backend(mut f: impl FnMut(Backend)) {
+    for b in backends() {
+        BACKEND.with(|c| c.set(b));
+        eprintln!("--- backend {b}");
+        f(b);
+    }
+    BACKEND.with(|c| c.set(Backend::OpenSsl));
+}
+
 pub const IDENTITY: &[u8] = b"lwm2m-client-1";
 pub const KEY: &[u8] = b"0123456789abcdef";
 
@@ -44,6 +77,7 @@ pub fn psk_store() -> HashMap<Vec<u8>, Vec<u8>> {
 pub fn psk_client(identity: &[u8], key: &[u8]) -> ClientConfig {
     let psk = Psk::new(identity, key).unwrap();
     ClientConfig::builder(ClientCredentials::Psk(psk))
+        .backend(backend())
         .build()
         .unwrap()
 }
@@ -51,6 +85,7 @@ pub fn psk_client(identity: &[u8], key: &[u8]) -> ClientConfig {
 pub fn psk_server_table(limits: Limits) -> SessionTable<SocketAddr> {
     let config = ServerConfig::builder()
         .psk_store(psk_store())
+        .backend(backend())
         .build()
         .unwrap();
     SessionTable::new(Instant::ZERO, Some(config), limits).unwrap()
