@@ -136,19 +136,7 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
         let mut server = TypedStore::<Server>::new();
         let mut registrations = BTreeMap::new();
         for (index, account) in self.servers.iter().enumerate() {
-            let ssid = account.short_server_id;
-            if ssid == 0 || ssid > lwm2m_model::MAX_ID {
-                return Err(ClientError::InvalidShortServerId(i64::from(ssid)));
-            }
-            if account.lifetime == 0 {
-                return Err(ClientError::InvalidLifetime { ssid, lifetime: 0 });
-            }
-            if !matches!(account.binding, BindingMode::Udp | BindingMode::UdpQueue) {
-                return Err(ClientError::UnsupportedBinding {
-                    ssid,
-                    binding: account.binding.to_string(),
-                });
-            }
+            let ssid = check_account(account)?;
             if registrations
                 .insert(
                     ssid,
@@ -229,6 +217,24 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
             bootstrap,
         })
     }
+}
+
+/// Checks one server account's settings; returns its short server id.
+fn check_account<P>(account: &ServerAccount<P>) -> Result<u16, ClientError> {
+    let ssid = account.short_server_id;
+    if ssid == 0 || ssid > lwm2m_model::MAX_ID {
+        return Err(ClientError::InvalidShortServerId(i64::from(ssid)));
+    }
+    if account.lifetime == 0 {
+        return Err(ClientError::InvalidLifetime { ssid, lifetime: 0 });
+    }
+    if !matches!(account.binding, BindingMode::Udp | BindingMode::UdpQueue) {
+        return Err(ClientError::UnsupportedBinding {
+            ssid,
+            binding: account.binding.to_string(),
+        });
+    }
+    Ok(ssid)
 }
 
 impl ClientBuilder<SocketAddr> {
