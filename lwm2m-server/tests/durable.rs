@@ -200,7 +200,7 @@ fn observation(reg: &str, token: u64, path: &str) -> lwm2m_server::store::Observ
         registration: reg.parse().unwrap(),
         token: lwm2m_codec::coap::Token::from_u64(token),
         path: path.parse().unwrap(),
-        content_format: (token % 2 == 0).then_some(11543),
+        content_format: token.is_multiple_of(2).then_some(11543),
         created_at: START + Duration::from_millis(token),
     }
 }

@@ -465,3 +465,79 @@ fn a_redis_that_is_gone_is_a_backend_error() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+fn shared_registration(id: &str, at: Timestamp) -> Registration {
+    Registration::new(
+        RegistrationId::parse(id).unwrap(),
+        lwm2m_model::RegisterParams::new("shared").unwrap(),
+        lwm2m_server::registration::CompactObjectLinks::parse(b"</3/0>", 8).unwrap(),
+        addr("10.0.0.1:1"),
+        at,
+    )
+}
+
+#[test]
+fn a_concurrent_removal_never_unindexes_another_nodes_registration() {
+    use std::sync::{Arc, Barrier};
+
+    use lwm2m_server::store::RegistrationChange;
+
+    const ROUNDS: u32 = 200;
+    let redis = RedisServer::start();
+    // Each round: node "a" holds the endpoint's registration and removes it (an expiry) while
+    // node "b" registers the endpoint anew. Unindexing is "read the index, delete it if it
+    // still names the removed id"; unless that read is watched, "a" can delete the entry "b"
+    // just wrote. Whatever the interleaving, the index must end naming b's registration.
+    let barrier = Arc::new(Barrier::new(2));
+    let node_a = {
+        let mut store = redis.store();
+        let barrier = Arc::clone(&barrier);
+        // No panics between the barriers (the other thread would wait forever): every
+        // outcome is collected and checked after the join.
+        std::thread::spawn(move || {
+            let mut outcomes = Vec::new();
+            for n in 0..ROUNDS {
+                let mine = shared_registration(&format!("a{n}"), START);
+                let put = store.apply(&[RegistrationChange::Put(&mine)]);
+                barrier.wait();
+                let removed = store.apply(&[RegistrationChange::Remove(mine.id())]);
+                barrier.wait();
+                let indexed = store.registration_id("shared");
+                outcomes.push(format!("round {n}: {put:?} {removed:?} {indexed:?}"));
+                barrier.wait();
+            }
+            outcomes
+        })
+    };
+    let mut store = redis.store();
+    let mut previous: Option<Registration> = None;
+    for n in 0..ROUNDS {
+        let mine = shared_registration(&format!("b{n}"), START);
+        let mut changes = Vec::new();
+        if let Some(p) = &previous {
+            changes.push(RegistrationChange::Remove(p.id()));
+        }
+        changes.push(RegistrationChange::Put(&mine));
+        barrier.wait();
+        let applied = store.apply(&changes);
+        barrier.wait();
+        barrier.wait();
+        applied.unwrap();
+        previous = Some(mine);
+    }
+    let outcomes = node_a.join().unwrap();
+    for (n, outcome) in outcomes.iter().enumerate() {
+        assert_eq!(
+            *outcome,
+            format!("round {n}: Ok(()) Ok(()) Ok(Some(RegistrationId(b{n})))"),
+            "the index names b's registration after every round"
+        );
+    }
+    let loaded = store.load().unwrap();
+    let ids: Vec<String> = loaded
+        .registrations
+        .iter()
+        .map(|r| r.id().as_str().to_owned())
+        .collect();
+    assert_eq!(ids, [format!("b{}", ROUNDS - 1)]);
+}
