@@ -1,6 +1,6 @@
-//! Durability: registrations survive a restart (drop everything, reopen the same redb file),
-//! registrations that expired while the server was down are removed at start-up, and damaged
-//! or duplicate records are handled.
+//! Durability: registrations, observations and bootstrap configurations survive a restart (drop
+//! everything, reopen the same redb file), registrations that expired while the server was down
+//! are removed at start-up, and damaged or duplicate records are handled.
 #![cfg(feature = "redb")]
 
 mod common;
@@ -193,4 +193,99 @@ fn unreadable_and_duplicate_records() {
         store.record("garbage").is_some(),
         "unreadable records are left alone"
     );
+}
+
+fn observation(reg: &str, token: u64, path: &str) -> lwm2m_server::store::Observation {
+    lwm2m_server::store::Observation {
+        registration: reg.parse().unwrap(),
+        token: lwm2m_codec::coap::Token::from_u64(token),
+        path: path.parse().unwrap(),
+        content_format: token.is_multiple_of(2).then_some(11543),
+        created_at: START + Duration::from_millis(token),
+    }
+}
+
+#[test]
+fn observations_and_bootstrap_configs_survive_a_restart_on_redb() {
+    use lwm2m_codec::coap::Token;
+    use lwm2m_model::{Node, ObjectInstance, Path, Resource};
+    use lwm2m_server::store::{BootstrapConfig, BootstrapConfigStore, ObservationStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.redb");
+    let config = BootstrapConfig {
+        delete: vec![Path::ROOT],
+        writes: vec![(
+            "/1/0".parse().unwrap(),
+            Node::from(ObjectInstance::with_resources(
+                0,
+                [Resource::single(0, 101), Resource::single(1, 300)],
+            )),
+        )],
+    };
+    let mut before = Vec::new();
+    {
+        let mut store = RedbStore::open(&path).unwrap();
+        for (reg, count) in [("abc", 20u64), ("abd", 3), ("ab", 2)] {
+            for t in 0..count {
+                let o = observation(reg, t, &format!("/3/0/{t}"));
+                assert_eq!(ObservationStore::put(&mut store, o.clone()).unwrap(), None);
+                before.push(o);
+            }
+        }
+        let replaced = observation("abd", 1, "/4/0");
+        assert_eq!(
+            ObservationStore::put(&mut store, replaced.clone()).unwrap(),
+            Some(observation("abd", 1, "/3/0/1"))
+        );
+        before.retain(|o| !(o.registration.as_str() == "abd" && o.token == Token::from_u64(1)));
+        before.push(replaced);
+        assert_eq!(
+            BootstrapConfigStore::put(&mut store, "node1", config.clone()).unwrap(),
+            None
+        );
+    } // the database is closed here
+
+    let mut store = RedbStore::open(&path).unwrap();
+    let mut after = Vec::new();
+    for reg in ["abc", "abd", "ab"] {
+        after.extend(store.list(reg.parse().unwrap()).unwrap());
+    }
+    let key = |o: &lwm2m_server::store::Observation| {
+        (
+            o.registration.as_str().to_owned(),
+            o.token.as_slice().to_vec(),
+        )
+    };
+    after.sort_by_key(key);
+    before.sort_by_key(key);
+    assert_eq!(after, before, "every observation is back, field for field");
+    // "ab" is a prefix of "abc" and "abd": ranges must not bleed into each other.
+    assert_eq!(store.list("ab".parse().unwrap()).unwrap().len(), 2);
+    assert_eq!(
+        ObservationStore::get(&store, "abd".parse().unwrap(), &Token::from_u64(1)).unwrap(),
+        Some(observation("abd", 1, "/4/0"))
+    );
+    assert_eq!(
+        BootstrapConfigStore::get(&store, "node1").unwrap(),
+        Some(config.clone())
+    );
+
+    // Removals are durable too.
+    assert_eq!(store.remove_all("abc".parse().unwrap()).unwrap().len(), 20);
+    assert!(
+        ObservationStore::remove(&mut store, "ab".parse().unwrap(), &Token::from_u64(0))
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        BootstrapConfigStore::remove(&mut store, "node1").unwrap(),
+        Some(config)
+    );
+    drop(store);
+    let store = RedbStore::open(&path).unwrap();
+    assert!(store.list("abc".parse().unwrap()).unwrap().is_empty());
+    assert_eq!(store.list("ab".parse().unwrap()).unwrap().len(), 1);
+    assert_eq!(store.list("abd".parse().unwrap()).unwrap().len(), 3);
+    assert_eq!(BootstrapConfigStore::get(&store, "node1").unwrap(), None);
 }

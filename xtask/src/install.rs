@@ -3,7 +3,8 @@
 //! Every tool a test uses is installed here rather than skipped by the test: a missing peer is a
 //! failed setup, never a silently passing test.
 //!
-//! - Debian packages: libcoap's command-line peers, and what building aiocoap's DTLS extra needs.
+//! - Debian packages: libcoap's command-line peers, what building aiocoap's DTLS extra needs, and
+//!   the Redis server of lwm2m-server's Redis store tests.
 //! - A Python virtual environment with aiocoap at [`INTEROP_VENV`] (inside the workspace), which
 //!   the interop tests of lwm2m-transport use as `<venv>/bin/python`. The environment variable
 //!   `LWM2M_INTEROP_VENV` points the tests (and this installer) somewhere else.
@@ -33,6 +34,8 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("automake", "command -v automake"),
     ("libtool", "command -v libtoolize"),
     ("pkg-config", "command -v pkg-config"),
+    // The Redis server that lwm2m-server/tests/redis_store.rs starts (feature `redis`).
+    ("redis-server", "command -v redis-server"),
 ];
 
 /// The virtual environment of the interop tests, relative to the workspace root.

@@ -3,16 +3,18 @@
 //!
 //! | trait | what | implementations |
 //! |---|---|---|
-//! | [`RegistrationStore`] | registrations, written through on every change and loaded at start | [`NoStore`], [`MemoryRegistrationStore`], [`RedbStore`] (feature `redb`) |
-//! | [`ObservationStore`] | observations by registration and token | [`MemoryObservationStore`] |
-//! | [`CredentialStore`] | security information (PSK, RPK, X.509) by endpoint and PSK identity | [`MemoryCredentialStore`] |
-//! | [`BootstrapConfigStore`] | bootstrap configurations by endpoint | [`MemoryBootstrapConfigStore`] |
+//! | [`RegistrationStore`] | registrations, written through on every change and loaded at start | [`NoStore`], [`MemoryRegistrationStore`], `RedbStore` (feature `redb`), `RedisStore` (feature `redis`) |
+//! | [`ObservationStore`] | observations by registration and token | [`MemoryObservationStore`], `RedbStore`, `RedisStore` |
+//! | [`CredentialStore`] | security information (PSK, RPK, X.509) by endpoint and PSK identity | [`MemoryCredentialStore`], `RedbStore`, `RedisStore` |
+//! | [`BootstrapConfigStore`] | bootstrap configurations by endpoint | [`MemoryBootstrapConfigStore`], `RedbStore`, `RedisStore` |
 //!
 //! The traits are synchronous: the sans-IO registrar calls them inline, before it answers, so a
 //! client is never told it is registered unless the registration is stored. A driver that wants
 //! to keep slow storage off its event loop runs the registrar on a blocking thread.
 //!
-//! Registrations are stored in a compact, versioned record format ([`encode_registration`]).
+//! Registrations are stored in a compact, versioned record format ([`encode_registration`]);
+//! credentials, observations and bootstrap configurations likewise ([`encode_observation`] and
+//! friends).
 
 mod bootstrap;
 mod credentials;
@@ -20,11 +22,16 @@ mod error;
 mod memory;
 mod observations;
 mod record;
+mod records;
 #[cfg(feature = "redb")]
 mod redb;
+#[cfg(feature = "redis")]
+mod redis;
 
 #[cfg(feature = "redb")]
 pub use self::redb::{Durability, RedbStore};
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisStore, DEFAULT_KEY_PREFIX};
 pub use bootstrap::{BootstrapConfig, BootstrapConfigStore, MemoryBootstrapConfigStore};
 pub use credentials::{Credential, CredentialStore, MemoryCredentialStore, SecurityInfo};
 pub use error::StoreError;
@@ -32,6 +39,10 @@ pub use memory::{MemoryRegistrationStore, NoStore};
 pub use observations::{MemoryObservationStore, Observation, ObservationStore};
 pub use record::{
     decode_registration, encode_registration, RecordError, REGISTRATION_RECORD_VERSION,
+};
+pub use records::{
+    decode_bootstrap_config, decode_credential, decode_observation, encode_bootstrap_config,
+    encode_credential, encode_observation, RECORD_VERSION,
 };
 
 use crate::registration::{Registration, RegistrationId};

@@ -4,7 +4,9 @@
 //! server process, crash-safe commits (a commit is durable when it returns, with
 //! [`Durability::Immediate`]), and a stable file format. Registrations are stored under their id
 //! in the compact record format of [`encode_registration`]; credentials under their endpoint
-//! name, with a second table from PSK identity to endpoint.
+//! name, with a second table from PSK identity to endpoint; observations under registration id
+//! and token; bootstrap configurations under their endpoint name (the records of
+//! [`super::encode_observation`] and friends).
 
 // redb's error is 160 bytes; it only ever travels from a failed operation straight into a
 // boxed `StoreError`, so its size costs nothing on the success path.
@@ -12,23 +14,34 @@
 
 use std::path::Path;
 
+use lwm2m_codec::coap::Token;
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
-use serde::{Deserialize, Serialize};
 
-use super::{
-    decode_registration, encode_registration, Credential, CredentialStore, LoadedRegistrations,
-    RecordError, RegistrationChange, RegistrationStore, SecurityInfo, StoreError,
+use super::records::{
+    decode_bootstrap_config, decode_credential, decode_observation, encode_bootstrap_config,
+    encode_credential, encode_observation,
 };
+use super::{
+    decode_registration, encode_registration, BootstrapConfig, BootstrapConfigStore, Credential,
+    CredentialStore, LoadedRegistrations, Observation, ObservationStore, RegistrationChange,
+    RegistrationStore, SecurityInfo, StoreError,
+};
+use crate::registration::RegistrationId;
 
 const META: TableDefinition<'static, &str, u32> = TableDefinition::new("meta");
 const REGISTRATIONS: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("registrations");
 const CREDENTIALS: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("credentials");
 const PSK_IDENTITIES: TableDefinition<'static, &str, &str> = TableDefinition::new("psk_identities");
+/// Key: registration id, a NUL byte, the token; so one registration's observations are one
+/// contiguous range.
+const OBSERVATIONS: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("observations");
+const BOOTSTRAP_CONFIGS: TableDefinition<'static, &str, &[u8]> =
+    TableDefinition::new("bootstrap_configs");
 
-/// The layout of the tables above; a file with another layout is refused.
+/// The layout of the tables above; a file with another layout is refused. (Tables added
+/// since version 1 are created on open, so a version 1 file stays readable.)
 const SCHEMA_VERSION: u32 = 1;
 const SCHEMA_KEY: &str = "schema";
-const CREDENTIAL_RECORD_VERSION: u8 = 1;
 
 /// When a commit reaches the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,7 +55,8 @@ pub enum Durability {
     Eventual,
 }
 
-/// A store in one redb database file, for registrations and credentials.
+/// A store in one redb database file, for registrations, credentials, observations and
+/// bootstrap configurations.
 ///
 /// ```
 /// use lwm2m_server::store::{RedbStore, RegistrationStore};
@@ -97,6 +111,8 @@ impl RedbStore {
             tx.open_table(REGISTRATIONS)?;
             tx.open_table(CREDENTIALS)?;
             tx.open_table(PSK_IDENTITIES)?;
+            tx.open_table(OBSERVATIONS)?;
+            tx.open_table(BOOTSTRAP_CONFIGS)?;
             tx.open_table(META)?.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
             Ok(())
         })?;
@@ -193,52 +209,6 @@ impl RegistrationStore for RedbStore {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-enum CredentialV1<'a> {
-    Psk(&'a str, &'a [u8]),
-    RawPublicKey(&'a [u8]),
-    X509,
-}
-
-fn encode_credential(credential: &Credential) -> Vec<u8> {
-    let record = match credential {
-        Credential::Psk { identity, key } => CredentialV1::Psk(identity, key),
-        Credential::RawPublicKey { public_key } => CredentialV1::RawPublicKey(public_key),
-        Credential::X509 => CredentialV1::X509,
-    };
-    postcard::to_extend(&record, vec![CREDENTIAL_RECORD_VERSION])
-        .unwrap_or_else(|_| vec![CREDENTIAL_RECORD_VERSION])
-}
-
-fn decode_credential(endpoint: &str, bytes: &[u8]) -> Result<SecurityInfo, StoreError> {
-    let record_error = |source| StoreError::Record {
-        key: endpoint.to_owned(),
-        source,
-    };
-    let (&version, body) = bytes
-        .split_first()
-        .ok_or_else(|| record_error(RecordError::Empty))?;
-    if version != CREDENTIAL_RECORD_VERSION {
-        return Err(record_error(RecordError::UnsupportedVersion { version }));
-    }
-    let record: CredentialV1<'_> =
-        postcard::from_bytes(body).map_err(|e| record_error(RecordError::Malformed(e)))?;
-    let credential = match record {
-        CredentialV1::Psk(identity, key) => Credential::Psk {
-            identity: identity.to_owned(),
-            key: key.to_vec(),
-        },
-        CredentialV1::RawPublicKey(key) => Credential::RawPublicKey {
-            public_key: key.to_vec(),
-        },
-        CredentialV1::X509 => Credential::X509,
-    };
-    Ok(SecurityInfo {
-        endpoint: endpoint.to_owned(),
-        credential,
-    })
-}
-
 impl RedbStore {
     fn read_credential(&self, endpoint: &str) -> Result<Option<SecurityInfo>, StoreError> {
         let read = || -> Result<Option<Vec<u8>>, redb::Error> {
@@ -247,7 +217,7 @@ impl RedbStore {
             Ok(table.get(endpoint)?.map(|v| v.value().to_vec()))
         };
         match read().map_err(backend("read a credential"))? {
-            Some(bytes) => decode_credential(endpoint, &bytes).map(Some),
+            Some(bytes) => decode_credential(endpoint, endpoint, &bytes).map(Some),
             None => Ok(None),
         }
     }
@@ -293,7 +263,7 @@ impl CredentialStore for RedbStore {
                 if let Ok(SecurityInfo {
                     credential: Credential::Psk { identity, .. },
                     ..
-                }) = decode_credential(&info.endpoint, old)
+                }) = decode_credential(&info.endpoint, &info.endpoint, old)
                 {
                     identities.remove(identity.as_str())?;
                 }
@@ -304,7 +274,7 @@ impl CredentialStore for RedbStore {
             Ok(Ok(old))
         })?;
         match outcome {
-            Ok(Some(old)) => decode_credential(&info.endpoint, &old).map(Some),
+            Ok(Some(old)) => decode_credential(&info.endpoint, &info.endpoint, &old).map(Some),
             Ok(None) => Ok(None),
             Err(owner) => Err(StoreError::Conflict(format!(
                 "PSK identity {:?} belongs to endpoint {owner:?}",
@@ -321,21 +291,185 @@ impl CredentialStore for RedbStore {
                 if let Ok(SecurityInfo {
                     credential: Credential::Psk { identity, .. },
                     ..
-                }) = decode_credential(endpoint, old)
+                }) = decode_credential(endpoint, endpoint, old)
                 {
                     tx.open_table(PSK_IDENTITIES)?.remove(identity.as_str())?;
                 }
             }
             Ok(old)
         })?;
-        old.map(|bytes| decode_credential(endpoint, &bytes))
+        old.map(|bytes| decode_credential(endpoint, endpoint, &bytes))
+            .transpose()
+    }
+}
+
+fn observation_key(registration: RegistrationId, token: &Token) -> Vec<u8> {
+    let mut key = Vec::with_capacity(RegistrationId::MAX_LEN + 9);
+    key.extend_from_slice(registration.as_str().as_bytes());
+    key.push(0);
+    key.extend_from_slice(token.as_slice());
+    key
+}
+
+/// The key range of one registration's observations: `id\0` up to `id\x01`.
+fn observation_range(registration: RegistrationId) -> (Vec<u8>, Vec<u8>) {
+    let mut start = registration.as_str().as_bytes().to_vec();
+    let mut end = start.clone();
+    start.push(0);
+    end.push(1);
+    (start, end)
+}
+
+/// The key of a redb observation record, as [`StoreError::Record`] names it.
+fn observation_key_text(registration: RegistrationId, token: &Token) -> String {
+    format!("observations/{}/{token}", registration.as_str())
+}
+
+impl ObservationStore for RedbStore {
+    fn put(&mut self, observation: Observation) -> Result<Option<Observation>, StoreError> {
+        let key = observation_key(observation.registration, &observation.token);
+        let bytes = encode_observation(&observation);
+        let old = self.write(|tx| {
+            let mut table = tx.open_table(OBSERVATIONS)?;
+            let old = table
+                .insert(key.as_slice(), bytes.as_slice())?
+                .map(|v| v.value().to_vec());
+            Ok(old)
+        })?;
+        let name = observation_key_text(observation.registration, &observation.token);
+        old.map(|b| decode_observation(&name, &b)).transpose()
+    }
+
+    fn get(
+        &self,
+        registration: RegistrationId,
+        token: &Token,
+    ) -> Result<Option<Observation>, StoreError> {
+        let key = observation_key(registration, token);
+        let read = || -> Result<Option<Vec<u8>>, redb::Error> {
+            let tx = self.db.begin_read()?;
+            let table = tx.open_table(OBSERVATIONS)?;
+            Ok(table.get(key.as_slice())?.map(|v| v.value().to_vec()))
+        };
+        let name = observation_key_text(registration, token);
+        read()
+            .map_err(backend("read an observation"))?
+            .map(|b| decode_observation(&name, &b))
+            .transpose()
+    }
+
+    fn remove(
+        &mut self,
+        registration: RegistrationId,
+        token: &Token,
+    ) -> Result<Option<Observation>, StoreError> {
+        let key = observation_key(registration, token);
+        let old = self.write(|tx| {
+            let mut table = tx.open_table(OBSERVATIONS)?;
+            let old = table.remove(key.as_slice())?.map(|v| v.value().to_vec());
+            Ok(old)
+        })?;
+        let name = observation_key_text(registration, token);
+        old.map(|b| decode_observation(&name, &b)).transpose()
+    }
+
+    fn remove_all(&mut self, registration: RegistrationId) -> Result<Vec<Observation>, StoreError> {
+        let (start, end) = observation_range(registration);
+        let removed = self.write(|tx| {
+            let mut table = tx.open_table(OBSERVATIONS)?;
+            let mut removed = Vec::new();
+            for item in table.extract_from_if(start.as_slice()..end.as_slice(), |_, _| true)? {
+                let (key, value) = item?;
+                removed.push((key.value().to_vec(), value.value().to_vec()));
+            }
+            Ok(removed)
+        })?;
+        decode_observations(&removed)
+    }
+
+    fn list(&self, registration: RegistrationId) -> Result<Vec<Observation>, StoreError> {
+        let (start, end) = observation_range(registration);
+        let read = || -> Result<RawRecords, redb::Error> {
+            let tx = self.db.begin_read()?;
+            let table = tx.open_table(OBSERVATIONS)?;
+            let mut all = Vec::new();
+            for item in table.range(start.as_slice()..end.as_slice())? {
+                let (key, value) = item?;
+                all.push((key.value().to_vec(), value.value().to_vec()));
+            }
+            Ok(all)
+        };
+        decode_observations(&read().map_err(backend("list observations"))?)
+    }
+}
+
+/// (key, value) pairs as read from a table.
+type RawRecords = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn decode_observations(records: &[(Vec<u8>, Vec<u8>)]) -> Result<Vec<Observation>, StoreError> {
+    records
+        .iter()
+        .map(|(key, value)| {
+            let name = format!("observations/{}", String::from_utf8_lossy(key));
+            decode_observation(&name, value)
+        })
+        .collect()
+}
+
+impl RedbStore {
+    fn bootstrap_key(endpoint: &str) -> String {
+        format!("bootstrap_configs/{endpoint}")
+    }
+}
+
+impl BootstrapConfigStore for RedbStore {
+    fn get(&self, endpoint: &str) -> Result<Option<BootstrapConfig>, StoreError> {
+        let read = || -> Result<Option<Vec<u8>>, redb::Error> {
+            let tx = self.db.begin_read()?;
+            let table = tx.open_table(BOOTSTRAP_CONFIGS)?;
+            Ok(table.get(endpoint)?.map(|v| v.value().to_vec()))
+        };
+        read()
+            .map_err(backend("read a bootstrap configuration"))?
+            .map(|b| decode_bootstrap_config(&Self::bootstrap_key(endpoint), &b))
+            .transpose()
+    }
+
+    fn put(
+        &mut self,
+        endpoint: &str,
+        config: BootstrapConfig,
+    ) -> Result<Option<BootstrapConfig>, StoreError> {
+        let bytes = encode_bootstrap_config(&config);
+        let old = self.write(|tx| {
+            let mut table = tx.open_table(BOOTSTRAP_CONFIGS)?;
+            let old = table
+                .insert(endpoint, bytes.as_slice())?
+                .map(|v| v.value().to_vec());
+            Ok(old)
+        })?;
+        old.map(|b| decode_bootstrap_config(&Self::bootstrap_key(endpoint), &b))
+            .transpose()
+    }
+
+    fn remove(&mut self, endpoint: &str) -> Result<Option<BootstrapConfig>, StoreError> {
+        let old = self.write(|tx| {
+            let mut table = tx.open_table(BOOTSTRAP_CONFIGS)?;
+            let old = table.remove(endpoint)?.map(|v| v.value().to_vec());
+            Ok(old)
+        })?;
+        old.map(|b| decode_bootstrap_config(&Self::bootstrap_key(endpoint), &b))
             .transpose()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    // Not `super::*`: RedbStore implements four store traits whose `put`/`remove` would clash.
+    use super::{
+        Credential, CredentialStore, Database, Durability, RedbStore, SecurityInfo, StoreError,
+        META, SCHEMA_KEY,
+    };
 
     fn psk(endpoint: &str, identity: &str) -> SecurityInfo {
         SecurityInfo {
