@@ -10,7 +10,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use lwm2m_client::runtime::{run_client, ClientHandle, RuntimeEvent};
-use lwm2m_client::{ClientBuilder, ClientEvent, DeviceObject, ServerAccount, TypedStore};
+use lwm2m_client::{
+    BootstrapConfig, ClientBuilder, ClientEvent, DeviceObject, ServerAccount, TypedStore,
+};
 use lwm2m_codec::tlv::{records, Kind};
 use lwm2m_model::Path;
 use lwm2m_objects::{Device, LightControl};
@@ -22,6 +24,7 @@ use tokio::sync::mpsc;
 const MANUFACTURER: &str = "Peer Test Devices Ltd";
 const TEXT: u16 = 0;
 const LINK: u16 = 40;
+const JSON: u16 = 11543;
 const TLV: u16 = 11542;
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -139,6 +142,9 @@ async fn aiocoap_server_registers_and_manages_our_client() {
             json!(["pmin=1", "pmax=2"]),
         ),
         with(step("discover-battery", "GET", "/3/0/9"), "accept", LINK),
+        with(step("discover-device", "GET", "/3/0"), "accept", LINK),
+        with(step("read-json", "GET", "/3/0"), "accept", JSON),
+        with(step("read-accept-unsupported", "GET", "/3/0"), "accept", 50),
         with(
             with(step("observe-battery", "GET", "/3/0/9"), "accept", TEXT),
             "observe",
@@ -276,6 +282,37 @@ async fn aiocoap_server_registers_and_manages_our_client() {
         b"</3/0/9>;pmin=1;pmax=2",
     )
     .await;
+    let discovered = peer.step("discover-device").await;
+    let (code, links) = code_and_text(&discovered);
+    assert_eq!((code.as_str(), discovered["cf"].as_u64()), ("2.05", Some(u64::from(LINK))));
+    // The instance, its resources (executables included, Error Code with its dimension) and
+    // the attributes written on Battery Level.
+    assert_eq!(
+        links,
+        "</3/0>,</3/0/0>,</3/0/1>,</3/0/2>,</3/0/4>,</3/0/5>,</3/0/9>;pmin=1;pmax=2,\
+         </3/0/11>;dim=1,</3/0/12>,</3/0/14>,</3/0/16>",
+        "{}",
+        peer.context()
+    );
+    let json_read = peer.step("read-json").await;
+    let (code, body) = code_and_text(&json_read);
+    assert_eq!((code.as_str(), json_read["cf"].as_u64()), ("2.05", Some(u64::from(JSON))));
+    let body: Value = serde_json::from_str(&body).expect("a JSON body");
+    assert_eq!(body["bn"], "/3/0/", "{body}");
+    let entry = |name: &str| {
+        body["e"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["n"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {body}"))
+    };
+    assert_eq!(entry("0"), json!({"n": "0", "sv": MANUFACTURER}));
+    assert_eq!(entry("9"), json!({"n": "9", "v": 77}));
+    assert_eq!(entry("14"), json!({"n": "14", "sv": "+06:00"}));
+    let refused = peer.step("read-accept-unsupported").await;
+    assert_eq!(refused["code"], "4.06", "{}", peer.context());
 
     // Observe: the first answer carries 77; the value changes right after it, so the first
     // notification waits for pmin (1 s), and the next ones come every pmax (2 s).
@@ -362,6 +399,106 @@ async fn aiocoap_server_registers_and_manages_our_client() {
     );
 
     // De-register on shutdown, seen by the peer.
+    handle.shutdown(Duration::from_secs(5)).await.unwrap();
+    let deregister = peer.expect("deregister", LIMIT).await;
+    assert_eq!(deregister["location"], register["location"]);
+    peer.expect("done", LIMIT).await;
+    peer.finish(LIMIT).await;
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aiocoap_bootstrap_server_configures_our_client() {
+    let steps = json!([
+        with(step("read-server-account", "GET", "/1/1"), "accept", TLV),
+        with(step("read-security", "GET", "/0/1"), "accept", TLV),
+        with(step("read-manufacturer", "GET", "/3/0/0"), "accept", TEXT),
+    ]);
+    let config = json!({
+        "bootstrap": {"ssid": 123, "lifetime": 90, "security_instance": 1, "server_instance": 1},
+        "steps": steps,
+        "timeout": 60,
+    });
+    let mut peer = Peer::spawn("lwm2m_server.py", &[&config.to_string()]);
+    let listening = peer.expect("listening", LIMIT).await;
+    let client = ClientBuilder::new("aiocoap-bs")
+        .bootstrap_server(BootstrapConfig::udp(port(&listening, "bs_port")))
+        .object(device())
+        .build()
+        .unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (handle, mut events, task) = run_client(client, socket);
+
+    let request = peer.expect("bootstrap_request", LIMIT).await;
+    assert_eq!(
+        (&request["query"], &request["code"]),
+        (&json!(["ep=aiocoap-bs"]), &json!("2.04")),
+        "{}",
+        peer.context()
+    );
+    assert_eq!(next_event(&mut events).await, ClientEvent::BootstrapStarted);
+    expect_step(&mut peer, "bs-delete", "2.02", None, b"").await;
+    expect_step(&mut peer, "bs-write-security", "2.04", None, b"").await;
+    expect_step(&mut peer, "bs-write-server", "2.04", None, b"").await;
+    // Bootstrap-Discover /: the Bootstrap-Server account /0/0 (kept by Delete /), the written
+    // accounts with their Short Server ID, and the Device.
+    expect_step(
+        &mut peer,
+        "bs-discover",
+        "2.05",
+        Some(LINK),
+        br#"lwm2m="1.0",</0/0>,</0/1>;ssid=123,</1/1>;ssid=123,</3/0>"#,
+    )
+    .await;
+    expect_step(&mut peer, "bs-finish", "2.04", None, b"").await;
+    assert_eq!(
+        wait_event(&mut events, |e| !matches!(e, ClientEvent::Written { .. })).await,
+        ClientEvent::BootstrapFinished
+    );
+
+    // The client then registers with the server the peer configured.
+    let register = peer.expect("register", LIMIT).await;
+    let context = peer.context();
+    assert_eq!(register["code"], "2.01", "{context}");
+    assert_eq!(
+        register["query"],
+        json!(["ep=aiocoap-bs", "lt=90", "lwm2m=1.0", "b=U"]),
+        "{context}"
+    );
+    assert_eq!(
+        register["payload"],
+        r#"</>;rt="oma.lwm2m";ct=11543,</1/1>,</3/0>"#,
+        "{context}"
+    );
+    assert_eq!(
+        wait_event(&mut events, |e| matches!(e, ClientEvent::Registered { .. })).await,
+        ClientEvent::Registered {
+            ssid: 123,
+            location: format!("/{}", register["location"].as_str().unwrap()),
+        }
+    );
+    // The Server instance holds exactly what was written: SSID 123, lifetime 90, storing
+    // false, binding U.
+    expect_step(
+        &mut peer,
+        "read-server-account",
+        "2.05",
+        Some(TLV),
+        &[0xC1, 0x00, 123, 0xC1, 0x01, 90, 0xC1, 0x06, 0x00, 0xC1, 0x07, b'U'],
+    )
+    .await;
+    // The Security object is invisible to a management server.
+    expect_step(&mut peer, "read-security", "4.04", None, b"").await;
+    expect_step(
+        &mut peer,
+        "read-manufacturer",
+        "2.05",
+        Some(TEXT),
+        MANUFACTURER.as_bytes(),
+    )
+    .await;
+    peer.expect("steps_done", LIMIT).await;
+
     handle.shutdown(Duration::from_secs(5)).await.unwrap();
     let deregister = peer.expect("deregister", LIMIT).await;
     assert_eq!(deregister["location"], register["location"]);

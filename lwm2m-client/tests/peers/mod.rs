@@ -4,6 +4,7 @@
 //! process is killed when the guard drops, also when the test panics.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -51,6 +52,8 @@ pub struct Peer {
     stderr: Arc<Mutex<String>>,
     /// Every line read so far, for failure messages.
     pub seen: Vec<Value>,
+    /// Lines read while looking for another event, not yet asked for.
+    pending: VecDeque<Value>,
 }
 
 impl Peer {
@@ -83,6 +86,7 @@ impl Peer {
             lines: BufReader::new(stdout).lines(),
             stderr,
             seen: Vec::new(),
+            pending: VecDeque::new(),
         }
     }
 
@@ -115,9 +119,13 @@ impl Peer {
         value
     }
 
-    /// Reads lines until one whose `event` is `event` (at most `limit` in all); a line with
-    /// event `error` fails the test.
+    /// The first line not yet asked for whose `event` is `event`, reading more lines if needed
+    /// (at most `limit` in all); lines of other events stay for later calls. A line with event
+    /// `error` fails the test.
     pub async fn expect(&mut self, event: &str, limit: Duration) -> Value {
+        if let Some(index) = self.pending.iter().position(|l| l["event"] == event) {
+            return self.pending.remove(index).expect("a pending line");
+        }
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -127,6 +135,7 @@ impl Peer {
             if kind == event {
                 return line;
             }
+            self.pending.push_back(line);
         }
     }
 
