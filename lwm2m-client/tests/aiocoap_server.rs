@@ -1,5 +1,5 @@
 //! Our client against an independent LwM2M server: `tests/peers/lwm2m_server.py`, a scripted
-//! server written with aiocoap (from the interop venv), on loopback UDP (NoSec). The peer
+//! server written with aiocoap (from the interop venv), on loopback UDP (`NoSec`). The peer
 //! checks the Register, then sends device-management requests and reports each answer's code,
 //! content format and payload bytes, which these tests assert exactly.
 #![cfg(feature = "tokio")]
@@ -96,7 +96,11 @@ fn with(mut step: Value, key: &str, value: impl Into<Value>) -> Value {
 }
 
 fn text_payload(step: Value, text: &str) -> Value {
-    with(with(step, "cf", TEXT), "payload_hex", peers::hex(text.as_bytes()))
+    with(
+        with(step, "cf", TEXT),
+        "payload_hex",
+        peers::hex(text.as_bytes()),
+    )
 }
 
 /// Asserts the step `name` answered `code` with content format `cf` and `body`.
@@ -200,8 +204,7 @@ async fn aiocoap_server_registers_and_manages_our_client() {
     );
     assert_eq!(register["cf"], LINK, "{context}");
     assert_eq!(
-        register["payload"],
-        r#"</>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>,</3311>"#,
+        register["payload"], r#"</>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>,</3311>"#,
         "{context}"
     );
     assert_eq!(
@@ -233,8 +236,10 @@ async fn aiocoap_server_registers_and_manages_our_client() {
         resources
             .iter()
             .find(|(rid, kind, _)| *rid == id && *kind == Kind::Resource)
-            .map(|(_, _, value)| value.clone())
-            .unwrap_or_else(|| panic!("no resource {id} in {resources:?}"))
+            .map_or_else(
+                || panic!("no resource {id} in {resources:?}"),
+                |(_, _, value)| value.clone(),
+            )
     };
     assert_eq!(single(0), MANUFACTURER.as_bytes());
     assert_eq!(single(1), b"PT-1");
@@ -256,14 +261,7 @@ async fn aiocoap_server_registers_and_manages_our_client() {
     assert_eq!(bytes[..3], [0xC8, 0x00, 21]);
 
     expect_step(&mut peer, "write-utc-offset", "2.04", None, b"").await;
-    expect_step(
-        &mut peer,
-        "read-utc-offset",
-        "2.05",
-        Some(TEXT),
-        b"+05:00",
-    )
-    .await;
+    expect_step(&mut peer, "read-utc-offset", "2.05", Some(TEXT), b"+05:00").await;
     expect_step(&mut peer, "update-instance", "2.04", None, b"").await;
     expect_step(
         &mut peer,
@@ -284,7 +282,10 @@ async fn aiocoap_server_registers_and_manages_our_client() {
     .await;
     let discovered = peer.step("discover-device").await;
     let (code, links) = code_and_text(&discovered);
-    assert_eq!((code.as_str(), discovered["cf"].as_u64()), ("2.05", Some(u64::from(LINK))));
+    assert_eq!(
+        (code.as_str(), discovered["cf"].as_u64()),
+        ("2.05", Some(u64::from(LINK)))
+    );
     // The instance, its resources (executables included, Error Code with its dimension) and
     // the attributes written on Battery Level.
     assert_eq!(
@@ -296,7 +297,10 @@ async fn aiocoap_server_registers_and_manages_our_client() {
     );
     let json_read = peer.step("read-json").await;
     let (code, body) = code_and_text(&json_read);
-    assert_eq!((code.as_str(), json_read["cf"].as_u64()), ("2.05", Some(u64::from(JSON))));
+    assert_eq!(
+        (code.as_str(), json_read["cf"].as_u64()),
+        ("2.05", Some(u64::from(JSON)))
+    );
     let body: Value = serde_json::from_str(&body).expect("a JSON body");
     assert_eq!(body["bn"], "/3/0/", "{body}");
     let entry = |name: &str| {
@@ -466,8 +470,7 @@ async fn aiocoap_bootstrap_server_configures_our_client() {
         "{context}"
     );
     assert_eq!(
-        register["payload"],
-        r#"</>;rt="oma.lwm2m";ct=11543,</1/1>,</3/0>"#,
+        register["payload"], r#"</>;rt="oma.lwm2m";ct=11543,</1/1>,</3/0>"#,
         "{context}"
     );
     assert_eq!(
@@ -484,7 +487,9 @@ async fn aiocoap_bootstrap_server_configures_our_client() {
         "read-server-account",
         "2.05",
         Some(TLV),
-        &[0xC1, 0x00, 123, 0xC1, 0x01, 90, 0xC1, 0x06, 0x00, 0xC1, 0x07, b'U'],
+        &[
+            0xC1, 0x00, 123, 0xC1, 0x01, 90, 0xC1, 0x06, 0x00, 0xC1, 0x07, b'U',
+        ],
     )
     .await;
     // The Security object is invisible to a management server.

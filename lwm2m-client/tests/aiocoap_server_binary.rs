@@ -116,8 +116,13 @@ async fn aiocoap_server_manages_the_simulated_device() {
         times.push(text.parse().expect("a time"));
     }
     assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
-    let now = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs())
-        .unwrap();
+    let now = i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
     assert!((now - times[2]).abs() <= 5, "{times:?} vs now {now}");
     peer.expect("steps_done", LIMIT).await;
 

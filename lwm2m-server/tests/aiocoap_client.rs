@@ -183,11 +183,7 @@ async fn aiocoap_client_registers_answers_and_notifies() {
     }
     assert_eq!(
         levels,
-        [
-            Value::Integer(99),
-            Value::Integer(98),
-            Value::Integer(97)
-        ]
+        [Value::Integer(99), Value::Integer(98), Value::Integer(97)]
     );
 
     // A Write: the peer reports the exact TLV bytes it received.
@@ -213,7 +209,10 @@ async fn aiocoap_client_registers_answers_and_notifies() {
         .read(ENDPOINT, path("/3/0/0"), Some(ContentFormat::Text))
         .await
         .unwrap();
-    assert_eq!(single(&manufacturer), Value::String("Open Mobile Alliance".into()));
+    assert_eq!(
+        single(&manufacturer),
+        Value::String("Open Mobile Alliance".into())
+    );
     let RegistrationEvent::Updated { previous, current } = registration_event(&mut events).await
     else {
         panic!("the next registration event is not Updated")
@@ -239,7 +238,9 @@ async fn aiocoap_client_registers_answers_and_notifies() {
     peer.finish(LIMIT).await;
     assert!(handle.clients().is_empty());
     // The registration's observation ended with it.
-    let end = timeout(LIMIT, observation.next()).await.expect("the stream ends");
+    let end = timeout(LIMIT, observation.next())
+        .await
+        .expect("the stream ends");
     assert!(end.is_none(), "{end:?}");
     server.shutdown().await;
 }

@@ -111,7 +111,10 @@ impl Peer {
                 panic!("the peer exited early; {}", self.context())
             }
             Ok(Err(e)) => panic!("cannot read the peer's output: {e}; {}", self.context()),
-            Err(_) => panic!("no report from the peer within {limit:?}; {}", self.context()),
+            Err(elapsed) => panic!(
+                "{elapsed}: no report from the peer within {limit:?}; {}",
+                self.context()
+            ),
         };
         let value: Value = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("not a JSON report line ({e}): {line}"));
@@ -154,7 +157,11 @@ impl Peer {
             .unwrap_or_else(|_| panic!("the peer did not exit in time; {}", self.context()))
             .expect("wait for the peer");
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(status.success(), "peer failed: {status}; {}", self.context());
+        assert!(
+            status.success(),
+            "peer failed: {status}; {}",
+            self.context()
+        );
     }
 }
 
