@@ -163,6 +163,9 @@ async fn aiocoap_server_registers_and_manages_our_client() {
         ),
         with(step("read-dimmer", "GET", "/3311/3/5851"), "accept", TEXT),
         step("delete-light", "DELETE", "/3311/3"),
+        // A new lifetime is announced in an Update; Registration Update Trigger sends one.
+        text_payload(step("write-lifetime", "PUT", "/1/0/1"), "300"),
+        step("execute-update-trigger", "POST", "/1/0/8"),
         step("read-deleted", "GET", "/3311/3"),
         step("read-unknown-object", "GET", "/99"),
         // Current Time (13) is a writable Time resource: "abc" is no number.
@@ -370,6 +373,8 @@ async fn aiocoap_server_registers_and_manages_our_client() {
     );
     expect_step(&mut peer, "read-dimmer", "2.05", Some(TEXT), b"50").await;
     expect_step(&mut peer, "delete-light", "2.02", None, b"").await;
+    expect_step(&mut peer, "write-lifetime", "2.04", None, b"").await;
+    expect_step(&mut peer, "execute-update-trigger", "2.04", None, b"").await;
     for (name, code) in [
         ("read-deleted", "4.04"),
         ("read-unknown-object", "4.04"),
@@ -383,20 +388,28 @@ async fn aiocoap_server_registers_and_manages_our_client() {
         assert_eq!(line["code"], code, "{name}: {}", peer.context());
     }
     peer.expect("steps_done", LIMIT).await;
-    // The new instance and its removal changed the object links: each sent an Update.
-    let updates: Vec<&Value> = peer
-        .seen
-        .iter()
-        .filter(|line| line["event"] == "update")
-        .collect();
+    // The new instance and its removal changed the object links, the lifetime changed, and
+    // the trigger was executed: each sent an Update with what changed.
+    let mut updates = Vec::new();
+    for _ in 0..4 {
+        updates.push(peer.expect("update", LIMIT).await);
+    }
     assert_eq!(
         updates
             .iter()
-            .map(|u| u["payload"].as_str().unwrap())
+            .map(|u| (u["query"].clone(), u["payload"].as_str().unwrap()))
             .collect::<Vec<_>>(),
         [
-            r#"</>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>,</3311/3>"#,
-            r#"</>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>,</3311>"#,
+            (
+                json!([]),
+                r#"</>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>,</3311/3>"#
+            ),
+            (
+                json!([]),
+                r#"</>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>,</3311>"#
+            ),
+            (json!(["lt=300"]), ""),
+            (json!([]), ""),
         ],
         "{}",
         peer.context()

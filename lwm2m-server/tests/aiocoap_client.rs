@@ -2,16 +2,17 @@
 //! client written with aiocoap (from the interop venv), on loopback UDP. The peer reports the
 //! codes our server gave its malformed and valid registration requests; this test reads and
 //! observes the peer through `ServerHandle` and checks the decoded values and the bytes the peer
-//! received.
+//! received; Discover, Write-Attributes and Execute reach the peer as they should, and its
+//! error codes come back as typed errors.
 
 mod peers;
 
 use std::time::Duration;
 
 use lwm2m_model::content::{Content, ContentFormat};
-use lwm2m_model::{Node, Path, Resource, Value};
+use lwm2m_model::{AttributeChange, AttributeUpdate, Node, Path, Resource, Value};
 use lwm2m_server::registration::RegistrationEvent;
-use lwm2m_server::server::{Server, ServerEvent, WriteMode};
+use lwm2m_server::server::{DiscoveredLink, DmError, Server, ServerEvent, WriteMode};
 use peers::Peer;
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -185,6 +186,15 @@ async fn aiocoap_client_registers_answers_and_notifies() {
         levels,
         [Value::Integer(99), Value::Integer(98), Value::Integer(97)]
     );
+    // aiocoap renders each notification from the observe request again.
+    for _ in 0..3 {
+        let served = peer.expect("served", LIMIT).await;
+        assert_eq!(
+            (&served["path"], &served["accept"]),
+            (&json!("3/0/9"), &json!(11542)),
+            "{served}"
+        );
+    }
 
     // A Write: the peer reports the exact TLV bytes it received.
     handle
@@ -203,6 +213,82 @@ async fn aiocoap_client_registers_answers_and_notifies() {
         (&json!(11542), &json!("c60e2b30353a3030")),
         "{written}"
     );
+
+    // Discover: the links and their attributes as the peer wrote them.
+    let links = handle.discover(ENDPOINT, path("/3/0")).await.unwrap();
+    let attribute = |name: &str, value: &str| (name.to_owned(), Some(value.to_owned()));
+    assert_eq!(
+        links,
+        [
+            DiscoveredLink {
+                path: path("/3/0"),
+                attributes: vec![]
+            },
+            DiscoveredLink {
+                path: path("/3/0/0"),
+                attributes: vec![]
+            },
+            DiscoveredLink {
+                path: path("/3/0/4"),
+                attributes: vec![]
+            },
+            DiscoveredLink {
+                path: path("/3/0/9"),
+                attributes: vec![attribute("pmin", "10"), attribute("pmax", "60")],
+            },
+            DiscoveredLink {
+                path: path("/3/0/11"),
+                attributes: vec![attribute("dim", "1")]
+            },
+        ]
+    );
+    let served = peer.expect("served", LIMIT).await;
+    assert_eq!(
+        (&served["path"], &served["accept"]),
+        (&json!("3/0"), &json!(40)),
+        "{served}"
+    );
+
+    // Write-Attributes and Execute, as the peer received them.
+    let attributes = AttributeUpdate {
+        pmin: Some(AttributeChange::Set(1)),
+        pmax: Some(AttributeChange::Set(2)),
+        ..AttributeUpdate::default()
+    };
+    handle
+        .write_attributes(ENDPOINT, path("/3/0/9"), &attributes)
+        .await
+        .unwrap();
+    let line = peer.expect("attributes", LIMIT).await;
+    assert_eq!(line["query"], json!(["pmin=1", "pmax=2"]), "{line}");
+    handle
+        .execute(ENDPOINT, path("/3/0/4"), "0='now'")
+        .await
+        .unwrap();
+    let line = peer.expect("executed", LIMIT).await;
+    assert_eq!(line["payload"], "0='now'", "{line}");
+
+    // The peer's error codes become typed errors.
+    let error = handle
+        .read(ENDPOINT, path("/3/0/1"), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DmError::NotFound(p) if p == path("/3/0/1")),
+        "{error:?}"
+    );
+    let error = handle
+        .execute(ENDPOINT, path("/3/0/0"), "")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DmError::MethodNotAllowed(_)), "{error:?}");
+    let error = handle
+        .read(ENDPOINT, path("/3/0"), Some(ContentFormat::Json))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DmError::NotAcceptable(_)), "{error:?}");
+    let served = peer.expect("served", LIMIT).await;
+    assert_eq!(served["accept"], json!(11543), "{served}");
 
     // The signal to the peer: it updates, then de-registers.
     let manufacturer = handle

@@ -8,8 +8,10 @@ From one UDP socket (bound to 127.0.0.1, any port) it:
      a bad link payload, and an Update of an unknown /rd/xyz;
   2. registers (ep, lt=60, lwm2m=1.0, b=U, links </1/0>,</3/0>);
   3. serves the Device object: GET /3/0 answers the Device instance TLV of the LwM2M TS
-     (test vector 1.1, 121 bytes), GET /3/0/0 the manufacturer (text or TLV), GET /3/0/9 the
-     battery level, observable; PUT /3/0/14 (UTC offset) reports the bytes written;
+     (test vector 1.1, 121 bytes) or a Discover link list, GET /3/0/0 the manufacturer (text
+     or TLV), GET /3/0/9 the battery level, observable; PUT /3/0/9 (Write-Attributes), POST
+     /3/0/4 (Execute) and PUT /3/0/14 (a Write of the UTC offset) report what they received;
+     aiocoap itself answers 4.04 and 4.05 for other paths and methods;
   4. once the battery is observed, changes it three times (99, 98, 97), each a notification;
   5. waits for a GET /3/0/0 (the test's signal that it has seen the notifications), then
      sends an Update (lt=120) and a De-register, and an Update of the now unknown location.
@@ -18,6 +20,8 @@ It prints one JSON object per line, which the Rust test asserts on:
   {"event": "request", "name": N, "code": "2.01", "location": "rd/..."}
   {"event": "served", "method": "GET", "path": "3/0", "accept": A|null, "observe": O|null}
   {"event": "written", "path": "3/0/14", "cf": C|null, "payload_hex": "..."}
+  {"event": "attributes", "path": "3/0/9", "query": [...]}
+  {"event": "executed", "path": "3/0/4", "payload": "..."}
   {"event": "notified", "value": V}
   {"event": "done"}          (or "error" with a message)
 """
@@ -44,6 +48,8 @@ DEVICE_TLV = bytes.fromhex(
     " 55"
 )
 MANUFACTURER = b"Open Mobile Alliance"
+# The Discover answer for /3/0: resources, the battery's attributes, Error Code's dimension.
+DISCOVER = b"</3/0>,</3/0/0>,</3/0/4>,</3/0/9>;pmin=10;pmax=60,</3/0/11>;dim=1"
 
 
 def report(**fields):
@@ -76,6 +82,8 @@ def tlv_integer_resource(ident, value):
 class DeviceInstance(resource.Resource):
     async def render_get(self, request):
         served(request, "3/0")
+        if request.opt.accept == LINK_FORMAT:
+            return content(DISCOVER, LINK_FORMAT)
         if request.opt.accept not in (None, TLV):
             return aiocoap.Message(code=Code.NOT_ACCEPTABLE)
         return content(DEVICE_TLV, TLV)
@@ -115,9 +123,19 @@ class Battery(resource.ObservableResource):
             return content(tlv_integer_resource(9, self.level), TLV)
         return aiocoap.Message(code=Code.NOT_ACCEPTABLE)
 
+    async def render_put(self, request):
+        report(event="attributes", path="3/0/9", query=list(request.opt.uri_query))
+        return aiocoap.Message(code=Code.CHANGED)
+
     def change(self, level):
         self.level = level
         self.updated_state()
+
+
+class Reboot(resource.Resource):
+    async def render_post(self, request):
+        report(event="executed", path="3/0/4", payload=request.payload.decode(errors="replace"))
+        return aiocoap.Message(code=Code.CHANGED)
 
 
 class UtcOffset(resource.Resource):
@@ -151,6 +169,7 @@ async def main(server, endpoint):
     site = resource.Site()
     site.add_resource(["3", "0"], DeviceInstance())
     site.add_resource(["3", "0", "0"], Manufacturer(signal))
+    site.add_resource(["3", "0", "4"], Reboot())
     site.add_resource(["3", "0", "9"], battery)
     site.add_resource(["3", "0", "14"], UtcOffset())
     # A server context: its one UDP socket answers the LwM2M server's requests and sends ours,
