@@ -11,6 +11,9 @@ CONFIG_JSON is an object:
                 peer then also plays the Bootstrap-Server: it answers POST /bs?ep= with 2.04,
                 sends Delete /, Writes a Security and a Server instance (TLV, encoded here)
                 pointing at its own LwM2M server port, Bootstrap-Discover / and Finish.
+  "forget_updates": optional count: the first Updates are answered 4.04 (the server forgot
+                the registration), so the client must register again.
+  "registrations": how many Registers to wait for before running the steps (default 1).
   "timeout":    seconds for the whole session (default 60).
 
 It prints one JSON object per line, which the Rust test asserts on:
@@ -23,7 +26,7 @@ It prints one JSON object per line, which the Rust test asserts on:
   {"event": "notify", "name": N, "code": ..., "cf": ..., "payload_hex": ..., "t": seconds since
    the first response of the observation}
   {"event": "steps_done"}
-  {"event": "update", "query": [...], "payload": "..."}
+  {"event": "update", "query": [...], "payload": "...", "code": "2.04"|"4.04"}
   {"event": "deregister", "location": "rd/..."}
   {"event": "done"}          (after the De-register, or "error" with a message)
 """
@@ -117,6 +120,8 @@ class Session:
         self.start = time.monotonic()
         self.client = None  # the remote of the registered client
         self.registered = asyncio.Event()
+        self.registrations = 0
+        self.forget_updates = 0
         self.deregistered = asyncio.Event()
         self.bs_client = None
         self.bs_requested = asyncio.Event()
@@ -161,11 +166,17 @@ class Registration(resource.Resource):
         self.location = location
 
     async def render_post(self, request):
+        forget = self.session.forget_updates > 0
+        if forget:
+            self.session.forget_updates -= 1
         report(
             event="update",
             query=list(request.opt.uri_query),
             payload=request.payload.decode(errors="replace"),
+            code="4.04" if forget else "2.04",
         )
+        if forget:
+            return aiocoap.Message(code=Code.NOT_FOUND)
         return aiocoap.Message(code=Code.CHANGED)
 
     async def render_delete(self, request):
@@ -204,6 +215,7 @@ class Directory(resource.Resource):
         self.session.client = request.remote
         self.session.location = location
         report(code="2.01", location=location, **fields)
+        self.session.registrations += 1
         self.session.registered.set()
         return aiocoap.Message(code=Code.CREATED, location_path=["rd", ident])
 
@@ -335,6 +347,7 @@ def bound_port(context):
 
 async def main(config):
     session = Session()
+    session.forget_updates = config.get("forget_updates", 0)
     site = resource.Site()
     session.site = site
     site.add_resource(["rd"], Directory(session))
@@ -358,7 +371,9 @@ async def main(config):
         if bs_context is not None:
             await session.bs_requested.wait()
             await bootstrap(bs_context, session, config["bootstrap"], port)
-        await session.registered.wait()
+        while session.registrations < config.get("registrations", 1):
+            session.registered.clear()
+            await session.registered.wait()
         for step in config.get("steps", []):
             await run_step(context, session, step)
         report(event="steps_done")
