@@ -1,7 +1,7 @@
 """A scripted OMA LwM2M 1.0 client written with aiocoap, registering with the lwm2m-rs server in
 lwm2m-server/tests/aiocoap_client*.rs.
 
-Usage: lwm2m_client.py SERVER_URI ENDPOINT
+Usage: lwm2m_client.py SERVER_URI ENDPOINT [hold]
 
 From one UDP socket (bound to 127.0.0.1, any port) it:
   1. sends malformed registration requests and reports the server's codes: no ep, a bad lt,
@@ -15,6 +15,7 @@ From one UDP socket (bound to 127.0.0.1, any port) it:
   4. once the battery is observed, changes it three times (99, 98, 97), each a notification;
   5. waits for a GET /3/0/0 (the test's signal that it has seen the notifications), then
      sends an Update (lt=120) and a De-register, and an Update of the now unknown location.
+With `hold`, it stops after step 2 and serves until it is killed (or the 60 s limit).
 
 It prints one JSON object per line, which the Rust test asserts on:
   {"event": "request", "name": N, "code": "2.01", "location": "rd/..."}
@@ -23,6 +24,7 @@ It prints one JSON object per line, which the Rust test asserts on:
   {"event": "attributes", "path": "3/0/9", "query": [...]}
   {"event": "executed", "path": "3/0/4", "payload": "..."}
   {"event": "notified", "value": V}
+  {"event": "holding"}       (with `hold`, once registered)
   {"event": "done"}          (or "error" with a message)
 """
 
@@ -162,7 +164,7 @@ async def send(context, name, code, uri, query=(), payload=b"", cf=None):
     return response
 
 
-async def main(server, endpoint):
+async def main(server, endpoint, hold):
     observed = asyncio.Event()
     signal = asyncio.Event()
     battery = Battery(observed)
@@ -192,6 +194,9 @@ async def main(server, endpoint):
                                 [f"ep={endpoint}", "lt=60", "lwm2m=1.0", "b=U"], links,
                                 LINK_FORMAT)
         location = server + "/" + "/".join(registered.opt.location_path)
+        if hold:
+            report(event="holding")
+            await asyncio.Event().wait()
 
         await observed.wait()
         # The first GET /3/0/0 is the test's signal; it comes once the notifications are in.
@@ -212,7 +217,8 @@ async def main(server, endpoint):
 
 if __name__ == "__main__":
     try:
-        asyncio.run(asyncio.wait_for(main(sys.argv[1], sys.argv[2]), 60))
+        hold = sys.argv[3:] == ["hold"]
+        asyncio.run(asyncio.wait_for(main(sys.argv[1], sys.argv[2], hold), 60))
     except asyncio.TimeoutError:
         report(event="error", message="session timed out")
         sys.exit(1)
