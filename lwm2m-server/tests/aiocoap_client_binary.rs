@@ -1,6 +1,8 @@
 //! The `lwm2m-server` binary driven by the scripted aiocoap LwM2M client of
 //! `tests/peers/lwm2m_client.py`: the malformed registrations get their codes, the valid one is
 //! listed by the HTTP API, and a Read through the HTTP API returns the peer's Device values.
+// The binary exists only with its embedded store.
+#![cfg(feature = "redb")]
 
 mod peers;
 
