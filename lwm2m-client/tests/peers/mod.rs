@@ -4,6 +4,9 @@
 //! process is killed when the guard drops, also when the test panics.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
+#[cfg(feature = "tokio")]
+pub mod session;
+
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
