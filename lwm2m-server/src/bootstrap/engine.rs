@@ -8,13 +8,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lwm2m_codec::coap::{Code, Message};
+use lwm2m_codec::coap::{Code, Message, Type};
 use lwm2m_model::Registry;
-use lwm2m_transport::{Request, Response};
+use lwm2m_transport::{IncomingRequest, Request, Response};
 
 use super::event::{BootstrapEvent, BootstrapFailure, BootstrapStatus, FailureReason};
 use super::plan::{plan, Operation, Step};
-use super::request::{parse_bootstrap_request, BootstrapRefusal};
+use super::request::{check_bootstrap_request, BootstrapRefusal};
 use crate::store::{BootstrapConfigStore, MemoryBootstrapConfigStore};
 use crate::Timestamp;
 
@@ -243,7 +243,38 @@ impl Bootstrapper {
         peer: SocketAddr,
         request: &Message<'_>,
     ) -> Response {
-        match self.start(now, peer, request) {
+        let checked = check_bootstrap_request(
+            request,
+            request.ty() == Type::Confirmable,
+            request.payload().len(),
+        );
+        self.answer(now, peer, checked)
+    }
+
+    /// [`handle_request`](Self::handle_request) for a request as the transport delivers it
+    /// (options and body apart; a Block1 upload whole).
+    pub fn handle_incoming(
+        &mut self,
+        now: Timestamp,
+        peer: SocketAddr,
+        request: &IncomingRequest,
+    ) -> Response {
+        let checked = match request.message() {
+            Ok(options) => {
+                check_bootstrap_request(&options, request.is_confirmable(), request.body().len())
+            }
+            Err(e) => Err(BootstrapRefusal::Malformed(e.to_string())),
+        };
+        self.answer(now, peer, checked)
+    }
+
+    fn answer(
+        &mut self,
+        now: Timestamp,
+        peer: SocketAddr,
+        checked: Result<String, BootstrapRefusal>,
+    ) -> Response {
+        match checked.and_then(|endpoint| self.start(now, peer, endpoint)) {
             Ok(()) => Response::new(Code::CHANGED),
             Err(refusal) => {
                 let code = refusal.code();
@@ -258,9 +289,8 @@ impl Bootstrapper {
         &mut self,
         now: Timestamp,
         peer: SocketAddr,
-        request: &Message<'_>,
+        endpoint: String,
     ) -> Result<(), BootstrapRefusal> {
-        let endpoint = parse_bootstrap_request(request)?;
         let (config, default_config) = self
             .store
             .config_for(&endpoint)
@@ -330,7 +360,13 @@ impl Bootstrapper {
         }
     }
 
-    fn fail(&mut self, now: Timestamp, endpoint: &Arc<str>, session: &Session, reason: FailureReason) {
+    fn fail(
+        &mut self,
+        now: Timestamp,
+        endpoint: &Arc<str>,
+        session: &Session,
+        reason: FailureReason,
+    ) {
         let Some(step) = session.steps.get(session.current) else {
             return;
         };

@@ -63,6 +63,8 @@ mod stream;
 pub use engine::{BootstrapSettings, Bootstrapper, Command, SessionKey, StepOutcome};
 pub use event::{BootstrapEvent, BootstrapFailure, BootstrapStatus, FailureReason};
 pub use plan::{plan, Operation, PlanError, Step};
-pub use request::{parse_bootstrap_request, BootstrapRefusal, MAX_ENDPOINT_LEN};
+pub use request::{
+    check_bootstrap_request, parse_bootstrap_request, BootstrapRefusal, MAX_ENDPOINT_LEN,
+};
 pub use server::{BootstrapHandle, BootstrapServer, BootstrapServerBuilder};
 pub use stream::BootstrapEvents;

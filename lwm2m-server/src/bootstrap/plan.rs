@@ -234,10 +234,17 @@ mod tests {
         assert_eq!(message.content_format().unwrap(), Some(11542));
         // A write to an instance path carries the instance's Resource TLVs.
         assert_eq!(write.payload()[0] >> 6, 3, "Resource TLV");
-        let decoded =
-            content::decode(ContentFormat::Tlv, &path("/0/1"), write.payload(), &registry)
-                .unwrap();
-        assert_eq!(Security::from_instance_node(&decoded.node).unwrap(), security);
+        let decoded = content::decode(
+            ContentFormat::Tlv,
+            &path("/0/1"),
+            write.payload(),
+            &registry,
+        )
+        .unwrap();
+        assert_eq!(
+            Security::from_instance_node(&decoded.node).unwrap(),
+            security
+        );
     }
 
     #[test]
@@ -255,7 +262,8 @@ mod tests {
     #[test]
     fn bad_writes_are_errors_naming_the_write() {
         let registry = lwm2m_objects::core_registry();
-        let config = BootstrapConfig::default().write(Path::ROOT, Node::from(Resource::single(0, 1)));
+        let config =
+            BootstrapConfig::default().write(Path::ROOT, Node::from(Resource::single(0, 1)));
         assert_eq!(
             plan(&config, &registry).unwrap_err(),
             PlanError::RootWrite { index: 0 }
@@ -263,7 +271,10 @@ mod tests {
         // A resource node written at instance level.
         let config = BootstrapConfig::default()
             .server(0, &Server::default())
-            .write(path("/1/1"), Node::from(Resource::single(1, Value::Integer(5))));
+            .write(
+                path("/1/1"),
+                Node::from(Resource::single(1, Value::Integer(5))),
+            );
         match plan(&config, &registry).unwrap_err() {
             PlanError::Encode { index, path: p, .. } => {
                 assert_eq!((index, p), (1, path("/1/1")));

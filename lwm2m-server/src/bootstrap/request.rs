@@ -124,29 +124,42 @@ impl BootstrapRefusal {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_bootstrap_request(message: &Message<'_>) -> Result<String, BootstrapRefusal> {
+    check_bootstrap_request(
+        message,
+        message.ty() == Type::Confirmable,
+        message.payload().len(),
+    )
+}
+
+/// [`parse_bootstrap_request`] for a request whose options and body come apart (as the
+/// transport delivers them): `confirmable` is its message type, `payload_len` its body length.
+pub fn check_bootstrap_request(
+    options: &Message<'_>,
+    confirmable: bool,
+    payload_len: usize,
+) -> Result<String, BootstrapRefusal> {
     let malformed = |e: &dyn core::fmt::Display| BootstrapRefusal::Malformed(e.to_string());
-    let mut path = message.uri_path().map_err(|e| malformed(&e))?;
+    let mut path = options.uri_path().map_err(|e| malformed(&e))?;
     match (path.next(), path.next()) {
         (Some("bs"), None) => {}
         _ => return Err(BootstrapRefusal::NotFound),
     }
-    if message.code() != Code::POST {
+    if options.code() != Code::POST {
         return Err(BootstrapRefusal::MethodNotAllowed {
-            method: message.code(),
+            method: options.code(),
         });
     }
-    if message.ty() != Type::Confirmable {
+    if !confirmable {
         return Err(BootstrapRefusal::NonConfirmable);
     }
-    let query = message.uri_query().map_err(|e| malformed(&e))?;
+    let query = options.uri_query().map_err(|e| malformed(&e))?;
     let params = BootstrapParams::parse(query).map_err(BootstrapRefusal::Parameters)?;
     let len = params.endpoint().len();
     if len > MAX_ENDPOINT_LEN {
         return Err(BootstrapRefusal::EndpointTooLong { len });
     }
-    let payload = message.payload().len();
-    if payload > 0 {
-        return Err(BootstrapRefusal::Payload { len: payload });
+    if payload_len > 0 {
+        return Err(BootstrapRefusal::Payload { len: payload_len });
     }
     Ok(params.endpoint().to_owned())
 }
@@ -181,7 +194,13 @@ mod tests {
 
     #[test]
     fn a_valid_request_names_its_endpoint() {
-        let ep = parse(Type::Confirmable, Code::POST, "/bs", &["ep=urn:imei:1"], b"");
+        let ep = parse(
+            Type::Confirmable,
+            Code::POST,
+            "/bs",
+            &["ep=urn:imei:1"],
+            b"",
+        );
         assert_eq!(ep.unwrap(), "urn:imei:1");
     }
 
@@ -190,7 +209,10 @@ mod tests {
         let con = Type::Confirmable;
         let cases: [(Result<String, BootstrapRefusal>, Code); 10] = [
             (parse(con, Code::POST, "/bs", &[], b""), Code::BAD_REQUEST),
-            (parse(con, Code::POST, "/bs", &["ep="], b""), Code::BAD_REQUEST),
+            (
+                parse(con, Code::POST, "/bs", &["ep="], b""),
+                Code::BAD_REQUEST,
+            ),
             (
                 parse(con, Code::POST, "/bs", &["ep=a", "ep=b"], b""),
                 Code::BAD_REQUEST,
@@ -199,15 +221,30 @@ mod tests {
                 parse(con, Code::POST, "/bs", &["ep=a", "lt=5"], b""),
                 Code::BAD_REQUEST,
             ),
-            (parse(con, Code::POST, "/bs", &["ep=a"], b"x"), Code::BAD_REQUEST),
+            (
+                parse(con, Code::POST, "/bs", &["ep=a"], b"x"),
+                Code::BAD_REQUEST,
+            ),
             (
                 parse(Type::NonConfirmable, Code::POST, "/bs", &["ep=a"], b""),
                 Code::BAD_REQUEST,
             ),
-            (parse(con, Code::GET, "/bs", &["ep=a"], b""), Code::METHOD_NOT_ALLOWED),
-            (parse(con, Code::PUT, "/bs", &["ep=a"], b""), Code::METHOD_NOT_ALLOWED),
-            (parse(con, Code::POST, "/rd", &["ep=a"], b""), Code::NOT_FOUND),
-            (parse(con, Code::POST, "/bs/x", &["ep=a"], b""), Code::NOT_FOUND),
+            (
+                parse(con, Code::GET, "/bs", &["ep=a"], b""),
+                Code::METHOD_NOT_ALLOWED,
+            ),
+            (
+                parse(con, Code::PUT, "/bs", &["ep=a"], b""),
+                Code::METHOD_NOT_ALLOWED,
+            ),
+            (
+                parse(con, Code::POST, "/rd", &["ep=a"], b""),
+                Code::NOT_FOUND,
+            ),
+            (
+                parse(con, Code::POST, "/bs/x", &["ep=a"], b""),
+                Code::NOT_FOUND,
+            ),
         ];
         for (i, (result, expected)) in cases.into_iter().enumerate() {
             assert_eq!(code(result), expected, "case {i}");
@@ -215,10 +252,18 @@ mod tests {
         // A Uri-Query option holds at most 255 bytes, so a longer name cannot even be read.
         let long = format!("ep={}", "e".repeat(MAX_ENDPOINT_LEN + 1));
         let refusal = parse(con, Code::POST, "/bs", &[&long], b"").unwrap_err();
-        assert!(matches!(refusal, BootstrapRefusal::Malformed(_)), "{refusal:?}");
+        assert!(
+            matches!(refusal, BootstrapRefusal::Malformed(_)),
+            "{refusal:?}"
+        );
         assert_eq!(refusal.code(), Code::BAD_REQUEST);
         let longest = format!("ep={}", "e".repeat(252));
-        assert_eq!(parse(con, Code::POST, "/bs", &[&longest], b"").unwrap().len(), 252);
+        assert_eq!(
+            parse(con, Code::POST, "/bs", &[&longest], b"")
+                .unwrap()
+                .len(),
+            252
+        );
     }
 
     proptest! {

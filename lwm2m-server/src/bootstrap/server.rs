@@ -8,10 +8,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use lwm2m_codec::coap::Code;
 use lwm2m_model::Registry;
 use lwm2m_transport::udp::{BindError, Handle, ServerRequest, UdpEndpoint};
-use lwm2m_transport::Response;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, JoinHandle};
 
@@ -109,10 +107,9 @@ impl Shared {
             responder,
             ..
         } = request;
-        let response = match request.message() {
-            Ok(message) => self.engine().handle_request(Timestamp::now(), peer, &message),
-            Err(_) => Response::new(Code::BAD_REQUEST),
-        };
+        let response = self
+            .engine()
+            .handle_incoming(Timestamp::now(), peer, &request);
         let _ = responder.respond(response);
     }
 

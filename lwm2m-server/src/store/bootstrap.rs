@@ -103,7 +103,8 @@ impl BootstrapConfig {
     /// order (e.g. the Security instances for `0`).
     pub fn instances(&self, object_id: u16) -> impl Iterator<Item = (Path, &Node)> + '_ {
         self.writes.iter().filter_map(move |(path, node)| {
-            (path.object_id() == Some(object_id) && path.instance_id().is_some()).then_some((*path, node))
+            (path.object_id() == Some(object_id) && path.instance_id().is_some())
+                .then_some((*path, node))
         })
     }
 }

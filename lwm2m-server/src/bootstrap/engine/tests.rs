@@ -62,7 +62,12 @@ fn answer_all(bs: &mut Bootstrapper, now: Timestamp) -> Vec<Operation> {
     while let Some(command) = bs.poll_command() {
         done.push(command.operation);
         let code = command.operation.success_code();
-        bs.handle_response(now, &command.session, command.step, StepOutcome::Answered(code));
+        bs.handle_response(
+            now,
+            &command.session,
+            command.step,
+            StepOutcome::Answered(code),
+        );
     }
     done
 }
@@ -97,7 +102,10 @@ fn a_whole_session_in_order() {
     }
     assert!(matches!(&events[5], BootstrapEvent::Finished { endpoint } if &**endpoint == "node1"));
     assert_eq!(bs.session_count(), 0);
-    assert_eq!(bs.status("node1"), Some(&BootstrapStatus::Finished { at: T0 }));
+    assert_eq!(
+        bs.status("node1"),
+        Some(&BootstrapStatus::Finished { at: T0 })
+    );
     assert_eq!(bs.poll_timeout(), None);
 }
 
@@ -109,11 +117,17 @@ fn the_default_configuration_serves_unknown_endpoints_and_none_is_a_bad_request(
         &events(&mut bs)[..],
         [BootstrapEvent::Refused { refusal: BootstrapRefusal::UnknownEndpoint { endpoint }, .. }] if endpoint == "stranger"
     ));
-    bs.store_mut().put_default_config(BootstrapConfig::new()).unwrap();
+    bs.store_mut()
+        .put_default_config(BootstrapConfig::new())
+        .unwrap();
     assert_eq!(ask(&mut bs, T0, "stranger"), Code::CHANGED);
     assert!(matches!(
         &events(&mut bs)[..],
-        [BootstrapEvent::Started { steps: 2, default_config: true, .. }]
+        [BootstrapEvent::Started {
+            steps: 2,
+            default_config: true,
+            ..
+        }]
     ));
 }
 
@@ -126,7 +140,12 @@ fn a_rejected_step_fails_the_session_naming_step_and_code() {
     let write = bs.poll_command().unwrap();
     assert_eq!(write.step, 2);
     let later = T0 + Duration::from_secs(1);
-    bs.handle_response(later, &write.session, 2, StepOutcome::Answered(Code::BAD_REQUEST));
+    bs.handle_response(
+        later,
+        &write.session,
+        2,
+        StepOutcome::Answered(Code::BAD_REQUEST),
+    );
     assert!(bs.poll_command().is_none());
     let failure = BootstrapFailure {
         step: 2,
@@ -157,10 +176,22 @@ fn no_answer_and_step_timeout_fail_the_session() {
     let mut bs = bootstrapper(&[("a", config()), ("b", config())]);
     ask(&mut bs, T0, "a");
     let first = bs.poll_command().unwrap();
-    bs.handle_response(T0, &first.session, 1, StepOutcome::NoResponse("timeout".into()));
+    bs.handle_response(
+        T0,
+        &first.session,
+        1,
+        StepOutcome::NoResponse("timeout".into()),
+    );
     assert!(matches!(
         events(&mut bs).last(),
-        Some(BootstrapEvent::Failed { failure: BootstrapFailure { step: 1, reason: FailureReason::NoResponse(_), .. }, .. })
+        Some(BootstrapEvent::Failed {
+            failure: BootstrapFailure {
+                step: 1,
+                reason: FailureReason::NoResponse(_),
+                ..
+            },
+            ..
+        })
     ));
 
     ask(&mut bs, T0, "b");
@@ -172,11 +203,23 @@ fn no_answer_and_step_timeout_fail_the_session() {
     assert_eq!(bs.session_count(), 0);
     assert!(matches!(
         events(&mut bs).last(),
-        Some(BootstrapEvent::Failed { failure: BootstrapFailure { step: 1, reason: FailureReason::Timeout, .. }, .. })
+        Some(BootstrapEvent::Failed {
+            failure: BootstrapFailure {
+                step: 1,
+                reason: FailureReason::Timeout,
+                ..
+            },
+            ..
+        })
     ));
     // The late answer changes nothing.
     let stale = bs.poll_command().unwrap();
-    bs.handle_response(deadline, &stale.session, 1, StepOutcome::Answered(Code::DELETED));
+    bs.handle_response(
+        deadline,
+        &stale.session,
+        1,
+        StepOutcome::Answered(Code::DELETED),
+    );
     assert!(bs.poll_command().is_none());
     assert!(events(&mut bs).is_empty());
 }
@@ -193,7 +236,14 @@ fn a_second_request_restarts_the_session_and_stale_answers_are_ignored() {
     let events = events(&mut bs);
     assert!(matches!(
         &events[1],
-        BootstrapEvent::Failed { failure: BootstrapFailure { step: 1, reason: FailureReason::Restarted, .. }, .. }
+        BootstrapEvent::Failed {
+            failure: BootstrapFailure {
+                step: 1,
+                reason: FailureReason::Restarted,
+                ..
+            },
+            ..
+        }
     ));
     assert!(matches!(&events[2], BootstrapEvent::Started { .. }));
     // The old session's answer is ignored; the new session starts from step 1 again.
@@ -224,7 +274,9 @@ fn sessions_are_bounded() {
 #[test]
 fn the_status_table_is_bounded() {
     let mut bs = bootstrapper(&[]).with_settings(BootstrapSettings::default().status_capacity(2));
-    bs.store_mut().put_default_config(BootstrapConfig::default()).unwrap();
+    bs.store_mut()
+        .put_default_config(BootstrapConfig::default())
+        .unwrap();
     for ep in ["a", "b", "c"] {
         ask(&mut bs, T0, ep);
         answer_all(&mut bs, T0);
