@@ -197,7 +197,11 @@ fn no_answer_and_step_timeout_fail_the_session() {
     ask(&mut bs, T0, "b");
     let deadline = bs.poll_timeout().unwrap();
     assert_eq!(deadline, T0 + bs.settings().step_timeout);
-    bs.handle_timeout(T0 + (bs.settings().step_timeout - Duration::from_millis(1)));
+    let just_before = bs
+        .settings()
+        .step_timeout
+        .saturating_sub(Duration::from_millis(1));
+    bs.handle_timeout(T0 + just_before);
     assert_eq!(bs.session_count(), 1);
     bs.handle_timeout(deadline);
     assert_eq!(bs.session_count(), 0);
