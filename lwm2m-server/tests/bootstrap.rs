@@ -46,6 +46,7 @@ fn config_for(server: SocketAddr) -> BootstrapConfig {
                 ..Security::default()
             },
         )
+        .unwrap()
         .server(
             0,
             &ServerObject {
@@ -56,6 +57,7 @@ fn config_for(server: SocketAddr) -> BootstrapConfig {
                 ..ServerObject::default()
             },
         )
+        .unwrap()
         .access_control(
             0,
             &AccessControl {
@@ -65,6 +67,7 @@ fn config_for(server: SocketAddr) -> BootstrapConfig {
                 access_control_owner: 101,
             },
         )
+        .unwrap()
 }
 
 async fn next_event(events: &mut BootstrapEvents) -> BootstrapEvent {

@@ -68,6 +68,7 @@ async fn the_binary_bootstraps_a_client_to_itself() {
                     ..Security::default()
                 },
             )
+            .unwrap()
             .server(
                 0,
                 &Server {
@@ -76,7 +77,8 @@ async fn the_binary_bootstraps_a_client_to_itself() {
                     binding: "U".into(),
                     ..Server::default()
                 },
-            );
+            )
+            .unwrap();
         store.put_default_config(config).unwrap();
     }
     let toml = dir.path().join("server.toml");

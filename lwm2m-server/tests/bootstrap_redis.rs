@@ -108,6 +108,7 @@ async fn two_nodes_share_configurations_through_redis() {
                 ..Security::default()
             },
         )
+        .unwrap()
         .server(
             0,
             &ServerObject {
@@ -116,7 +117,8 @@ async fn two_nodes_share_configurations_through_redis() {
                 binding: "U".into(),
                 ..ServerObject::default()
             },
-        );
+        )
+        .unwrap();
     a.handle().set_config("shared", config.clone()).unwrap();
     assert_eq!(b.handle().config("shared").unwrap(), Some(config));
 

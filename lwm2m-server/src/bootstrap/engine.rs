@@ -121,7 +121,7 @@ struct Session {
 /// use lwm2m_server::Timestamp;
 ///
 /// let mut store = MemoryBootstrapConfigStore::default();
-/// store.put("node1", BootstrapConfig::new().server(0, &Server::default()))?;
+/// store.put("node1", BootstrapConfig::new().server(0, &Server::default())?)?;
 /// let mut bs = Bootstrapper::new(store);
 /// let now = Timestamp::from_unix_secs(1_700_000_000);
 ///

@@ -39,13 +39,13 @@
 //!             security_mode: 3,
 //!             short_server_id: Some(101),
 //!             ..Security::default()
-//!         })
+//!         })?
 //!         .server(0, &Server {
 //!             short_server_id: 101,
 //!             lifetime: 300,
 //!             binding: "U".into(),
 //!             ..Server::default()
-//!         }),
+//!         })?,
 //! )?;
 //! assert_eq!(bs.handle().session_count(), 0);
 //! bs.shutdown().await;

@@ -90,11 +90,11 @@ pub enum PlanError {
 /// use lwm2m_server::bootstrap::{plan, Operation};
 /// use lwm2m_server::store::BootstrapConfig;
 ///
-/// let config = BootstrapConfig::new().server(0, &Server::default());
+/// let config = BootstrapConfig::new().server(0, &Server::default())?;
 /// let steps = plan(&config, &lwm2m_objects::core_registry())?;
 /// let operations: Vec<String> = steps.iter().map(|s| s.operation.to_string()).collect();
 /// assert_eq!(operations, ["Bootstrap-Delete /", "Bootstrap-Write /1/0", "Bootstrap-Finish"]);
-/// # Ok::<(), lwm2m_server::bootstrap::PlanError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn plan(config: &BootstrapConfig, registry: &Registry) -> Result<Vec<Step>, PlanError> {
     let mut steps = Vec::with_capacity(config.delete.len() + config.writes.len() + 1);
@@ -201,10 +201,14 @@ mod tests {
         let config = BootstrapConfig::new()
             .deletes([path("/0/1"), path("/1")])
             .access_control(0, &access)
+            .unwrap()
             .write(path("/3/0/1"), Node::from(Resource::single(1, "model")))
             .server(0, &Server::default())
+            .unwrap()
             .security(1, &security)
-            .server(1, &Server::default());
+            .unwrap()
+            .server(1, &Server::default())
+            .unwrap();
         let registry = lwm2m_objects::core_registry();
         let steps = plan(&config, &registry).unwrap();
         let operations: Vec<String> = steps.iter().map(|s| s.operation.to_string()).collect();
@@ -271,6 +275,7 @@ mod tests {
         // A resource node written at instance level.
         let config = BootstrapConfig::default()
             .server(0, &Server::default())
+            .unwrap()
             .write(
                 path("/1/1"),
                 Node::from(Resource::single(1, Value::Integer(5))),

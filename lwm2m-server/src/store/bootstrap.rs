@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use lwm2m_model::{Node, Path};
+use lwm2m_model::{Node, Path, PathError};
 use lwm2m_objects::{AccessControl, Security, Server};
 
 use super::{LoadedRegistrations, RegistrationChange, RegistrationStore, StoreError};
@@ -32,15 +32,17 @@ pub const DEFAULT_BOOTSTRAP_CONFIG: &str = "*";
 ///         security_mode: 3,
 ///         short_server_id: Some(101),
 ///         ..Security::default()
-///     })
+///     })?
 ///     .server(0, &Server {
 ///         short_server_id: 101,
 ///         lifetime: 300,
 ///         binding: "U".into(),
 ///         ..Server::default()
-///     });
+///     })?;
 /// assert_eq!(config.delete, [lwm2m_model::Path::ROOT]);
 /// assert_eq!(config.writes.len(), 2);
+/// assert!(BootstrapConfig::new().server(65535, &Server::default()).is_err());
+/// # Ok::<(), lwm2m_model::PathError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BootstrapConfig {
@@ -74,29 +76,38 @@ impl BootstrapConfig {
     }
 
     /// With a write of Security (object 0) instance `/0/{instance_id}` added.
-    #[must_use]
-    pub fn security(self, instance_id: u16, security: &Security) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// `instance_id` 65535 is reserved (not an instance id).
+    pub fn security(self, instance_id: u16, security: &Security) -> Result<Self, PathError> {
         self.instance(0, instance_id, security.to_instance_node(instance_id))
     }
 
     /// With a write of Server (object 1) instance `/1/{instance_id}` added.
-    #[must_use]
-    pub fn server(self, instance_id: u16, server: &Server) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// `instance_id` 65535 is reserved (not an instance id).
+    pub fn server(self, instance_id: u16, server: &Server) -> Result<Self, PathError> {
         self.instance(1, instance_id, server.to_instance_node(instance_id))
     }
 
     /// With a write of Access Control (object 2) instance `/2/{instance_id}` added.
-    #[must_use]
-    pub fn access_control(self, instance_id: u16, access: &AccessControl) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// `instance_id` 65535 is reserved (not an instance id).
+    pub fn access_control(
+        self,
+        instance_id: u16,
+        access: &AccessControl,
+    ) -> Result<Self, PathError> {
         self.instance(2, instance_id, access.to_instance_node(instance_id))
     }
 
-    fn instance(self, object: u16, instance: u16, node: Node) -> Self {
-        // Object ids 0-2 and any u16 instance id always make a valid instance path.
-        match Path::object_instance(object, instance) {
-            Ok(path) => self.write(path, node),
-            Err(_) => self,
-        }
+    fn instance(self, object: u16, instance: u16, node: Node) -> Result<Self, PathError> {
+        Ok(self.write(Path::object_instance(object, instance)?, node))
     }
 
     /// The instances this configuration writes to object `object_id` at instance level, in
@@ -302,8 +313,11 @@ mod tests {
         };
         let config = BootstrapConfig::new()
             .server(0, &Server::default())
+            .unwrap()
             .security(2, &Security::default())
-            .access_control(4, &access);
+            .unwrap()
+            .access_control(4, &access)
+            .unwrap();
         let paths: Vec<String> = config.writes.iter().map(|(p, _)| p.to_string()).collect();
         assert_eq!(paths, ["/1/0", "/0/2", "/2/4"]);
         let acl: Vec<_> = config.instances(2).collect();

@@ -28,6 +28,7 @@ fn config() -> BootstrapConfig {
                 ..Security::default()
             },
         )
+        .unwrap()
         .server(
             0,
             &Server {
@@ -37,6 +38,7 @@ fn config() -> BootstrapConfig {
                 ..Server::default()
             },
         )
+        .unwrap()
 }
 
 fn bootstrapper(configs: &[(&str, BootstrapConfig)]) -> Bootstrapper {
