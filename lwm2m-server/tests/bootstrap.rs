@@ -518,6 +518,43 @@ async fn garbage_requests_get_their_codes_and_the_server_keeps_working() {
     bs.shutdown().await;
 }
 
+/// The Bootstrap-Request vector (CON POST /bs?ep=node1, MID 0x0001, no token) gets exactly
+/// ACK 2.04 with that message id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bootstrap_request_vector_is_acknowledged_with_2_04() {
+    let bs = BootstrapServer::builder()
+        .bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    bs.handle()
+        .set_config("node1", BootstrapConfig::new())
+        .unwrap();
+    let mut events = bs.events();
+    let raw = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let vector = [
+        0x40, 0x02, 0x00, 0x01, 0xB2, 0x62, 0x73, 0x48, 0x65, 0x70, 0x3D, 0x6E, 0x6F, 0x64, 0x65,
+        0x31,
+    ];
+    raw.send_to(&vector, bs.local_addr()).await.unwrap();
+    let mut buf = [0u8; 1500];
+    let ack = loop {
+        let (len, _) = timeout(WAIT, raw.recv_from(&mut buf))
+            .await
+            .expect("no answer in time")
+            .unwrap();
+        // The session's first command (DELETE /) may follow; the ACK is the type-2 message.
+        if buf[0] >> 4 == 0x6 {
+            break buf[..len].to_vec();
+        }
+    };
+    assert_eq!(ack, [0x60, 0x44, 0x00, 0x01]);
+    assert!(matches!(
+        next_event(&mut events).await,
+        BootstrapEvent::Started { endpoint, steps: 2, .. } if &*endpoint == "node1"
+    ));
+    bs.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configurations_survive_a_restart_on_redb() {
     let dir = tempfile::tempdir().unwrap();

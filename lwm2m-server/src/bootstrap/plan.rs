@@ -251,6 +251,20 @@ mod tests {
         );
     }
 
+    /// The Bootstrap-Finish vector `41 02 01 00 10 B2 62 73` (MID 0x0100, token 10): the
+    /// transport adds message id and token, the rest of the bytes is the plan's.
+    #[test]
+    fn bootstrap_finish_matches_the_vector() {
+        let steps = plan(&BootstrapConfig::default(), &Registry::new()).unwrap();
+        let finish = &steps[0].request;
+        assert!(finish.is_confirmable() && finish.payload().is_empty());
+        let vector = [0x41, 0x02, 0x01, 0x00, 0x10, 0xB2, 0x62, 0x73];
+        // Without its token (TKL 0) and with message id 0.
+        let mut expected = vec![0x40, vector[1], 0, 0];
+        expected.extend_from_slice(&vector[5..]);
+        assert_eq!(finish.message().unwrap().as_bytes(), expected);
+    }
+
     #[test]
     fn a_root_delete_has_no_path_and_an_empty_config_only_finishes() {
         let steps = plan(&BootstrapConfig::new(), &Registry::new()).unwrap();
