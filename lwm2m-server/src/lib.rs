@@ -15,9 +15,13 @@
 //!   device-management and observation API ([`ServerHandle`](server::ServerHandle));
 //! - [`http`]: a minimal HTTP API (axum) over a `ServerHandle`, served by the `lwm2m-server`
 //!   binary;
+//! - [`bootstrap`]: the bootstrap server, a sans-IO core
+//!   ([`Bootstrapper`](bootstrap::Bootstrapper)) and its tokio driver
+//!   ([`BootstrapServer`](bootstrap::BootstrapServer)), with configurations from a
+//!   [`BootstrapConfigStore`](store::BootstrapConfigStore);
 //! - [`Timestamp`]: the wall-clock time the sans-IO code is driven with.
 //!
-//! Not yet here: queue mode, the bootstrap server, the DTLS identity wiring, a Redis store.
+//! Not yet here: queue mode, the DTLS identity wiring.
 //!
 //! ```
 //! # #[cfg(feature = "redb")] {
@@ -46,6 +50,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod bootstrap;
 pub mod http;
 pub mod registration;
 pub mod server;

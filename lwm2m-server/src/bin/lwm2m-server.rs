@@ -1,14 +1,15 @@
 //! The `lwm2m-server` binary: an LwM2M 1.0 server on UDP with a durable registration store and
-//! an HTTP API. `lwm2m-server --help` lists the flags; a TOML file (`--config`) can hold the
+//! an HTTP API, and optionally a bootstrap server (`--bootstrap-addr`). `lwm2m-server --help` lists the flags; a TOML file (`--config`) can hold the
 //! same settings (flags win).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
+use lwm2m_server::bootstrap::BootstrapServer;
 use lwm2m_server::registration::Registrar;
 use lwm2m_server::server::Server;
-use lwm2m_server::store::RedbStore;
+use lwm2m_server::store::{RedbStore, SharedStore};
 use serde::Deserialize;
 use tracing_subscriber::EnvFilter;
 
@@ -31,8 +32,12 @@ struct Cli {
     /// Directory of extra OMA object definition XML files, added to the core objects.
     #[arg(long, value_name = "DIR")]
     object_definitions: Option<PathBuf>,
+    /// UDP address of a bootstrap server to run as well, with configurations from the same
+    /// store (none runs without it).
+    #[arg(long, value_name = "ADDR")]
+    bootstrap_addr: Option<SocketAddr>,
     /// TOML file with the same settings (`coap_addr`, `data_dir`, `http_addr`,
-    /// `object_definitions`); command-line flags override it.
+    /// `object_definitions`, `bootstrap_addr`); command-line flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 }
@@ -45,6 +50,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     http_addr: Option<SocketAddr>,
     object_definitions: Option<PathBuf>,
+    bootstrap_addr: Option<SocketAddr>,
 }
 
 #[tokio::main]
@@ -74,12 +80,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from("./lwm2m-data"));
     let definitions = cli.object_definitions.or(file.object_definitions);
+    let bootstrap_addr = cli.bootstrap_addr.or(file.bootstrap_addr);
 
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     let store_path = data_dir.join("registrations.redb");
-    let store = RedbStore::open(&store_path)?;
-    let mut builder = Server::builder().registrar(Registrar::builder().store(store));
+    // One redb file, shared by the registrar and the bootstrap server.
+    let store = SharedStore::new(RedbStore::open(&store_path)?);
+    let mut builder = Server::builder().registrar(Registrar::builder().store(store.clone()));
     if let Some(dir) = definitions {
         builder = builder.object_definitions(dir);
     }
@@ -92,6 +100,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "LwM2M server listening"
     );
 
+    let bootstrap = match bootstrap_addr {
+        Some(addr) => {
+            let bs = BootstrapServer::builder().store(store).bind(addr).await?;
+            tracing::info!(bootstrap = %bs.local_addr(), "bootstrap server listening");
+            Some(bs)
+        }
+        None => None,
+    };
+
     let listener = tokio::net::TcpListener::bind(http_addr).await?;
     tracing::info!(http = %listener.local_addr()?, "HTTP API listening");
     let app = lwm2m_server::http::router(server.handle());
@@ -101,6 +118,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     tracing::info!("shutting down (registrations stay in the store)");
     // Dropping the last handle closes the redb store; every change was committed when made.
+    if let Some(bs) = bootstrap {
+        bs.shutdown().await;
+    }
     server.shutdown().await;
     tracing::info!("stopped");
     Ok(())

@@ -32,7 +32,10 @@ mod redis;
 pub use self::redb::{Durability, RedbStore};
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisStore, DEFAULT_KEY_PREFIX};
-pub use bootstrap::{BootstrapConfig, BootstrapConfigStore, MemoryBootstrapConfigStore};
+pub use bootstrap::{
+    BootstrapConfig, BootstrapConfigStore, MemoryBootstrapConfigStore, SharedStore,
+    DEFAULT_BOOTSTRAP_CONFIG,
+};
 pub use credentials::{Credential, CredentialStore, MemoryCredentialStore, SecurityInfo};
 pub use error::StoreError;
 pub use memory::{MemoryRegistrationStore, NoStore};
