@@ -43,7 +43,7 @@ mod table;
 
 pub use config::{
     Backend, ClientConfig, ClientConfigBuilder, Limits, ServerConfig, ServerConfigBuilder,
-    DEFAULT_MTU,
+    DEFAULT_MTU, DEFAULT_SESSION_CACHE_SIZE,
 };
 pub use credentials::{
     Certificate, CertifiedKey, CipherSuite, ClientCredentials, Handshake, PeerIdentity, PrivateKey,
