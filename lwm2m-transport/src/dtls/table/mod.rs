@@ -506,6 +506,14 @@ impl<P: PeerAddress> SessionTable<P> {
         }
     }
 
+    /// Closes every session (`close_notify` to each peer), for a socket that shuts down.
+    pub fn close_all(&mut self, now: Instant) {
+        let peers: Vec<P> = self.slots.keys().cloned().collect();
+        for peer in peers {
+            self.close(now, &peer);
+        }
+    }
+
     /// Retransmits, fails handshakes that ran out of time, evicts idle sessions, rotates the
     /// cookie secret.
     pub fn handle_timeout(&mut self, now: Instant) {
