@@ -528,3 +528,51 @@ async fn our_client_driver_gets_from_libcoap_server() {
     assert_eq!(identity.name(), Some("any-identity"));
     client.close().await;
 }
+
+#[tokio::test]
+async fn an_evicted_client_gets_its_answer_without_a_coap_retransmission() {
+    for b in backends() {
+        set_backend(b);
+        let mut limits = Limits::default();
+        limits.evict_idle_after = Some(Duration::from_millis(200));
+        let (builder, mut server_events) =
+            UdpEndpoint::builder().dtls(DtlsSettings::server(psk_server_config()).limits(limits));
+        let server = builder.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        serve(server.incoming());
+        let to = server.local_addr();
+        let (client, mut client_events) =
+            start_client(psk_client(IDENTITY, KEY), "127.0.0.1:0").await;
+        let local = client.local_addr();
+        let response = timeout(LIMIT, client.handle().request(to, get("x")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
+        connected(&mut server_events).await;
+        connected(&mut client_events).await;
+        assert_eq!(
+            closed(&mut server_events).await,
+            (local, CloseReason::Evicted)
+        );
+
+        // The client still holds its session; its request draws the server's alert, a
+        // re-handshake, and a resend of the request through the new session.
+        let started = std::time::Instant::now();
+        let response = timeout(LIMIT, client.handle().request(to, get("again")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "no CoAP retransmission (the first comes after 2 s): {:?}",
+            started.elapsed()
+        );
+        let (peer, _, replaced) = connected(&mut server_events).await;
+        assert_eq!((peer, replaced), (local, false));
+        let (peer, _, replaced) = connected(&mut client_events).await;
+        assert_eq!((peer, replaced), (to, true));
+        client.close().await;
+        server.close().await;
+    }
+}
