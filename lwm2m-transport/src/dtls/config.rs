@@ -79,9 +79,10 @@ pub struct Limits {
     /// (`close_notify` is sent) and removed.
     pub idle_timeout: Duration,
     /// An established server session without any datagram for this long is evicted: dropped
-    /// without `close_notify`, so the client still thinks it holds a session. What remains is
-    /// the library's resumable session state (OpenSSL's session cache, about a KiB; dimpl keeps
-    /// none). The evicted client's next record is answered with an alert
+    /// without `close_notify`, so the client still thinks it holds a session. The server keeps
+    /// nothing per evicted session: with OpenSSL the client resumes with its session ticket
+    /// (RFC 5077) or, without tickets, from the context's session-ID cache; dimpl has no
+    /// resumption, so its clients do a full handshake. The evicted client's next record is answered with an alert
     /// ([`Alert::UNEXPECTED_MESSAGE`](crate::dtls::Alert::UNEXPECTED_MESSAGE) at epoch 0) on
     /// which a client of this crate re-handshakes at once, resuming where the backend can, and
     /// resends its datagrams that had no answer yet. `None` (the default) never evicts for idleness.

@@ -151,7 +151,7 @@ impl OpensslServer {
         // Resumption of certificate sessions needs a session id context.
         b.set_session_id_context(b"lwm2m-rs/dtls")
             .map_err(backend)?;
-        // Evicted sessions live on here (about a KiB each) until their client resumes them.
+        // Sessions of ticket-less clients live on here after eviction, until resumed or expired.
         b.set_session_cache_mode(SslSessionCacheMode::SERVER);
         b.set_session_cache_size(i32::try_from(session_cache_size).unwrap_or(i32::MAX));
         b.set_cookie_generate_cb(move |ssl, buf| {
