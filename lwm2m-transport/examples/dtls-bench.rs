@@ -164,7 +164,7 @@ struct Clients {
 }
 
 impl Clients {
-    fn to_server(&mut self, server: &mut SessionTable<SocketAddr>, from: SocketAddr, d: &[u8]) {
+    fn feed_server(&mut self, server: &mut SessionTable<SocketAddr>, from: SocketAddr, d: &[u8]) {
         let started = Instant::now();
         let _ = server.handle_datagram(self.clock.now(), from, d);
         self.server_time += started.elapsed();
@@ -175,7 +175,7 @@ impl Clients {
         let peer = address(self.next);
         let mut session = Session::connect(self.clock.now(), &self.config, &self.limits)?;
         while let Some(datagram) = session.poll_transmit() {
-            self.to_server(server, peer, &datagram);
+            self.feed_server(server, peer, &datagram);
         }
         self.sessions.insert(peer, session);
         Ok(())
@@ -202,7 +202,7 @@ impl Clients {
                     done |= matches!(event, SessionEvent::Connected(_));
                 }
                 for datagram in out {
-                    self.to_server(server, t.destination, &datagram);
+                    self.feed_server(server, t.destination, &datagram);
                 }
                 if done {
                     if let Some(session) = self.sessions.remove(&t.destination) {
@@ -242,7 +242,7 @@ fn sans_io_handshakes(backend: Backend) -> Result<(), AnyError> {
             // close_notify removes the server's session, so the table stays small.
             session.close(clients.clock.now());
             while let Some(datagram) = session.poll_transmit() {
-                clients.to_server(&mut server, peer, &datagram);
+                clients.feed_server(&mut server, peer, &datagram);
             }
         }
         if server
