@@ -203,3 +203,38 @@ fn a_spoofed_alert_does_not_break_a_working_session() {
         assert_eq!(client.stats().established, 1);
     });
 }
+
+#[test]
+fn a_failed_re_handshake_after_a_lost_session_leaves_no_session() {
+    for_each_backend(|backend| {
+        let mut server = psk_server_table(Limits::default());
+        let mut client = client_table();
+        let me = addr("10.0.0.2:40000");
+        let now = Instant::ZERO;
+        client
+            .connect(now, server_addr(), &psk_client(IDENTITY, KEY))
+            .unwrap();
+        pump(now, &mut server, &mut [(me, &mut client)]);
+        let _ = events(&mut client);
+        // The server restarts and no longer knows this client's identity.
+        let stranger = std::collections::HashMap::from([(b"other".to_vec(), KEY.to_vec())]);
+        let config = ServerConfig::builder()
+            .psk_store(stranger)
+            .backend(backend)
+            .build()
+            .unwrap();
+        let mut server = SessionTable::new(now, Some(config), Limits::default()).unwrap();
+        client.send(now, &server_addr(), b"update").unwrap();
+        pump(now, &mut server, &mut [(me, &mut client)]);
+        let got = events(&mut client);
+        assert!(
+            got.iter().any(|e| matches!(e, Event::Failed { .. })),
+            "{got:?}"
+        );
+        assert_eq!(client.stats().sessions, 0, "the stale session went too");
+        assert_eq!(
+            client.send(now, &server_addr(), b"x"),
+            Err(DtlsError::NoSession)
+        );
+    });
+}

@@ -595,6 +595,16 @@ impl<P: PeerAddress> SessionTable<P> {
         let (id, old) = (entry.id, entry.deadline);
         if closed {
             self.remove(peer, which);
+            // A re-handshake after the server said it lost the session failed: the stale
+            // session cannot carry anything either.
+            let stale = self
+                .slots
+                .get(peer)
+                .and_then(|s| s.current.as_ref())
+                .is_some_and(|e| e.stale);
+            if which == Which::Pending && stale {
+                self.remove(peer, Which::Current);
+            }
             return;
         }
         if old != deadline {
