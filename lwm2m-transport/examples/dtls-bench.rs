@@ -1,12 +1,18 @@
-//! CoAP over DTLS (PSK, `TLS_PSK_WITH_AES_128_CCM_8`) on the tokio driver, over loopback:
+//! DTLS 1.2 PSK (`TLS_PSK_WITH_AES_128_CCM_8`) per backend, printed one line per figure:
 //!
-//! 1. handshakes per second: `HANDSHAKES` client endpoints one after the other, each binding a
-//!    socket, handshaking with the server and getting one answer (the handshake dominates);
-//! 2. secured requests per second: one client session, 64 requests in flight, for `SECONDS`;
-//! 3. server memory per established session: a child process (this program with `--clients`)
-//!    opens `SESSIONS` sessions from as many sockets; the server's resident set (from
-//!    `/proc/self/statm`) before and after, divided by the number of sessions. It includes the
-//!    CoAP endpoint's per-peer state, not only the DTLS session.
+//! 1. handshakes per second, sans-IO: `CONCURRENT` client sessions in this process handshake at
+//!    once with a server [`SessionTable`] for `SECONDS` (each completed client closes and a new
+//!    one starts from a new address); client and server share one thread, so this is the CPU
+//!    cost of both sides of a handshake. The time spent inside the server table's calls alone
+//!    gives the server's cost per handshake, i.e. what one core of a server can accept;
+//! 2. handshakes per second over loopback: `CONCURRENT` tasks, each binding a client endpoint,
+//!    handshaking with the server endpoint, getting one answer and closing, for `SECONDS`;
+//! 3. secured requests per second: one client session, 64 requests in flight, for `SECONDS`;
+//! 4. server memory per session, sans-IO: a child process handshakes `SESSIONS` clients (one at a
+//!    time, each dropped once connected, so its memory is reused) into one server table, and
+//!    prints its resident-set growth (from `/proc/self/statm`) divided by `SESSIONS`: once with
+//!    every session live, once with idle sessions evicted (`Limits::evict_idle_after`,
+//!    `Limits::max_live_sessions`).
 //!
 //! Each DTLS backend runs in its own process (so one backend's freed memory does not flatter the
 //! other's figures): without arguments the program runs itself with `--backend openssl`, then
@@ -17,25 +23,25 @@
 //! ```
 
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lwm2m_codec::coap::Code;
-use lwm2m_transport::dtls::{Backend, ClientConfig, ClientCredentials, Limits, Psk, ServerConfig};
-use lwm2m_transport::udp::{DtlsEvent, DtlsEvents, DtlsSettings, UdpEndpoint};
-use lwm2m_transport::{Request, Response};
+use lwm2m_transport::dtls::{
+    Backend, ClientConfig, ClientCredentials, Event, Limits, Psk, ServerConfig, Session,
+    SessionEvent, SessionTable,
+};
+use lwm2m_transport::udp::{DtlsSettings, UdpEndpoint};
+use lwm2m_transport::{Clock, Request, Response};
 
 const IDENTITY: &[u8] = b"bench-client";
 const KEY: &[u8] = b"0123456789abcdef";
-const HANDSHAKES: usize = 300;
+const CONCURRENT: usize = 64;
 const IN_FLIGHT: usize = 64;
 const SECONDS: u64 = 3;
-const SESSIONS: usize = 2_000;
-/// Handshakes the child runs at once (the server's per-source half-open cap is raised above it).
-const CHILD_CONCURRENCY: usize = 16;
+const SESSIONS: usize = 10_000;
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -46,38 +52,52 @@ fn float(n: u64) -> f64 {
 }
 
 fn main() -> Result<(), AnyError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
-        Some("--clients") => {
-            let usage = "--clients ADDR COUNT BACKEND";
-            let server: SocketAddr = args.next().ok_or(usage)?.parse()?;
-            let count: usize = args.next().ok_or(usage)?.parse()?;
+        Some("--memory") => {
+            let usage = "--memory BACKEND live|evicted";
             let backend = parse_backend(&args.next().ok_or(usage)?)?;
-            runtime.block_on(clients(server, count, backend))
+            let evicted = match args.next().as_deref() {
+                Some("live") => false,
+                Some("evicted") => true,
+                _ => return Err(usage.into()),
+            };
+            memory(backend, evicted)
         }
         Some("--backend") => {
             let backend = parse_backend(&args.next().ok_or("--backend openssl|dimpl")?)?;
             println!(
-                "dtls-bench: backend {backend} (OpenSSL {} linked), {} worker threads",
+                "dtls-bench: backend {backend} (OpenSSL {} linked), {} cores",
                 lwm2m_transport::dtls::library_version(),
                 std::thread::available_parallelism().map_or(1, usize::from)
             );
-            runtime.block_on(bench(backend))
-        }
-        _ => {
-            for backend in ["openssl", "dimpl"] {
-                let status = std::process::Command::new(std::env::current_exe()?)
-                    .args(["--backend", backend])
-                    .status()?;
-                if !status.success() {
-                    return Err(format!("the {backend} run failed: {status}").into());
-                }
+            sans_io_handshakes(backend)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(loopback(backend))?;
+            for mode in ["live", "evicted"] {
+                run_self(&["--memory", backend_name(backend), mode])?;
             }
             Ok(())
         }
+        _ => {
+            for backend in ["openssl", "dimpl"] {
+                run_self(&["--backend", backend])?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn run_self(args: &[&str]) -> Result<(), AnyError> {
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .args(args)
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{args:?} failed: {status}").into())
     }
 }
 
@@ -104,25 +124,152 @@ fn client_config(backend: Backend) -> Result<ClientConfig, AnyError> {
     )
 }
 
+fn server_config(backend: Backend) -> Result<ServerConfig, AnyError> {
+    let store = HashMap::from([(IDENTITY.to_vec(), KEY.to_vec())]);
+    Ok(ServerConfig::builder()
+        .psk_store(store)
+        .backend(backend)
+        .build()?)
+}
+
 fn get() -> Result<Request, AnyError> {
     Ok(Request::build(Code::GET, |b| {
         b.uri_path("bench");
     })?)
 }
 
-async fn bench(backend: Backend) -> Result<(), AnyError> {
-    let store = HashMap::from([(IDENTITY.to_vec(), KEY.to_vec())]);
+/// Limits for a server that many bench clients reach from 127.0.0.1 or from made-up addresses.
+fn bench_limits() -> Limits {
     let mut limits = Limits::default();
-    limits.max_half_open_per_source = 2 * CHILD_CONCURRENCY;
-    limits.max_sessions = 4 * SESSIONS;
-    let config = ServerConfig::builder()
-        .psk_store(store)
-        .backend(backend)
-        .build()?;
-    let settings = DtlsSettings::server(config)
-        .limits(limits)
-        .event_capacity(4 * SESSIONS);
-    let (builder, mut events) = UdpEndpoint::builder().dtls(settings);
+    limits.max_half_open_per_source = 4 * CONCURRENT;
+    limits.max_sessions = 2 * SESSIONS;
+    limits
+}
+
+/// A made-up client address for the sans-IO runs (10.x.y.z:40000, one per `n`).
+fn address(n: u32) -> SocketAddr {
+    let [_, a, b, c] = n.to_be_bytes();
+    SocketAddr::from(([10, a, b, c], 40_000))
+}
+
+/// Sans-IO clients handshaking with `server`, in memory.
+struct Clients {
+    config: ClientConfig,
+    limits: Limits,
+    clock: Clock,
+    sessions: HashMap<SocketAddr, Session>,
+    next: u32,
+    /// Time spent inside the server table's `handle_datagram`.
+    server_time: Duration,
+}
+
+impl Clients {
+    fn feed_server(&mut self, server: &mut SessionTable<SocketAddr>, from: SocketAddr, d: &[u8]) {
+        let started = Instant::now();
+        let _ = server.handle_datagram(self.clock.now(), from, d);
+        self.server_time += started.elapsed();
+    }
+
+    fn start(&mut self, server: &mut SessionTable<SocketAddr>) -> Result<(), AnyError> {
+        self.next += 1;
+        let peer = address(self.next);
+        let mut session = Session::connect(self.clock.now(), &self.config, &self.limits)?;
+        while let Some(datagram) = session.poll_transmit() {
+            self.feed_server(server, peer, &datagram);
+        }
+        self.sessions.insert(peer, session);
+        Ok(())
+    }
+
+    /// Carries the server's datagrams to the clients and the clients' answers back, until both
+    /// sides are quiet; returns the clients that connected (removed from the set).
+    fn exchange(&mut self, server: &mut SessionTable<SocketAddr>) -> Vec<(SocketAddr, Session)> {
+        let mut connected = Vec::new();
+        loop {
+            let mut moved = false;
+            while let Some(t) = server.poll_transmit() {
+                moved = true;
+                let Some(session) = self.sessions.get_mut(&t.destination) else {
+                    continue;
+                };
+                let _ = session.handle_datagram(self.clock.now(), &t.contents);
+                let mut out = Vec::new();
+                while let Some(datagram) = session.poll_transmit() {
+                    out.push(datagram);
+                }
+                let mut done = false;
+                while let Some(event) = session.poll_event() {
+                    done |= matches!(event, SessionEvent::Connected(_));
+                }
+                for datagram in out {
+                    self.feed_server(server, t.destination, &datagram);
+                }
+                if done {
+                    if let Some(session) = self.sessions.remove(&t.destination) {
+                        connected.push((t.destination, session));
+                    }
+                }
+            }
+            while server.poll_event().is_some() {}
+            if !moved {
+                return connected;
+            }
+        }
+    }
+}
+
+/// 1. `CONCURRENT` sans-IO handshakes at a time against a server table, on this thread.
+fn sans_io_handshakes(backend: Backend) -> Result<(), AnyError> {
+    let clock = Clock::new();
+    let limits = bench_limits();
+    let mut server = SessionTable::new(clock.now(), Some(server_config(backend)?), limits.clone())?;
+    let mut clients = Clients {
+        config: client_config(backend)?,
+        limits,
+        clock,
+        sessions: HashMap::new(),
+        next: 0,
+        server_time: Duration::ZERO,
+    };
+    let started = Instant::now();
+    let mut done = 0_u64;
+    while started.elapsed() < Duration::from_secs(SECONDS) {
+        while clients.sessions.len() < CONCURRENT {
+            clients.start(&mut server)?;
+        }
+        for (peer, mut session) in clients.exchange(&mut server) {
+            done += 1;
+            // close_notify removes the server's session, so the table stays small.
+            session.close(clients.clock.now());
+            while let Some(datagram) = session.poll_transmit() {
+                clients.feed_server(&mut server, peer, &datagram);
+            }
+        }
+        if server
+            .poll_timeout()
+            .is_some_and(|at| at <= clients.clock.now())
+        {
+            server.handle_timeout(clients.clock.now());
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let server_time = clients.server_time.as_secs_f64();
+    println!(
+        "PSK handshakes, sans-IO ({CONCURRENT} at once, client and server on one thread, {SECONDS} s): {done} = {:.0} /s; server side alone {:.1} µs per handshake = {:.0} /s per core (server sessions left: {})",
+        float(done) / elapsed,
+        server_time * 1e6 / float(done.max(1)),
+        float(done) / server_time.max(1e-9),
+        server.stats().sessions
+    );
+    Ok(())
+}
+
+/// 2. and 3.: the tokio driver over loopback.
+async fn loopback(backend: Backend) -> Result<(), AnyError> {
+    let settings = DtlsSettings::server(server_config(backend)?)
+        .limits(bench_limits())
+        .event_capacity(16);
+    let (builder, _events) = UdpEndpoint::builder().dtls(settings);
     let server = builder.bind("127.0.0.1:0".parse()?).await?;
     let to = server.local_addr();
     let mut incoming = server.incoming();
@@ -133,24 +280,48 @@ async fn bench(backend: Backend) -> Result<(), AnyError> {
                 .respond(Response::new(Code::CONTENT).with_payload(&b"pong"[..]));
         }
     });
+    let config = client_config(backend)?;
 
-    // 1. Sequential handshakes.
+    // 2. Concurrent handshakes, each from a fresh client endpoint.
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    for _ in 0..HANDSHAKES {
-        let (builder, _) = UdpEndpoint::builder().dtls_client(client_config(backend)?);
-        let client = builder.bind("127.0.0.1:0".parse()?).await?;
-        client.handle().request(to, get()?).await?;
-        client.close().await;
+    let mut tasks = Vec::new();
+    for _ in 0..CONCURRENT {
+        let (config, done, failed, stop) =
+            (config.clone(), done.clone(), failed.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let (builder, _) = UdpEndpoint::builder().dtls_client(config.clone());
+                let Ok(client) = builder.bind("127.0.0.1:0".parse()?).await else {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                match client.handle().request(to, get()?).await {
+                    Ok(_) => done.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                };
+                client.close().await;
+            }
+            Ok::<(), AnyError>(())
+        }));
     }
+    tokio::time::sleep(Duration::from_secs(SECONDS)).await;
+    stop.store(true, Ordering::Relaxed);
+    let count = done.load(Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
+    for task in tasks {
+        task.await??;
+    }
     println!(
-        "PSK handshakes (sequential, each with a fresh socket and one GET): {HANDSHAKES} in {elapsed:.2} s = {:.0} /s",
-        float(HANDSHAKES as u64) / elapsed
+        "PSK handshakes, loopback ({CONCURRENT} client endpoints at once, each a fresh socket, handshake + one GET + close, {SECONDS} s): {count} = {:.0} /s ({} failed)",
+        float(count) / elapsed,
+        failed.load(Ordering::Relaxed)
     );
-    drain(&mut events);
 
-    // 2. Secured requests, 64 in flight.
-    let (builder, _) = UdpEndpoint::builder().dtls_client(client_config(backend)?);
+    // 3. Secured requests, 64 in flight.
+    let (builder, _) = UdpEndpoint::builder().dtls_client(config);
     let client = builder.bind("127.0.0.1:0".parse()?).await?;
     client.handle().request(to, get()?).await?;
     let done = Arc::new(AtomicU64::new(0));
@@ -179,94 +350,56 @@ async fn bench(backend: Backend) -> Result<(), AnyError> {
         float(count) / elapsed
     );
     client.close().await;
-    drain(&mut events);
-
-    // 3. Server memory per session; the clients live in another process.
-    memory(backend, to, &mut events).await?;
     server.close().await;
     Ok(())
 }
 
-/// Opens `SESSIONS` sessions to the server at `to` from a child process and prints the server's
-/// resident-set growth per session.
-async fn memory(backend: Backend, to: SocketAddr, events: &mut DtlsEvents) -> Result<(), AnyError> {
+/// 4. `SESSIONS` server sessions in a sans-IO table: resident-set growth per session.
+fn memory(backend: Backend, evicted: bool) -> Result<(), AnyError> {
+    let clock = Clock::new();
+    let mut limits = bench_limits();
+    limits.max_sessions = 2 * SESSIONS;
+    if evicted {
+        limits.evict_idle_after = Some(Duration::ZERO);
+        limits.max_live_sessions = 0;
+    }
+    let mut server = SessionTable::new(clock.now(), Some(server_config(backend)?), limits.clone())?;
+    let mut clients = Clients {
+        config: client_config(backend)?,
+        limits,
+        clock,
+        sessions: HashMap::new(),
+        next: 0,
+        server_time: Duration::ZERO,
+    };
+    // A first handshake so the libraries' one-time allocations are in `before`.
+    clients.start(&mut server)?;
+    let _ = clients.exchange(&mut server);
     let before = rss_bytes()?;
-    let mut child = std::process::Command::new(std::env::current_exe()?)
-        .args([
-            "--clients",
-            &to.to_string(),
-            &SESSIONS.to_string(),
-            backend_name(backend),
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()?;
-    let started = Instant::now();
-    let mut connected = 0;
-    while connected < SESSIONS {
-        let event = tokio::time::timeout(Duration::from_secs(60), events.next()).await;
-        match event {
-            Ok(Some(DtlsEvent::Connected { .. })) => connected += 1,
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => break,
-        }
-    }
-    let handshaking = started.elapsed().as_secs_f64();
-    // Let the last answers go out, then read the child's report.
-    let mut line = String::new();
-    if let Some(out) = child.stdout.as_mut() {
-        std::io::BufReader::new(out).read_line(&mut line)?;
-    }
-    let after = rss_bytes()?;
-    if let Some(mut input) = child.stdin.take() {
-        let _ = input.write_all(b"done\n");
-    }
-    let _ = child.wait();
-    let delta = after.saturating_sub(before);
-    println!(
-        "{backend} server sessions: {connected} established in {handshaking:.2} s (child: {}); RSS {:.1} MiB -> {:.1} MiB, {:.1} KiB per session",
-        line.trim(),
-        float(before) / 1_048_576.0,
-        float(after) / 1_048_576.0,
-        float(delta) / 1024.0 / float(connected.max(1) as u64)
-    );
-    Ok(())
-}
-
-fn drain(events: &mut DtlsEvents) {
-    while events.try_next().is_some() {}
-}
-
-/// The child: `count` client endpoints, each with one session to `server` and one answered GET;
-/// prints a line when all are up and holds them until its standard input says so.
-async fn clients(server: SocketAddr, count: usize, backend: Backend) -> Result<(), AnyError> {
-    let config = client_config(backend)?;
-    let mut endpoints = Vec::with_capacity(count);
-    let mut ok = 0;
-    for chunk in (0..count).collect::<Vec<_>>().chunks(CHILD_CONCURRENCY) {
-        let mut batch = Vec::new();
-        for _ in chunk {
-            let (builder, _) = UdpEndpoint::builder().dtls_client(config.clone());
-            let client = builder.bind("127.0.0.1:0".parse()?).await?;
-            let (handle, request) = (client.handle(), get()?);
-            batch.push(tokio::spawn(async move {
-                handle.request(server, request).await
-            }));
-            endpoints.push(client);
-        }
-        for task in batch {
-            if matches!(task.await, Ok(Ok(_))) {
-                ok += 1;
+    let mut connected = 0_u64;
+    for _ in 0..SESSIONS {
+        clients.start(&mut server)?;
+        connected += clients.exchange(&mut server).len() as u64;
+        server.handle_timeout(clients.clock.now());
+        while let Some(event) = server.poll_event() {
+            if let Event::Failed { error, .. } = event {
+                return Err(format!("a server session failed: {error}").into());
             }
         }
     }
-    println!("{ok} of {count} clients answered");
-    std::io::stdout().flush()?;
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    for endpoint in endpoints {
-        endpoint.close().await;
-    }
+    let after = rss_bytes()?;
+    let stats = server.stats();
+    let delta = after.saturating_sub(before);
+    println!(
+        "server memory, sans-IO, {} sessions {}: {connected} handshakes, {} live / {} evicted in the table; RSS {:.1} MiB -> {:.1} MiB, {:.2} KiB per session",
+        backend,
+        if evicted { "evicted" } else { "live" },
+        stats.established,
+        stats.evicted,
+        float(before) / 1_048_576.0,
+        float(after) / 1_048_576.0,
+        float(delta) / 1024.0 / float(connected.max(1))
+    );
     Ok(())
 }
 

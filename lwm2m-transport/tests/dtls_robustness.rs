@@ -269,9 +269,18 @@ fn garbage_at_every_stage_neither_panics_nor_breaks_the_handshake() {
                 let _ = server.handle_datagram(now, me, &g);
                 let _ = client.handle_datagram(now, server_addr(), &g);
             }
-            // Garbage draws no answer but HelloVerifyRequests (random bytes rarely form a hello).
+            // Garbage draws no answer but HelloVerifyRequests (random bytes rarely form a hello)
+            // and, for encrypted records while the server holds no session for the peer, the
+            // 15-byte "no such session" alert (never larger than what provoked it).
             while let Some(t) = server.poll_transmit() {
-                assert_eq!(t.contents[0], 22, "{:?}", events(server));
+                let lost_session =
+                    t.contents[..] == [21, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 10];
+                assert!(
+                    t.contents[0] == 22 || lost_session,
+                    "{:?} {:?}",
+                    t.contents,
+                    events(server)
+                );
             }
             while client.poll_transmit().is_some() {}
         };

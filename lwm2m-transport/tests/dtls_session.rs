@@ -216,3 +216,52 @@ fn tables_refuse_what_they_cannot_do() {
         Err(DtlsError::Limit(Limit::QueuedPlaintext { limit: 2 }))
     );
 }
+
+#[test]
+fn close_all_says_goodbye_to_every_peer() {
+    for_each_backend(|_| {
+        let mut server = psk_server_table(Limits::default());
+        let peers = [addr("10.0.0.2:40000"), addr("10.0.0.3:40000")];
+        let mut clients = [client_table(), client_table()];
+        for (peer, client) in peers.iter().zip(clients.iter_mut()) {
+            client
+                .connect(Instant::ZERO, server_addr(), &psk_client(IDENTITY, KEY))
+                .unwrap();
+            pump(Instant::ZERO, &mut server, &mut [(*peer, &mut *client)]);
+            let _ = events(client);
+        }
+        assert_eq!(server.stats().established, 2);
+        let _ = events(&mut server);
+        server.close_all(Instant::ZERO);
+        assert_eq!(server.stats().sessions, 0);
+        let closed = events(&mut server)
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::Closed {
+                        reason: CloseReason::Local,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(closed, 2);
+        let [a, b] = &mut clients;
+        pump(
+            Instant::ZERO,
+            &mut server,
+            &mut [(peers[0], a), (peers[1], b)],
+        );
+        for client in &mut clients {
+            assert!(matches!(
+                &events(client)[..],
+                [Event::Closed {
+                    reason: CloseReason::PeerClosed,
+                    ..
+                }]
+            ));
+            assert_eq!(client.stats().sessions, 0);
+        }
+    });
+}

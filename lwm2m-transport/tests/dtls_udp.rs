@@ -17,8 +17,8 @@ use dtls_support::{
 use interop::{free_port, libcoap, run_peer, text, venv_python, PeerProcess};
 use lwm2m_codec::coap::Code;
 use lwm2m_transport::dtls::{
-    Alert, ClientConfig, DtlsError, HandshakeFailure, Limits, PeerIdentity, ServerConfig,
-    ServerTrust,
+    Alert, ClientConfig, CloseReason, DtlsError, HandshakeFailure, Limits, PeerIdentity,
+    ServerConfig, ServerTrust, Session, SessionState,
 };
 use lwm2m_transport::udp::{
     DtlsEvent, DtlsEvents, DtlsSettings, Error, IncomingRequests, Notification, ServerRequest,
@@ -106,6 +106,97 @@ async fn start_client(config: ClientConfig, addr: &str) -> (UdpEndpoint, DtlsEve
     let (builder, events) =
         UdpEndpoint::builder().dtls(DtlsSettings::client(config).limits(limits));
     (builder.bind(addr.parse().unwrap()).await.unwrap(), events)
+}
+
+/// A sans-IO client session over a bare socket: handshakes with `to`, then drops everything
+/// without a word. Returns the address it used.
+async fn vanishing_client(to: SocketAddr) -> SocketAddr {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let clock = lwm2m_transport::Clock::new();
+    let limits = Limits::default();
+    let mut session = Session::connect(clock.now(), &psk_client(IDENTITY, KEY), &limits).unwrap();
+    let mut buf = vec![0; 2048];
+    for _ in 0..100 {
+        while let Some(datagram) = session.poll_transmit() {
+            socket.send_to(&datagram, to).await.unwrap();
+        }
+        if session.state() == SessionState::Established {
+            return socket.local_addr().unwrap();
+        }
+        match timeout(Duration::from_millis(200), socket.recv_from(&mut buf)).await {
+            Ok(Ok((len, _))) => session.handle_datagram(clock.now(), &buf[..len]).unwrap(),
+            _ => session.handle_timeout(clock.now()),
+        }
+    }
+    panic!("the vanishing client did not connect");
+}
+
+/// The next `Closed` event (skipping others), within `LIMIT`.
+async fn closed(events: &mut DtlsEvents) -> (SocketAddr, CloseReason) {
+    loop {
+        match timeout(LIMIT, events.next()).await.unwrap() {
+            Some(DtlsEvent::Closed { peer, reason }) => return (peer, reason),
+            Some(_) => {}
+            None => panic!("the events channel closed"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn closing_an_endpoint_sends_close_notify_to_its_peers() {
+    for b in backends() {
+        set_backend(b);
+        let (server, mut server_events) = start_server(psk_server_config(), "127.0.0.1:0").await;
+        let to = server.local_addr();
+        let (client, mut client_events) =
+            start_client(psk_client(IDENTITY, KEY), "127.0.0.1:0").await;
+        let local = client.local_addr();
+        let response = timeout(LIMIT, client.handle().request(to, get("x")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
+        connected(&mut server_events).await;
+        connected(&mut client_events).await;
+
+        // The client closes: the server hears close_notify and drops the session.
+        client.close().await;
+        assert_eq!(
+            closed(&mut server_events).await,
+            (local, CloseReason::PeerClosed)
+        );
+        assert_eq!(closed(&mut client_events).await, (to, CloseReason::Local));
+
+        // A new client; then the server closes: the client hears close_notify, and its next
+        // request handshakes with the server that took the port over.
+        let (client, mut client_events) =
+            start_client(psk_client(IDENTITY, KEY), "127.0.0.1:0").await;
+        let local = client.local_addr();
+        timeout(LIMIT, client.handle().request(to, get("x")))
+            .await
+            .unwrap()
+            .unwrap();
+        connected(&mut client_events).await;
+        server.close().await;
+        assert_eq!(
+            closed(&mut client_events).await,
+            (to, CloseReason::PeerClosed)
+        );
+        assert_eq!(
+            closed(&mut server_events).await,
+            (local, CloseReason::Local)
+        );
+        let (server, mut server_events) = start_server(psk_server_config(), &to.to_string()).await;
+        let response = timeout(LIMIT, client.handle().request(to, get("x")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
+        let (peer, _, replaced) = connected(&mut server_events).await;
+        assert_eq!((peer, replaced), (local, false));
+        client.close().await;
+        server.close().await;
+    }
 }
 
 /// The next `Connected` event (skipping others), within `LIMIT`.
@@ -264,17 +355,11 @@ async fn a_rebooted_client_on_the_same_port_handshakes_again() {
         set_backend(b);
         let (server, mut server_events) = start_server(psk_server_config(), "127.0.0.1:0").await;
         let to = server.local_addr();
-        let (first, _) = start_client(psk_client(IDENTITY, KEY), "127.0.0.1:0").await;
-        let local = first.local_addr();
-        let response = timeout(LIMIT, first.handle().request(to, get("x")))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
+        // The first client handshakes and vanishes without close_notify (an endpoint's close
+        // would send one), like a device that reboots.
+        let local = vanishing_client(to).await;
         let (peer, _, replaced) = connected(&mut server_events).await;
         assert_eq!((peer, replaced), (local, false));
-        // Gone without close_notify: the layer has no session shutdown on close.
-        first.close().await;
 
         let (second, _) = start_client(psk_client(IDENTITY, KEY), &local.to_string()).await;
         assert_eq!(second.local_addr(), local);
@@ -442,4 +527,52 @@ async fn our_client_driver_gets_from_libcoap_server() {
     assert_eq!(peer, to);
     assert_eq!(identity.name(), Some("any-identity"));
     client.close().await;
+}
+
+#[tokio::test]
+async fn an_evicted_client_gets_its_answer_without_a_coap_retransmission() {
+    for b in backends() {
+        set_backend(b);
+        let mut limits = Limits::default();
+        limits.evict_idle_after = Some(Duration::from_millis(200));
+        let (builder, mut server_events) =
+            UdpEndpoint::builder().dtls(DtlsSettings::server(psk_server_config()).limits(limits));
+        let server = builder.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        serve(server.incoming());
+        let to = server.local_addr();
+        let (client, mut client_events) =
+            start_client(psk_client(IDENTITY, KEY), "127.0.0.1:0").await;
+        let local = client.local_addr();
+        let response = timeout(LIMIT, client.handle().request(to, get("x")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
+        connected(&mut server_events).await;
+        connected(&mut client_events).await;
+        assert_eq!(
+            closed(&mut server_events).await,
+            (local, CloseReason::Evicted)
+        );
+
+        // The client still holds its session; its request draws the server's alert, a
+        // re-handshake, and a resend of the request through the new session.
+        let started = std::time::Instant::now();
+        let response = timeout(LIMIT, client.handle().request(to, get("again")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.body().as_ref(), ANSWER.as_bytes());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "no CoAP retransmission (the first comes after 2 s): {:?}",
+            started.elapsed()
+        );
+        let (peer, _, replaced) = connected(&mut server_events).await;
+        assert_eq!((peer, replaced), (local, false));
+        let (peer, _, replaced) = connected(&mut client_events).await;
+        assert_eq!((peer, replaced), (to, true));
+        client.close().await;
+        server.close().await;
+    }
 }

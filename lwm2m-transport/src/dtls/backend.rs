@@ -75,6 +75,10 @@ pub(crate) trait Engine: Send {
     /// The largest plaintext one datagram can carry.
     fn max_plaintext(&self) -> usize;
 
+    /// Prepares an established session to be dropped silently, keeping whatever lets its peer
+    /// resume it (OpenSSL's session cache entry).
+    fn evict(&mut self) {}
+
     /// State to resume this session later (client side, after the handshake).
     fn resumption(&self) -> Option<Resumption>;
 }

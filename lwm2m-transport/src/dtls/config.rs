@@ -78,6 +78,18 @@ pub struct Limits {
     /// An established session without any datagram in either direction for this long is closed
     /// (`close_notify` is sent) and removed.
     pub idle_timeout: Duration,
+    /// An established server session without any datagram for this long is evicted: dropped
+    /// without `close_notify`, so the client still thinks it holds a session. The server keeps
+    /// nothing per evicted session: with OpenSSL the client resumes with its session ticket
+    /// (RFC 5077) or, without tickets, from the context's session-ID cache; dimpl has no
+    /// resumption, so its clients do a full handshake. The evicted client's next record is answered with an alert
+    /// ([`Alert::UNEXPECTED_MESSAGE`](crate::dtls::Alert::UNEXPECTED_MESSAGE) at epoch 0) on
+    /// which a client of this crate re-handshakes at once, resuming where the backend can, and
+    /// resends its datagrams that had no answer yet. `None` (the default) never evicts for idleness.
+    pub evict_idle_after: Option<Duration>,
+    /// Established server sessions held live; past it, the least recently active one is evicted
+    /// (as with [`evict_idle_after`](Self::evict_idle_after)). Default: no cap.
+    pub max_live_sessions: usize,
     /// Longer datagrams are dropped unread.
     pub max_datagram_len: usize,
     /// Plaintext datagrams a client session queues while its handshake runs.
@@ -95,6 +107,8 @@ impl Default for Limits {
             max_half_open_per_source: 8,
             handshake_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(3_600),
+            evict_idle_after: None,
+            max_live_sessions: usize::MAX,
             max_datagram_len: 16_384 + 2_048 + 13,
             max_queued_plaintext: 32,
             cookie_secret_lifetime: Duration::from_secs(300),
@@ -133,6 +147,7 @@ impl ServerConfig {
             client_anchors: Vec::new(),
             mtu: DEFAULT_MTU,
             backend: Backend::default(),
+            session_cache_size: DEFAULT_SESSION_CACHE_SIZE,
         }
     }
 }
@@ -145,7 +160,12 @@ pub struct ServerConfigBuilder {
     client_anchors: Vec<Certificate>,
     mtu: usize,
     backend: Backend,
+    session_cache_size: usize,
 }
+
+/// Sessions an OpenSSL server context keeps for resumption by default (see
+/// [`ServerConfigBuilder::session_cache_size`]).
+pub const DEFAULT_SESSION_CACHE_SIZE: usize = 131_072;
 
 impl fmt::Debug for ServerConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -155,6 +175,7 @@ impl fmt::Debug for ServerConfigBuilder {
             .field("client_anchors", &self.client_anchors)
             .field("mtu", &self.mtu)
             .field("backend", &self.backend)
+            .field("session_cache_size", &self.session_cache_size)
             .finish()
     }
 }
@@ -192,6 +213,14 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Sessions the server keeps for resumption, live and evicted (default
+    /// [`DEFAULT_SESSION_CACHE_SIZE`]; OpenSSL only, dimpl has no resumption). Past it OpenSSL
+    /// drops the oldest; a client whose session is gone does a full handshake instead.
+    pub fn session_cache_size(mut self, size: usize) -> Self {
+        self.session_cache_size = size;
+        self
+    }
+
     /// Builds the DTLS library context.
     pub fn build(self) -> Result<ServerConfig, ConfigError> {
         check_mtu(self.mtu)?;
@@ -208,6 +237,7 @@ impl ServerConfigBuilder {
                 self.certificate.as_ref(),
                 &self.client_anchors,
                 self.mtu,
+                self.session_cache_size,
             )?),
             #[cfg(feature = "dtls-dimpl")]
             Backend::Dimpl => {

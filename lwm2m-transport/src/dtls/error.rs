@@ -121,6 +121,9 @@ pub struct Alert(pub u8);
 impl Alert {
     /// `close_notify` (0).
     pub const CLOSE_NOTIFY: Alert = Alert(0);
+    /// `unexpected_message` (10); a server sends it at epoch 0 for a record of a session it does
+    /// not hold (evicted, or lost in a restart).
+    pub const UNEXPECTED_MESSAGE: Alert = Alert(10);
     /// `handshake_failure` (40).
     pub const HANDSHAKE_FAILURE: Alert = Alert(40);
     /// `bad_certificate` (42).

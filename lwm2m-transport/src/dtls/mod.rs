@@ -5,7 +5,10 @@
 //! - [`SessionTable`] holds the sessions of a socket by peer address: it does the cookie exchange
 //!   statelessly, caps half-open handshakes per source and in total, evicts idle sessions, lets a
 //!   rebooted client's new handshake replace its old session, and starts client sessions
-//!   ([`SessionTable::connect`]).
+//!   ([`SessionTable::connect`]). Idle or surplus server sessions can be evicted
+//!   ([`Limits::evict_idle_after`], [`Limits::max_live_sessions`]); a record from a peer the
+//!   server holds no session for draws an epoch-0 alert, on which a client table re-handshakes
+//!   at once and resends what the server had not answered.
 //! - [`Session`] is one connection, usable alone on the client side.
 //! - [`ServerConfig`] and [`ClientConfig`] hold the credentials ([`PskStore`], [`Psk`],
 //!   [`Certificate`], [`PrivateKey`], [`ServerTrust`]); a completed handshake reports the
@@ -43,7 +46,7 @@ mod table;
 
 pub use config::{
     Backend, ClientConfig, ClientConfigBuilder, Limits, ServerConfig, ServerConfigBuilder,
-    DEFAULT_MTU,
+    DEFAULT_MTU, DEFAULT_SESSION_CACHE_SIZE,
 };
 pub use credentials::{
     Certificate, CertifiedKey, CipherSuite, ClientCredentials, Handshake, PeerIdentity, PrivateKey,

@@ -86,6 +86,8 @@ impl RecordHeader {
 
 /// What the demultiplexer needs to know about a well-formed datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+// Independent facts about one datagram's records, not states of one machine.
+#[allow(clippy::struct_excessive_bools)]
 pub(crate) struct Summary {
     /// Number of records.
     pub(crate) records: usize,
@@ -95,6 +97,10 @@ pub(crate) struct Summary {
     pub(crate) handshake: bool,
     /// A handshake record of a non-zero epoch: an encrypted Finished (or renegotiation).
     pub(crate) encrypted_handshake: bool,
+    /// An alert record of epoch 0 (unauthenticated).
+    pub(crate) plaintext_alert: bool,
+    /// A record of a non-zero epoch.
+    pub(crate) encrypted: bool,
 }
 
 /// Checks that `datagram` is a sequence of well-formed records and summarises it.
@@ -116,6 +122,8 @@ pub(crate) fn validate(datagram: &[u8]) -> Result<Summary, (usize, RecordProblem
         let handshake = header.content_type == HANDSHAKE;
         summary.handshake |= handshake || header.content_type == CHANGE_CIPHER_SPEC;
         summary.encrypted_handshake |= handshake && header.epoch != 0;
+        summary.plaintext_alert |= header.content_type == ALERT && header.epoch == 0;
+        summary.encrypted |= header.epoch != 0;
     }
     Ok(summary)
 }
@@ -319,9 +327,29 @@ pub(crate) fn fatal_alert(sequence: u64, description: u8) -> Bytes {
     out.freeze()
 }
 
+/// Whether `datagram` is exactly one plaintext fatal `unexpected_message` alert: what a server
+/// answers to a record of a session it does not hold (see `SessionTable`).
+pub(crate) fn is_lost_session_alert(datagram: &[u8]) -> bool {
+    matches!(
+        datagram,
+        [ALERT, 0xfe, 0xfd, 0, 0, _, _, _, _, _, _, 0, 2, 2, 10]
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lost_session_alert_is_recognised_exactly() {
+        let alert = fatal_alert(7, 10);
+        assert!(is_lost_session_alert(&alert));
+        assert!(!is_lost_session_alert(&fatal_alert(7, 40)));
+        let mut epoch_one = alert.to_vec();
+        epoch_one[4] = 1;
+        assert!(!is_lost_session_alert(&epoch_one));
+        assert!(!is_lost_session_alert(&alert[..14]));
+    }
 
     /// A `ClientHello` record as OpenSSL sends it after a `HelloVerifyRequest` (trimmed extensions).
     fn hello(cookie: &[u8], record_seq: u64) -> Vec<u8> {

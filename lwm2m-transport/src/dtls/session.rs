@@ -33,6 +33,9 @@ pub enum CloseReason {
     Local,
     /// No datagram for [`Limits::idle_timeout`].
     Idle,
+    /// A server session evicted ([`Limits::evict_idle_after`], [`Limits::max_live_sessions`])
+    /// without `close_notify`: its client may resume it.
+    Evicted,
 }
 
 /// What a [`Session`] reports.
@@ -82,6 +85,9 @@ pub struct Session {
     transmits: VecDeque<Bytes>,
     events: VecDeque<SessionEvent>,
     queued: VecDeque<Bytes>,
+    /// A client's datagrams sent since the server last sent anything: resent through a new
+    /// session if the server turns out to have lost this one.
+    unanswered: VecDeque<Bytes>,
 }
 
 impl core::fmt::Debug for Session {
@@ -136,6 +142,7 @@ impl Session {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             queued: VecDeque::new(),
+            unanswered: VecDeque::new(),
         };
         session.absorb(now, out, Ok(()));
         session
@@ -244,7 +251,11 @@ impl Session {
             SessionState::Closed => return None,
             SessionState::Handshaking => self.started.saturating_add(self.limits.handshake_timeout),
             SessionState::Established => {
-                self.last_activity.saturating_add(self.limits.idle_timeout)
+                let idle = self.last_activity.saturating_add(self.limits.idle_timeout);
+                match self.evict_after() {
+                    Some(after) => idle.min(self.last_activity.saturating_add(after)),
+                    None => idle,
+                }
             }
         };
         Some(self.engine_deadline.map_or(limit, |d| d.min(limit)))
@@ -273,6 +284,12 @@ impl Session {
             }
             SessionState::Established => {
                 self.last_activity = now;
+                if self.role == Role::Client && self.limits.max_queued_plaintext > 0 {
+                    if self.unanswered.len() >= self.limits.max_queued_plaintext {
+                        self.unanswered.pop_front();
+                    }
+                    self.unanswered.push_back(Bytes::copy_from_slice(plaintext));
+                }
                 let mut out = Output::default();
                 let result = self.engine.send(plaintext, &mut out);
                 self.absorb(now, out, result.clone());
@@ -290,6 +307,39 @@ impl Session {
 
     pub(crate) fn resumption(&self) -> Option<Resumption> {
         self.engine.resumption()
+    }
+
+    /// Drops the session silently, leaving the library's resumable state (see
+    /// [`Limits::evict_idle_after`]).
+    pub(crate) fn evict(&mut self) {
+        self.engine.evict();
+        self.state = SessionState::Closed;
+        self.queued.clear();
+    }
+
+    /// How long an established server session may idle before it is evicted.
+    fn evict_after(&self) -> Option<core::time::Duration> {
+        self.limits
+            .evict_idle_after
+            .filter(|_| self.role == Role::Server)
+    }
+
+    /// Whether this established server session has idled past [`Limits::evict_idle_after`].
+    pub(crate) fn evict_due(&self, now: Instant) -> bool {
+        self.state == SessionState::Established
+            && self
+                .evict_after()
+                .is_some_and(|after| now.saturating_duration_since(self.last_activity) >= after)
+    }
+
+    /// When this session last sent or received a datagram.
+    pub(crate) fn last_activity(&self) -> Instant {
+        self.last_activity
+    }
+
+    /// The client's datagrams the server has not answered (see `unanswered`), oldest first.
+    pub(crate) fn take_unanswered(&mut self) -> VecDeque<Bytes> {
+        core::mem::take(&mut self.unanswered)
     }
 
     fn finish(&mut self, now: Instant, reason: CloseReason) {
@@ -312,7 +362,10 @@ impl Session {
                     self.events.push_back(SessionEvent::Connected(handshake));
                     self.flush_queue(now);
                 }
-                EngineEvent::Data(data) => self.events.push_back(SessionEvent::Data(data)),
+                EngineEvent::Data(data) => {
+                    self.unanswered.clear();
+                    self.events.push_back(SessionEvent::Data(data));
+                }
                 EngineEvent::PeerClosed => {
                     self.state = SessionState::Closed;
                     self.queued.clear();

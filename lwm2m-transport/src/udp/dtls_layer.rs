@@ -382,6 +382,11 @@ impl DatagramLayer for DtlsLayer {
         self.drain(wire, &mut |_| {});
     }
 
+    fn close(&mut self, now: Instant, wire: &mut Wire) {
+        self.table.close_all(now);
+        self.drain(wire, &mut |_| {});
+    }
+
     fn poll_failure(&mut self) -> Option<(SocketAddr, Error)> {
         self.failures.pop_front()
     }

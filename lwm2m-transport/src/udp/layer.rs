@@ -87,6 +87,13 @@ pub trait DatagramLayer: Send + 'static {
         let _ = (now, wire);
     }
 
+    /// The endpoint is closing: queue on `wire` what tells the peers (a DTLS `close_notify` per
+    /// session). Called once, after the endpoint's last datagrams went through
+    /// [`send`](Self::send); what fits in the socket's buffer is sent before the driver ends.
+    fn close(&mut self, now: Instant, wire: &mut Wire) {
+        let _ = (now, wire);
+    }
+
     /// A peer this layer can no longer reach (a DTLS handshake failed): the driver fails the
     /// calls waiting on it with the error at once, rather than letting them retransmit into
     /// their timeout. Polled after every call above until `None`.

@@ -58,6 +58,31 @@ fn rust_crypto() -> &'static CryptoProvider {
     PROVIDER.get_or_init(dimpl::crypto::rust_crypto::default_provider)
 }
 
+/// `RustCrypto` cut down to `TLS_PSK_WITH_AES_128_CCM_8`: no ECDHE groups, no DTLS 1.3 suites.
+/// dimpl validates a provider in every `Config::build` by exercising each of its suites and
+/// key-exchange groups (ECDH key generation, signature checks): 6.5 ms with the full provider,
+/// which made every client configuration (and a bench that built one per handshake) slow. This
+/// one validates in microseconds and offers the peer nothing more than it could negotiate anyway.
+fn psk_only() -> &'static CryptoProvider {
+    static PROVIDER: OnceLock<CryptoProvider> = OnceLock::new();
+    PROVIDER.get_or_init(|| {
+        let full = rust_crypto();
+        let suites: Vec<_> = full
+            .cipher_suites
+            .iter()
+            .copied()
+            .filter(|cs| cs.suite() == Dtls12CipherSuite::PSK_AES128_CCM_8)
+            .collect();
+        CryptoProvider {
+            // Built once per process: a slice of one reference, kept for its life.
+            cipher_suites: Vec::leak(suites),
+            kx_groups: &[],
+            dtls13_cipher_suites: full.dtls13_cipher_suites.get(..1).unwrap_or_default(),
+            ..full.clone()
+        }
+    })
+}
+
 impl HmacProvider for TableCookies {
     fn hmac(
         &self,
@@ -152,7 +177,7 @@ impl DimplServer {
         let resolver = Arc::new(StoreResolver(AssertUnwindSafe(store)));
         let provider = CryptoProvider {
             hmac_provider: &TABLE_COOKIES,
-            ..rust_crypto().clone()
+            ..psk_only().clone()
         };
         let config = builder(mtu)
             .use_server_cookie(true)
@@ -197,6 +222,7 @@ pub(crate) struct DimplClient {
 impl DimplClient {
     pub(crate) fn new(psk: &Psk, mtu: usize) -> Result<DimplClient, ConfigError> {
         let config = builder(mtu)
+            .with_crypto_provider(psk_only().clone())
             .with_psk_client(
                 psk.identity().to_vec(),
                 Arc::new(OwnKey(psk.key().to_vec())),

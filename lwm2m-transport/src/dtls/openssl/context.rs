@@ -7,7 +7,8 @@ use std::sync::{Arc, OnceLock};
 use openssl::error::ErrorStack;
 use openssl::pkey::PKey;
 use openssl::ssl::{
-    Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslStream, SslVerifyMode, SslVersion,
+    Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslSessionCacheMode, SslStream,
+    SslVerifyMode, SslVersion,
 };
 use openssl::x509::X509;
 
@@ -135,6 +136,7 @@ impl OpensslServer {
         certificate: Option<&CertifiedKey>,
         client_anchors: &[Certificate],
         mtu: usize,
+        session_cache_size: usize,
     ) -> Result<OpensslServer, ConfigError> {
         let index = notes_index().map_err(|e| ConfigError::Backend(e.to_string()))?;
         let mut suites = Vec::new();
@@ -149,6 +151,9 @@ impl OpensslServer {
         // Resumption of certificate sessions needs a session id context.
         b.set_session_id_context(b"lwm2m-rs/dtls")
             .map_err(backend)?;
+        // Sessions of ticket-less clients live on here after eviction, until resumed or expired.
+        b.set_session_cache_mode(SslSessionCacheMode::SERVER);
+        b.set_session_cache_size(i32::try_from(session_cache_size).unwrap_or(i32::MAX));
         b.set_cookie_generate_cb(move |ssl, buf| {
             let cookie = ssl.ex_data(index).map_or(&[][..], |n| &n.cookie[..]);
             let slot = buf.get_mut(..cookie.len()).filter(|_| !cookie.is_empty());

@@ -5,7 +5,7 @@ use core::time::Duration;
 use std::io::{self, Read, Write};
 
 use bytes::Bytes;
-use openssl::ssl::{ErrorCode, SslStream};
+use openssl::ssl::{ErrorCode, ShutdownState, SslStream};
 
 use super::context::notes_index;
 use super::errors::classify;
@@ -326,6 +326,14 @@ impl Engine for OpensslEngine {
 
     fn max_plaintext(&self) -> usize {
         self.mtu.saturating_sub(RECORD_OVERHEAD).min(MAX_PLAINTEXT)
+    }
+
+    fn evict(&mut self) {
+        // Freeing an `SSL` that sent no close_notify removes its session from the server's
+        // cache as a "bad" session; marking the shutdown done keeps it there (and keeps its
+        // ticket-less clients able to resume). Nothing is sent.
+        self.stream
+            .set_shutdown(ShutdownState::SENT | ShutdownState::RECEIVED);
     }
 
     fn resumption(&self) -> Option<Resumption> {

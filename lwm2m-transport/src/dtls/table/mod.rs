@@ -18,12 +18,15 @@ use super::backend::Output;
 use super::config::{ClientConfig, Limits, ServerConfig};
 use super::cookie::{CookieJar, COOKIE_LEN};
 use super::credentials::{Handshake, Role};
-use super::error::{DtlsError, Limit};
+use super::error::{Alert, DtlsError, Limit};
 use super::event::{Event, Transmit};
 use super::peer::PeerAddress;
 use super::record::{self, ClientHello, Summary};
-use super::session::{Session, SessionEvent, SessionState};
+use super::session::{CloseReason, Session, SessionEvent, SessionState};
 use crate::time::Instant;
+
+/// Established sessions compared when the live cap evicts one.
+const LRU_CANDIDATES: usize = 32;
 
 /// Counters and sizes, for monitoring and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,6 +46,12 @@ pub struct TableStats {
     pub failures: u64,
     /// Datagrams dropped (malformed, unknown peer, refused by a cap).
     pub dropped: u64,
+    /// Server sessions evicted so far ([`Limits::evict_idle_after`],
+    /// [`Limits::max_live_sessions`]).
+    pub evicted: u64,
+    /// Client re-handshakes started because the server answered with an alert at epoch 0 (it had
+    /// lost or evicted the session).
+    pub rehandshakes: u64,
 }
 
 /// The DTLS sessions of one socket, keyed by peer `P` (normally a
@@ -99,6 +108,8 @@ pub struct SessionTable<P: PeerAddress> {
     clients: HashMap<P, ClientState>,
     half_open: HalfOpen<P::Source>,
     entries: usize,
+    /// Established sessions (each slot's `current`).
+    live: usize,
     timers: Timers<P>,
     transmits: VecDeque<Transmit<P>>,
     events: VecDeque<Event<P>>,
@@ -134,6 +145,7 @@ impl<P: PeerAddress> SessionTable<P> {
                 by_source: HashMap::new(),
             },
             entries: 0,
+            live: 0,
             timers: Timers {
                 set: BTreeSet::new(),
                 peers: HashMap::new(),
@@ -226,7 +238,31 @@ impl<P: PeerAddress> SessionTable<P> {
         if let Some(hello) = record::client_hello(datagram).map_err(malformed)? {
             return self.client_hello(now, peer, datagram, summary, &hello);
         }
-        let slot = self.slots.get(peer).ok_or(DtlsError::NoSession)?;
+        let Some(slot) = self.slots.get(peer) else {
+            if self.server.is_some() && summary.encrypted {
+                // A record of a session this server does not hold (evicted, or lost in a
+                // restart): an unauthenticated epoch-0 alert, smaller than the record, tells the
+                // client to handshake again. Libraries that ignore it retry on their own timers.
+                self.transmits.push_back(Transmit {
+                    destination: peer.clone(),
+                    contents: record::fatal_alert(0, Alert::UNEXPECTED_MESSAGE.0),
+                });
+            }
+            return Err(DtlsError::NoSession);
+        };
+        if summary.plaintext_alert && record::is_lost_session_alert(datagram) {
+            let current = slot.current.as_ref().filter(|e| {
+                e.session.role() == Role::Client && e.session.state() == SessionState::Established
+            });
+            match current {
+                // The server has no session for us; the alert is unauthenticated, so the old
+                // session stays until the new handshake completes.
+                Some(_) if slot.pending.is_none() => return self.rehandshake_lost(now, peer),
+                // Further answers to records sent before the re-handshake started.
+                Some(e) if e.stale => return Ok(()),
+                _ => {}
+            }
+        }
         // Plaintext and handshake records belong to a handshake in progress; encrypted
         // application data and alerts to the established session (a replacing handshake only
         // carries application data once it is complete, and then it is the established one).
@@ -283,7 +319,7 @@ impl<P: PeerAddress> SessionTable<P> {
             return Ok(());
         }
         let slot = self.slots.get(peer);
-        let same_cookie = |e: &Option<Entry>| {
+        let same_cookie = |e: &Option<Box<Entry>>| {
             e.as_ref()
                 .and_then(|e| e.cookie)
                 .is_some_and(|c| c[..] == *hello.cookie)
@@ -363,8 +399,9 @@ impl<P: PeerAddress> SessionTable<P> {
             deadline: None,
             cookie,
             counted,
+            stale: false,
         };
-        self.slots.entry(peer.clone()).or_default().pending = Some(entry);
+        self.slots.entry(peer.clone()).or_default().pending = Some(Box::new(entry));
         self.entries += 1;
         self.timers.peers.insert(self.next_id, peer.clone());
         self.settle(peer, Which::Pending);
@@ -397,6 +434,29 @@ impl<P: PeerAddress> SessionTable<P> {
         self.start_client(now, peer)
     }
 
+    /// The server answered a client session with an epoch-0 alert: it no longer holds it. A new
+    /// handshake (resuming where the backend can) takes over, carrying the datagrams the server
+    /// had not answered and those sent until it completes.
+    fn rehandshake_lost(&mut self, now: Instant, peer: &P) -> Result<(), DtlsError> {
+        let unanswered = match self.slots.get_mut(peer).and_then(|s| s.current.as_mut()) {
+            Some(entry) => {
+                entry.stale = true;
+                entry.session.take_unanswered()
+            }
+            None => return Err(DtlsError::NoSession),
+        };
+        self.start_client(now, peer)?;
+        self.stats.rehandshakes += 1;
+        if let Some(entry) = self.slots.get_mut(peer).and_then(|s| s.pending.as_mut()) {
+            for datagram in unanswered {
+                // The queue's cap is the unanswered list's cap: nothing is refused here.
+                let _ = entry.session.send(now, &datagram);
+            }
+        }
+        self.settle(peer, Which::Pending);
+        Ok(())
+    }
+
     fn start_client(&mut self, now: Instant, peer: &P) -> Result<(), DtlsError> {
         let state = self.clients.get(peer).ok_or(DtlsError::NoSession)?;
         let slot = self.slots.get(peer);
@@ -417,14 +477,18 @@ impl<P: PeerAddress> SessionTable<P> {
     /// in a client handshake in progress.
     pub fn send(&mut self, now: Instant, peer: &P, plaintext: &[u8]) -> Result<(), DtlsError> {
         let slot = self.slots.get_mut(peer).ok_or(DtlsError::NoSession)?;
-        let established = slot
-            .current
+        let (established, stale) = slot.current.as_ref().map_or((false, false), |e| {
+            (e.session.state() == SessionState::Established, e.stale)
+        });
+        let pending_client = slot
+            .pending
             .as_ref()
-            .is_some_and(|e| e.session.state() == SessionState::Established);
-        let which = match (&slot.pending, established) {
+            .is_some_and(|e| e.session.role() == Role::Client);
+        let which = match (pending_client, established) {
+            (true, true) if stale => Which::Pending,
             (_, true) => Which::Current,
-            (Some(e), false) if e.session.role() == Role::Client => Which::Pending,
-            _ => return Err(DtlsError::NoSession),
+            (true, false) => Which::Pending,
+            (false, false) => return Err(DtlsError::NoSession),
         };
         let entry = slot.get_mut(which).ok_or(DtlsError::NoSession)?;
         let result = entry.session.send(now, plaintext);
@@ -439,6 +503,14 @@ impl<P: PeerAddress> SessionTable<P> {
                 entry.session.close(now);
                 self.settle(peer, which);
             }
+        }
+    }
+
+    /// Closes every session (`close_notify` to each peer), for a socket that shuts down.
+    pub fn close_all(&mut self, now: Instant) {
+        let peers: Vec<P> = self.slots.keys().cloned().collect();
+        for peer in peers {
+            self.close(now, &peer);
         }
     }
 
@@ -471,6 +543,10 @@ impl<P: PeerAddress> SessionTable<P> {
             };
             if let Some(entry) = slot.get_mut(which) {
                 entry.deadline = None;
+                if which == Which::Current && entry.session.evict_due(now) {
+                    self.evict(&peer);
+                    continue;
+                }
                 entry.session.handle_timeout(now);
             }
             self.settle(&peer, which);
@@ -519,6 +595,16 @@ impl<P: PeerAddress> SessionTable<P> {
         let (id, old) = (entry.id, entry.deadline);
         if closed {
             self.remove(peer, which);
+            // A re-handshake after the server said it lost the session failed: the stale
+            // session cannot carry anything either.
+            let stale = self
+                .slots
+                .get(peer)
+                .and_then(|s| s.current.as_ref())
+                .is_some_and(|e| e.stale);
+            if which == Which::Pending && stale {
+                self.remove(peer, Which::Current);
+            }
             return;
         }
         if old != deadline {
@@ -557,6 +643,47 @@ impl<P: PeerAddress> SessionTable<P> {
             }
         }
         slot.current = Some(entry);
+        self.live += 1;
+        while self.live > self.limits.max_live_sessions {
+            let Some(peer) = self.least_recently_active() else {
+                break;
+            };
+            self.evict(&peer);
+        }
+    }
+
+    /// The established server session that was active least recently, near enough: of the
+    /// first [`LRU_CANDIDATES`] established server sessions in deadline order (a deadline is the
+    /// last activity plus a fixed idle time, or an earlier retransmission), the one with the
+    /// oldest activity. Exact LRU would cost an ordered index updated on every datagram.
+    fn least_recently_active(&self) -> Option<P> {
+        self.timers
+            .set
+            .iter()
+            .filter_map(|(_, id)| {
+                let peer = self.timers.peers.get(id)?;
+                let entry = self.slots.get(peer)?.current.as_ref()?;
+                (entry.id == *id
+                    && entry.session.role() == Role::Server
+                    && entry.session.state() == SessionState::Established)
+                    .then(|| (entry.session.last_activity(), peer))
+            })
+            .take(LRU_CANDIDATES)
+            .min_by_key(|(last, _)| *last)
+            .map(|(_, peer)| peer.clone())
+    }
+
+    /// Drops an established server session without `close_notify` (its client may resume it).
+    fn evict(&mut self, peer: &P) {
+        if let Some(entry) = self.slots.get_mut(peer).and_then(|s| s.current.as_mut()) {
+            entry.session.evict();
+        }
+        self.remove(peer, Which::Current);
+        self.stats.evicted += 1;
+        self.events.push_back(Event::Closed {
+            peer: peer.clone(),
+            reason: CloseReason::Evicted,
+        });
     }
 
     fn remove(&mut self, peer: &P, which: Which) {
@@ -566,6 +693,9 @@ impl<P: PeerAddress> SessionTable<P> {
         let Some(entry) = slot.take(which) else {
             return;
         };
+        if which == Which::Current {
+            self.live = self.live.saturating_sub(1);
+        }
         if slot.is_empty() {
             self.slots.remove(peer);
         }

@@ -26,24 +26,28 @@ pub(super) struct Entry {
     pub(super) cookie: Option<[u8; COOKIE_LEN]>,
     /// Whether it counts against the half-open caps.
     pub(super) counted: bool,
+    /// A client session the server said it no longer holds: a new handshake replaces it and
+    /// carries the datagrams sent meanwhile.
+    pub(super) stale: bool,
 }
 
 /// A peer's sessions: the established one, and a handshake that will replace it.
 #[derive(Default)]
 pub(super) struct Slot {
-    pub(super) current: Option<Entry>,
-    pub(super) pending: Option<Entry>,
+    // Boxed: a slot rarely holds both, and the map holds one slot per peer (100 000 of them).
+    pub(super) current: Option<Box<Entry>>,
+    pub(super) pending: Option<Box<Entry>>,
 }
 
 impl Slot {
     pub(super) fn get_mut(&mut self, which: Which) -> Option<&mut Entry> {
         match which {
-            Which::Current => self.current.as_mut(),
-            Which::Pending => self.pending.as_mut(),
+            Which::Current => self.current.as_deref_mut(),
+            Which::Pending => self.pending.as_deref_mut(),
         }
     }
 
-    pub(super) fn take(&mut self, which: Which) -> Option<Entry> {
+    pub(super) fn take(&mut self, which: Which) -> Option<Box<Entry>> {
         match which {
             Which::Current => self.current.take(),
             Which::Pending => self.pending.take(),

@@ -298,6 +298,7 @@ impl<L: DatagramLayer> Driver<L> {
         self.incoming = None;
         let now = self.now();
         self.collect_transmits(now);
+        self.layer.close(now, &mut self.wire);
         let mut cx = Context::from_waker(Waker::noop());
         let _ = self.socket.poll_flush(&mut cx, &mut self.wire);
         if let Some(done) = self.close.take() {
