@@ -114,8 +114,11 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             .and_then(|s| s.default_maximum_period)
             .and_then(|v| u32::try_from(v).ok());
         let mut attributes = self.attributes.effective(ssid, &observation.path);
-        if observation.path.level() != Level::Resource {
-            // Thresholds belong to resources only.
+        if !matches!(
+            observation.path.level(),
+            Level::Resource | Level::ResourceInstance
+        ) {
+            // Thresholds belong to resources (and their instances) only.
             attributes.gt = None;
             attributes.lt = None;
             attributes.st = None;
