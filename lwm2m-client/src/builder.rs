@@ -18,6 +18,7 @@ use crate::config::{ServerAccount, Timings};
 use crate::error::ClientError;
 use crate::object::{ObjectHandler, TypedStore};
 use crate::observe::Observations;
+use crate::queue::QueueState;
 use crate::registration::Registration;
 
 /// Security Mode `NoSec` (`/0/x/2` = 3).
@@ -194,7 +195,9 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
         if !objects.contains_key(&3) {
             return Err(ClientError::MissingObject(3));
         }
-        let config = self.timings.transport.clone();
+        let mut config = self.timings.transport.clone();
+        // A notification that times out is stored and re-sent on the same relation.
+        config.keep_relations_on_timeout = true;
         let endpoint = match self.seed {
             Some(seed) => Endpoint::new(config, seed),
             None => Endpoint::with_entropy(config),
@@ -215,6 +218,7 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
             pending_disable: Vec::new(),
             now: Instant::ZERO,
             bootstrap,
+            queue: QueueState::default(),
         })
     }
 }

@@ -95,6 +95,9 @@ pub struct Timings {
     pub retry_initial: Duration,
     /// The longest wait between two Register attempts. Default 1 hour.
     pub retry_max: Duration,
+    /// Queue mode (`UQ`): how long the client stays reachable after its last exchange before
+    /// it sleeps. Default 93 s (`MAX_TRANSMIT_WAIT`, the TS minimum).
+    pub awake_time: Duration,
     /// The CoAP endpoint configuration.
     pub transport: Config,
 }
@@ -105,6 +108,7 @@ impl Default for Timings {
             update_margin: Duration::from_secs(93),
             retry_initial: Duration::from_secs(30),
             retry_max: Duration::from_secs(3600),
+            awake_time: Duration::from_secs(93),
             transport: Config::default(),
         }
     }

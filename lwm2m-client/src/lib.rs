@@ -63,6 +63,7 @@ mod dm;
 mod error;
 mod object;
 mod observe;
+mod queue;
 mod registration;
 #[cfg(feature = "tokio")]
 pub mod runtime;
