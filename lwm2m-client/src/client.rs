@@ -246,6 +246,24 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             .map(|r| r.location_text())
     }
 
+    /// The DTLS pre-shared key (identity, key) for the server at `peer`, from its Security
+    /// instance (`/0/x/3`, `/0/x/5`) when its Security Mode (`/0/x/2`) is PSK (0); `None` for
+    /// a `NoSec` server or an unknown peer. The runtime uses it to talk DTLS to that server.
+    pub fn psk_credentials(&self, peer: &P) -> Option<(Vec<u8>, Vec<u8>)> {
+        let ssid = self
+            .registrations
+            .values()
+            .find(|r| &r.peer == peer)
+            .map(|r| i64::from(r.ssid))?;
+        let security = self.object::<TypedStore<lwm2m_objects::Security>>(0)?;
+        security
+            .iter()
+            .map(|(_, s)| s)
+            .find(|s| !s.bootstrap_server && s.short_server_id == Some(ssid))
+            .filter(|s| s.security_mode == crate::builder::PSK)
+            .map(|s| (s.public_key_or_identity.clone(), s.secret_key.clone()))
+    }
+
     /// The number of active observations, over all servers.
     pub fn observation_count(&self) -> usize {
         self.observations.len()

@@ -1,6 +1,7 @@
 //! Client settings: the server accounts ([`ServerAccount`]) and the timings ([`Timings`]).
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::time::Duration;
 
 use lwm2m_model::BindingMode;
@@ -36,6 +37,9 @@ pub struct ServerAccount<P> {
     pub disable_timeout: Option<u32>,
     /// Notification Storing When Disabled or Offline (`/1/x/6`). Default `true`.
     pub notification_storing: bool,
+    /// DTLS pre-shared key: (identity, key), stored in the Security instance (`/0/x/3`,
+    /// `/0/x/5`, mode `/0/x/2` = 0). `None`: `NoSec` (mode 3).
+    pub psk: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl<P> ServerAccount<P> {
@@ -51,6 +55,7 @@ impl<P> ServerAccount<P> {
             default_pmax: None,
             disable_timeout: None,
             notification_storing: true,
+            psk: None,
         }
     }
 
@@ -73,6 +78,13 @@ impl<P> ServerAccount<P> {
     pub fn default_periods(mut self, pmin: Option<u32>, pmax: Option<u32>) -> Self {
         self.default_pmin = pmin;
         self.default_pmax = pmax;
+        self
+    }
+
+    /// With a DTLS pre-shared key (security mode PSK): the runtime talks DTLS to this server.
+    #[must_use]
+    pub fn psk(mut self, identity: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
+        self.psk = Some((identity.into(), key.into()));
         self
     }
 
