@@ -152,7 +152,9 @@ async fn a_wrong_key_stops_the_task_with_a_dtls_error() {
 async fn the_binary_registers_with_a_hex_psk() {
     let (server, mut dtls_events, mut incoming) = registrar().await;
     let uri = format!("coaps://{}", server.local_addr());
-    let hex_key: String = KEY.iter().map(|b| format!("{b:02x}")).collect();
+    // `KEY` in hexadecimal.
+    let hex_key = "30313233343536373839616263646566";
+    assert_eq!(hex_key.len(), KEY.len() * 2);
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lwm2m-client"))
         .args([
             "--server",
@@ -162,7 +164,7 @@ async fn the_binary_registers_with_a_hex_psk() {
             "--psk-identity",
             "dtls-node",
             "--psk-key",
-            &hex_key,
+            hex_key,
             "--duration",
             "20",
         ])

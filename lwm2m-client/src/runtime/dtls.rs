@@ -17,15 +17,10 @@ use lwm2m_transport::Instant;
 use super::RuntimeError;
 use crate::client::Client;
 
-/// The DTLS state of one server.
-enum Peer {
-    /// A `NoSec` server: datagrams pass as they are.
-    Plain,
-    /// A PSK server; the session is made on the first datagram (and again after a close).
-    Secure {
-        config: Box<ClientConfig>,
-        session: Option<Box<Session>>,
-    },
+/// A PSK server; its session is made on the first datagram (and again after a close).
+struct Peer {
+    config: Box<ClientConfig>,
+    session: Option<Box<Session>>,
 }
 
 /// The DTLS sessions of one client task, by server address.
@@ -42,33 +37,31 @@ impl DtlsLayer {
         self.limits = limits;
     }
 
-    /// Whether `peer` talks DTLS, deciding it (from the client's Security object) the first
-    /// time. A key the DTLS library refuses stops the task.
+    /// Whether `peer` talks DTLS: a known PSK server, or one whose Security instance (read
+    /// the first time) holds a pre-shared key. `NoSec` servers are not remembered, so a
+    /// `NoSec` client keeps no DTLS state at all. A key the DTLS library refuses stops the task.
     fn is_secure(
         &mut self,
         client: &Client<SocketAddr>,
         peer: SocketAddr,
     ) -> Result<bool, RuntimeError> {
         if let Entry::Vacant(slot) = self.peers.entry(peer) {
-            let state = match client.psk_credentials(&peer) {
-                None => Peer::Plain,
-                Some((identity, key)) => {
-                    let config = Psk::new(&identity, &key)
-                        .and_then(|psk| {
-                            ClientConfig::builder(ClientCredentials::Psk(psk))
-                                .backend(Backend::Dimpl)
-                                .build()
-                        })
-                        .map_err(|e| RuntimeError::DtlsConfig { peer, source: e })?;
-                    Peer::Secure {
-                        config: Box::new(config),
-                        session: None,
-                    }
-                }
+            let Some((identity, key)) = client.psk_credentials(&peer) else {
+                return Ok(false);
             };
-            slot.insert(state);
+            let config = Psk::new(&identity, &key)
+                .and_then(|psk| {
+                    ClientConfig::builder(ClientCredentials::Psk(psk))
+                        .backend(Backend::Dimpl)
+                        .build()
+                })
+                .map_err(|e| RuntimeError::DtlsConfig { peer, source: e })?;
+            slot.insert(Peer {
+                config: Box::new(config),
+                session: None,
+            });
         }
-        Ok(matches!(self.peers.get(&peer), Some(Peer::Secure { .. })))
+        Ok(true)
     }
 
     /// Sends `datagram` to `peer`: `Ok(Some(datagram))` back when the peer is `NoSec` (the
@@ -84,7 +77,7 @@ impl DtlsLayer {
             return Ok(Some(datagram));
         }
         let limits = self.limits.clone();
-        let Some(Peer::Secure { config, session }) = self.peers.get_mut(&peer) else {
+        let Some(Peer { config, session }) = self.peers.get_mut(&peer) else {
             return Ok(Some(datagram));
         };
         if session.is_none() {
@@ -109,7 +102,7 @@ impl DtlsLayer {
         if !self.is_secure(client, peer)? {
             return Ok(vec![Bytes::copy_from_slice(datagram)]);
         }
-        let Some(Peer::Secure {
+        let Some(Peer {
             session: Some(session),
             ..
         }) = self.peers.get_mut(&peer)
@@ -132,10 +125,8 @@ impl DtlsLayer {
         let due: Vec<SocketAddr> = self
             .peers
             .iter_mut()
-            .filter_map(|(peer, state)| match state {
-                Peer::Secure {
-                    session: Some(s), ..
-                } if s.poll_timeout().is_some_and(|at| at <= now) => {
+            .filter_map(|(peer, state)| match &mut state.session {
+                Some(s) if s.poll_timeout().is_some_and(|at| at <= now) => {
                     s.handle_timeout(now);
                     Some(*peer)
                 }
@@ -153,12 +144,7 @@ impl DtlsLayer {
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
         self.peers
             .values()
-            .filter_map(|state| match state {
-                Peer::Secure {
-                    session: Some(s), ..
-                } => s.poll_timeout(),
-                _ => None,
-            })
+            .filter_map(|state| state.session.as_ref().and_then(|s| s.poll_timeout()))
             .min()
     }
 
@@ -170,10 +156,7 @@ impl DtlsLayer {
 
     fn collect_transmits(&mut self) {
         for (peer, state) in &mut self.peers {
-            if let Peer::Secure {
-                session: Some(s), ..
-            } = state
-            {
+            if let Some(s) = &mut state.session {
                 while let Some(datagram) = s.poll_transmit() {
                     self.out.push((*peer, datagram));
                 }
@@ -185,7 +168,7 @@ impl DtlsLayer {
     /// drops the session (the next datagram makes a new one).
     fn drain(&mut self, peer: SocketAddr) -> Result<Vec<Bytes>, RuntimeError> {
         self.collect_transmits();
-        let Some(Peer::Secure { session, .. }) = self.peers.get_mut(&peer) else {
+        let Some(Peer { session, .. }) = self.peers.get_mut(&peer) else {
             return Ok(Vec::new());
         };
         let mut data = Vec::new();

@@ -221,9 +221,10 @@ pub struct ClientTask {
     events: Option<(usize, mpsc::Sender<RuntimeEvent>)>,
     clock: Clock,
     dropped_events: u64,
-    /// The DTLS sessions with `coaps://` servers.
+    /// The DTLS sessions with `coaps://` servers; made when the first one is needed, so a
+    /// `NoSec` client (a fleet device) carries none.
     #[cfg(feature = "dtls")]
-    dtls: Box<dtls::DtlsLayer>,
+    dtls: Option<Box<dtls::DtlsLayer>>,
 }
 
 impl fmt::Debug for ClientTask {
@@ -259,7 +260,7 @@ impl ClientTask {
             clock: Clock::new(),
             dropped_events: 0,
             #[cfg(feature = "dtls")]
-            dtls: Box::default(),
+            dtls: None,
         };
         (task, ClientHandle { mailbox })
     }
@@ -280,7 +281,9 @@ impl ClientTask {
     #[cfg(feature = "dtls")]
     #[must_use]
     pub fn dtls_limits(mut self, limits: lwm2m_transport::dtls::Limits) -> Self {
-        self.dtls.set_limits(limits);
+        self.dtls
+            .get_or_insert_with(Box::default)
+            .set_limits(limits);
         self
     }
 
@@ -410,7 +413,11 @@ impl ClientTask {
     #[cfg(feature = "dtls")]
     fn deliver(&mut self, peer: SocketAddr, datagram: &[u8]) -> Result<(), RuntimeError> {
         let now = self.clock.now();
-        for plain in self.dtls.incoming(&self.client, now, peer, datagram)? {
+        let Some(layer) = self.dtls.as_mut() else {
+            self.client.handle_datagram(now, peer, datagram);
+            return Ok(());
+        };
+        for plain in layer.incoming(&self.client, now, peer, datagram)? {
             self.client.handle_datagram(now, peer, &plain);
         }
         Ok(())
@@ -430,7 +437,7 @@ impl ClientTask {
         let client = self.client.poll_timeout();
         #[cfg(feature = "dtls")]
         {
-            [client, self.dtls.poll_timeout()]
+            [client, self.dtls.as_ref().and_then(|d| d.poll_timeout())]
                 .into_iter()
                 .flatten()
                 .min()
@@ -446,7 +453,11 @@ impl ClientTask {
     fn handle_timeout(&mut self) -> Result<(), RuntimeError> {
         let now = self.clock.now();
         #[cfg(feature = "dtls")]
-        for (peer, plain) in self.dtls.handle_timeout(now)? {
+        let plain = match self.dtls.as_mut() {
+            Some(layer) => layer.handle_timeout(now)?,
+            None => Vec::new(),
+        };
+        for (peer, plain) in plain {
             self.client.handle_datagram(now, peer, &plain);
         }
         self.client.handle_timeout(now);
@@ -460,12 +471,17 @@ impl ClientTask {
             #[cfg(feature = "dtls")]
             let contents = {
                 let now = self.clock.now();
-                match self
-                    .dtls
-                    .outgoing(&self.client, now, destination, transmit.contents)?
-                {
-                    Some(plain) => plain,
-                    None => continue,
+                if self.dtls.is_none() && self.client.psk_credentials(&destination).is_some() {
+                    self.dtls = Some(Box::default());
+                }
+                match self.dtls.as_mut() {
+                    Some(layer) => {
+                        match layer.outgoing(&self.client, now, destination, transmit.contents)? {
+                            Some(plain) => plain,
+                            None => continue,
+                        }
+                    }
+                    None => transmit.contents,
                 }
             };
             #[cfg(not(feature = "dtls"))]
@@ -478,8 +494,10 @@ impl ClientTask {
             self.send(destination, &contents).await;
         }
         #[cfg(feature = "dtls")]
-        for (destination, record) in self.dtls.take_transmits() {
-            self.send(destination, &record).await;
+        if let Some(layer) = self.dtls.as_mut() {
+            for (destination, record) in layer.take_transmits() {
+                self.send(destination, &record).await;
+            }
         }
         Ok(())
     }
