@@ -453,12 +453,10 @@ impl ClientTask {
     fn handle_timeout(&mut self) -> Result<(), RuntimeError> {
         let now = self.clock.now();
         #[cfg(feature = "dtls")]
-        let plain = match self.dtls.as_mut() {
-            Some(layer) => layer.handle_timeout(now)?,
-            None => Vec::new(),
-        };
-        for (peer, plain) in plain {
-            self.client.handle_datagram(now, peer, &plain);
+        if let Some(layer) = self.dtls.as_mut() {
+            for (peer, plain) in layer.handle_timeout(now)? {
+                self.client.handle_datagram(now, peer, &plain);
+            }
         }
         self.client.handle_timeout(now);
         Ok(())
