@@ -50,9 +50,13 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         self.queue.awake_until = self.now + self.timings.awake_time;
     }
 
-    /// When the client falls asleep, if it may (queue mode, awake).
+    /// When the client falls asleep, if it may (queue mode, awake, the awake time still
+    /// running). Once it has run out, what keeps the client awake (an exchange in flight, a
+    /// Register being retried) ends with an event that looks again, so no deadline in the past
+    /// makes a driver spin.
     pub(crate) fn sleep_deadline(&self) -> Option<Instant> {
-        (!self.queue.asleep && self.queue_mode()).then_some(self.queue.awake_until)
+        (!self.queue.asleep && self.queue_mode() && self.queue.awake_until > self.now)
+            .then_some(self.queue.awake_until)
     }
 
     /// Asleep: wakes when something must be sent (an Update is due, a notification is ready,

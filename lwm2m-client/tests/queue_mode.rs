@@ -201,3 +201,22 @@ fn pmax_wakes_the_client_for_a_notification() {
         h.state.client_events
     );
 }
+
+#[test]
+fn no_sleep_and_no_busy_loop_while_the_server_is_away() {
+    let mut h = queue_client(3600);
+    let server = h.state.servers[0];
+    h.net.set_up(server, false);
+    // Lifetime 3600 s: the Update at ~3507 s goes unanswered; the client stays awake while
+    // it retries, and never asks to be woken again at the same instant (which would make a
+    // driver spin): a few hundred network steps cover the hour.
+    let mut steps = 0u32;
+    let spun = h.run_while(Instant::from_secs(4000), |_| {
+        steps += 1;
+        steps > 5_000
+    });
+    assert!(!spun, "the client keeps asking to be woken: {steps} steps");
+    let failed = times(&h, |e| matches!(e, ClientEvent::RegistrationFailed { .. }));
+    assert!(!failed.is_empty(), "{:?}", h.state.client_events);
+    assert!(!h.client().is_sleeping());
+}
