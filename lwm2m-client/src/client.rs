@@ -170,6 +170,11 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
     pub fn poll_transmit(&mut self) -> Option<Transmit<P>> {
         let transmit = self.endpoint.poll_transmit();
         if transmit.is_some() {
+            // Sending while asleep (a De-register at shutdown) means listening for the answer.
+            if self.queue.asleep {
+                self.queue.asleep = false;
+                self.events.push_back(ClientEvent::Awake);
+            }
             self.note_exchange();
         }
         transmit

@@ -220,3 +220,18 @@ fn no_sleep_and_no_busy_loop_while_the_server_is_away() {
     assert!(!failed.is_empty(), "{:?}", h.state.client_events);
     assert!(!h.client().is_sleeping());
 }
+
+#[test]
+fn shutdown_while_asleep_deregisters() {
+    let mut h = queue_client(3600);
+    h.run_for(AWAKE + Duration::from_secs(5));
+    assert!(h.client().is_sleeping());
+    let now = h.now();
+    h.client().shutdown(now);
+    h.run_for(Duration::from_secs(5));
+    assert!(h.state.rd.iter().any(|r| r.is_deregister()));
+    assert!(h
+        .events()
+        .any(|e| matches!(e, ClientEvent::Deregistered { ssid: 1 })));
+    assert!(!h.client().is_sleeping());
+}
