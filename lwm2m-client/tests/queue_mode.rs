@@ -229,7 +229,7 @@ fn shutdown_while_asleep_deregisters() {
     let now = h.now();
     h.client().shutdown(now);
     h.run_for(Duration::from_secs(5));
-    assert!(h.state.rd.iter().any(|r| r.is_deregister()));
+    assert!(h.state.rd.iter().any(RdRequest::is_deregister));
     assert!(h
         .events()
         .any(|e| matches!(e, ClientEvent::Deregistered { ssid: 1 })));
