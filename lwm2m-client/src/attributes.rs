@@ -26,8 +26,8 @@ impl AttributeStore {
         }
     }
 
-    /// The effective attributes at `path` without the server defaults: for a resource, resource
-    /// over instance over object; for an instance, instance over object; for an object, its own.
+    /// The effective attributes at `path` without the server defaults: for a resource instance,
+    /// its own over its resource's; for a resource, resource over instance over object; for an instance, instance over object; for an object, its own.
     pub(crate) fn effective(&self, ssid: u16, path: &Path) -> NotificationAttributes {
         let level = |depth: usize| {
             path.ids()
@@ -42,9 +42,12 @@ impl AttributeStore {
             Level::ObjectInstance => {
                 NotificationAttributes::effective(&level(1), &level(2), &empty)
             }
-            Level::Resource | Level::ResourceInstance => {
-                NotificationAttributes::effective(&level(1), &level(2), &level(3))
-            }
+            Level::Resource => NotificationAttributes::effective(&level(1), &level(2), &level(3)),
+            Level::ResourceInstance => level(4).or(&NotificationAttributes::effective(
+                &level(1),
+                &level(2),
+                &level(3),
+            )),
             Level::Root => empty,
         }
     }

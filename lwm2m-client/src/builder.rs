@@ -18,10 +18,13 @@ use crate::config::{ServerAccount, Timings};
 use crate::error::ClientError;
 use crate::object::{ObjectHandler, TypedStore};
 use crate::observe::Observations;
+use crate::queue::QueueState;
 use crate::registration::Registration;
 
 /// Security Mode `NoSec` (`/0/x/2` = 3).
 const NO_SEC: i64 = 3;
+/// Security Mode (`/0/x/2`) of a pre-shared key.
+pub(crate) const PSK: i64 = 0;
 
 /// Builds a [`Client`].
 ///
@@ -147,16 +150,7 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
                 return Err(ClientError::DuplicateServer(ssid));
             }
             let instance = u16::try_from(index).map_err(|_| ClientError::DuplicateServer(ssid))?;
-            security.insert(
-                instance,
-                Security {
-                    lwm2m_server_uri: account.uri.clone(),
-                    bootstrap_server: false,
-                    security_mode: NO_SEC,
-                    short_server_id: Some(i64::from(ssid)),
-                    ..Security::default()
-                },
-            );
+            security.insert(instance, security_instance(account, ssid));
             server.insert(
                 instance,
                 Server {
@@ -194,7 +188,9 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
         if !objects.contains_key(&3) {
             return Err(ClientError::MissingObject(3));
         }
-        let config = self.timings.transport.clone();
+        let mut config = self.timings.transport.clone();
+        // A notification that times out is stored and re-sent on the same relation.
+        config.keep_relations_on_timeout = true;
         let endpoint = match self.seed {
             Some(seed) => Endpoint::new(config, seed),
             None => Endpoint::with_entropy(config),
@@ -215,7 +211,25 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
             pending_disable: Vec::new(),
             now: Instant::ZERO,
             bootstrap,
+            queue: QueueState::default(),
         })
+    }
+}
+
+/// The Security instance of an account: PSK (mode 0, identity and key) or `NoSec` (mode 3).
+fn security_instance<P>(account: &ServerAccount<P>, ssid: u16) -> Security {
+    let (security_mode, public_key_or_identity, secret_key) = match &account.psk {
+        Some((identity, key)) => (PSK, identity.clone(), key.clone()),
+        None => (NO_SEC, Vec::new(), Vec::new()),
+    };
+    Security {
+        lwm2m_server_uri: account.uri.clone(),
+        bootstrap_server: false,
+        security_mode,
+        public_key_or_identity,
+        secret_key,
+        short_server_id: Some(i64::from(ssid)),
+        ..Security::default()
     }
 }
 
@@ -296,6 +310,12 @@ impl ClientBuilder<SocketAddr> {
                 default_pmax: period(s.default_maximum_period),
                 disable_timeout: period(s.disable_timeout),
                 notification_storing: s.notification_storing_when_disabled_or_offline,
+                psk: (account.security_mode == PSK).then(|| {
+                    (
+                        account.public_key_or_identity.clone(),
+                        account.secret_key.clone(),
+                    )
+                }),
             });
         }
         if let Some((&ssid, _)) = servers.iter().next() {
@@ -307,14 +327,16 @@ impl ClientBuilder<SocketAddr> {
     }
 }
 
-/// The socket address of a `coap://<ip>[:port][/]` URI (no DNS: this is a sans-IO core).
+/// The socket address of a `coap://<ip>[:port][/]` or `coaps://<ip>[:port][/]` URI (default
+/// ports 5683 and 5684; no DNS: this is a sans-IO core).
 ///
 /// ```
 /// use lwm2m_client::parse_coap_uri;
 ///
 /// assert_eq!(parse_coap_uri("coap://192.0.2.1")?.to_string(), "192.0.2.1:5683");
 /// assert_eq!(parse_coap_uri("coap://[2001:db8::1]:5684/")?.to_string(), "[2001:db8::1]:5684");
-/// assert!(parse_coap_uri("coaps://192.0.2.1").is_err());
+/// assert_eq!(parse_coap_uri("coaps://192.0.2.1")?.to_string(), "192.0.2.1:5684");
+/// assert!(parse_coap_uri("http://192.0.2.1").is_err());
 /// assert!(parse_coap_uri("coap://example.com").is_err());
 /// # Ok::<(), lwm2m_client::ClientError>(())
 /// ```
@@ -323,9 +345,14 @@ pub fn parse_coap_uri(uri: &str) -> Result<SocketAddr, ClientError> {
         uri: uri.to_string(),
         reason,
     };
-    let rest = uri
-        .strip_prefix("coap://")
-        .ok_or_else(|| invalid("only coap:// (NoSec) URIs are supported"))?;
+    let (rest, default_port) = match uri.strip_prefix("coap://") {
+        Some(rest) => (rest, 5683),
+        None => (
+            uri.strip_prefix("coaps://")
+                .ok_or_else(|| invalid("only coap:// and coaps:// URIs are supported"))?,
+            5684,
+        ),
+    };
     let authority = rest.strip_suffix('/').unwrap_or(rest);
     if let Ok(addr) = authority.parse::<SocketAddr>() {
         return Ok(addr);
@@ -335,7 +362,7 @@ pub fn parse_coap_uri(uri: &str) -> Result<SocketAddr, ClientError> {
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(authority);
     host.parse::<IpAddr>()
-        .map(|ip| SocketAddr::new(ip, 5683))
+        .map(|ip| SocketAddr::new(ip, default_port))
         .map_err(|_| invalid("the host must be an IP address (with an optional port)"))
 }
 

@@ -18,6 +18,7 @@ use crate::bootstrap::Bootstrap;
 use crate::config::Timings;
 use crate::object::{ObjectHandler, TypedStore};
 use crate::observe::Observations;
+use crate::queue::QueueState;
 use crate::registration::Registration;
 
 /// What the client tells the application, from [`Client::poll_event`].
@@ -95,6 +96,11 @@ pub enum ClientEvent {
         /// The observed path.
         path: Path,
     },
+    /// Queue mode: the awake time after the last exchange is over and nothing is in flight;
+    /// the client takes no datagram in until it wakes.
+    Sleeping,
+    /// Queue mode: the client woke up to send (an Update goes to every server first).
+    Awake,
     /// A bootstrap began: a Bootstrap-Request went out, or the Bootstrap-Server started
     /// writing (Server-Initiated).
     BootstrapStarted,
@@ -139,6 +145,8 @@ pub struct Client<P> {
     pub(crate) now: Instant,
     /// The Bootstrap-Server account and bootstrap state, if the client has one.
     pub(crate) bootstrap: Option<Bootstrap<P>>,
+    /// Queue mode: asleep or awake, and until when.
+    pub(crate) queue: QueueState,
 }
 
 impl<P> core::fmt::Debug for Client<P> {
@@ -160,7 +168,16 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit<P>> {
-        self.endpoint.poll_transmit()
+        let transmit = self.endpoint.poll_transmit();
+        if transmit.is_some() {
+            // Sending while asleep (a De-register at shutdown) means listening for the answer.
+            if self.queue.asleep {
+                self.queue.asleep = false;
+                self.events.push_back(ClientEvent::Awake);
+            }
+            self.note_exchange();
+        }
+        transmit
     }
 
     /// The next event for the application.
@@ -182,6 +199,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             registrations,
             observations,
             bootstrap,
+            self.sleep_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -195,9 +213,14 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         self.process(now);
     }
 
-    /// A datagram arrived from `peer`.
+    /// A datagram arrived from `peer`. Asleep (queue mode), the client is not listening: the
+    /// datagram is dropped.
     pub fn handle_datagram(&mut self, now: Instant, peer: P, datagram: &[u8]) {
         self.now = self.now.max(now);
+        if self.queue.asleep {
+            return;
+        }
+        self.note_exchange();
         self.endpoint.handle_datagram(now, peer, datagram);
         self.process(now);
     }
@@ -226,6 +249,24 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             .get(&ssid)
             .filter(|r| r.is_registered())
             .map(|r| r.location_text())
+    }
+
+    /// The DTLS pre-shared key (identity, key) for the server at `peer`, from its Security
+    /// instance (`/0/x/3`, `/0/x/5`) when its Security Mode (`/0/x/2`) is PSK (0); `None` for
+    /// a `NoSec` server or an unknown peer. The runtime uses it to talk DTLS to that server.
+    pub fn psk_credentials(&self, peer: &P) -> Option<(Vec<u8>, Vec<u8>)> {
+        let ssid = self
+            .registrations
+            .values()
+            .find(|r| &r.peer == peer)
+            .map(|r| i64::from(r.ssid))?;
+        let security = self.object::<TypedStore<lwm2m_objects::Security>>(0)?;
+        security
+            .iter()
+            .map(|(_, s)| s)
+            .find(|s| !s.bootstrap_server && s.short_server_id == Some(ssid))
+            .filter(|s| s.security_mode == crate::builder::PSK)
+            .map(|s| (s.public_key_or_identity.clone(), s.secret_key.clone()))
     }
 
     /// The number of active observations, over all servers.
@@ -333,10 +374,14 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         // Each round may start requests or notifications whose events the next round handles;
         // the bound only guards against a handler that keeps producing work.
         for _ in 0..64 {
+            self.drive_wake(now);
             self.drive_bootstrap(now);
-            self.drive_registrations(now);
+            if !self.queue.asleep {
+                self.drive_registrations(now);
+            }
             self.drive_observations(now);
-            let mut any = false;
+            // A change just made a notification ready while asleep: wake and Update now.
+            let mut any = self.drive_wake(now);
             while let Some(event) = self.endpoint.poll_event() {
                 any = true;
                 self.on_endpoint_event(now, event);
@@ -345,6 +390,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
                 break;
             }
         }
+        self.drive_sleep(now);
     }
 
     fn on_endpoint_event(&mut self, now: Instant, event: Event<P>) {
@@ -353,6 +399,9 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             Event::Response { id, response, .. } => self.route_response(now, id, Ok(&response)),
             Event::RequestFailed { id, error, .. } => self.route_response(now, id, Err(&error)),
             Event::RelationEnded { relation, .. } => self.on_relation_ended(relation),
+            Event::NotificationTimedOut { relation, .. } => {
+                self.on_notification_timeout(relation);
+            }
             _ => {}
         }
     }

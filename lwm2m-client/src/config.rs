@@ -1,6 +1,7 @@
 //! Client settings: the server accounts ([`ServerAccount`]) and the timings ([`Timings`]).
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::time::Duration;
 
 use lwm2m_model::BindingMode;
@@ -36,6 +37,9 @@ pub struct ServerAccount<P> {
     pub disable_timeout: Option<u32>,
     /// Notification Storing When Disabled or Offline (`/1/x/6`). Default `true`.
     pub notification_storing: bool,
+    /// DTLS pre-shared key: (identity, key), stored in the Security instance (`/0/x/3`,
+    /// `/0/x/5`, mode `/0/x/2` = 0). `None`: `NoSec` (mode 3).
+    pub psk: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl<P> ServerAccount<P> {
@@ -51,6 +55,7 @@ impl<P> ServerAccount<P> {
             default_pmax: None,
             disable_timeout: None,
             notification_storing: true,
+            psk: None,
         }
     }
 
@@ -76,6 +81,13 @@ impl<P> ServerAccount<P> {
         self
     }
 
+    /// With a DTLS pre-shared key (security mode PSK): the runtime talks DTLS to this server.
+    #[must_use]
+    pub fn psk(mut self, identity: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
+        self.psk = Some((identity.into(), key.into()));
+        self
+    }
+
     /// With this server URI (stored in the Security object).
     #[must_use]
     pub fn uri(mut self, uri: impl Into<String>) -> Self {
@@ -95,6 +107,9 @@ pub struct Timings {
     pub retry_initial: Duration,
     /// The longest wait between two Register attempts. Default 1 hour.
     pub retry_max: Duration,
+    /// Queue mode (`UQ`): how long the client stays reachable after its last exchange before
+    /// it sleeps. Default 93 s (`MAX_TRANSMIT_WAIT`, the TS minimum).
+    pub awake_time: Duration,
     /// The CoAP endpoint configuration.
     pub transport: Config,
 }
@@ -105,6 +120,7 @@ impl Default for Timings {
             update_margin: Duration::from_secs(93),
             retry_initial: Duration::from_secs(30),
             retry_max: Duration::from_secs(3600),
+            awake_time: Duration::from_secs(93),
             transport: Config::default(),
         }
     }

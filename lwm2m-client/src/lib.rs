@@ -44,11 +44,21 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! With the `tokio` feature (default), [`runtime`] drives a client on a UDP socket in a tokio
-//! task; the `lwm2m-client` binary (feature `cli`) is a simulated device, or a fleet of them.
+//! Queue mode (binding `UQ`): after the awake time ([`Timings::awake_time`]) following its last
+//! exchange the client sleeps ([`Client::is_sleeping`], [`ClientEvent::Sleeping`]) and drops
+//! what arrives; it wakes ([`ClientEvent::Awake`]) when an Update is due or a notification is
+//! ready, and sends an Update before the notifications. While a server is unreachable (a
+//! notification or an Update timed out, the registration still valid) notifications are
+//! stored, the newest value per observation (`/1/x/6`), and sent after the next accepted
+//! Update.
 //!
-//! Not in this crate yet: queue mode (the `UQ` binding is announced but the client
-//! never sleeps), the firmware update process, DTLS, notification storing while offline.
+//! With the `tokio` feature (default), [`runtime`] drives a client on a UDP socket in a tokio
+//! task, with DTLS (feature `dtls`, default) for `coaps://` servers whose Security instance
+//! holds a pre-shared key ([`ServerAccount::psk`]); the `lwm2m-client` binary (feature `cli`)
+//! is a simulated device, or a fleet of them.
+//!
+//! Not in this crate yet: the firmware update process, DTLS with certificates or raw public
+//! keys, SMS.
 
 extern crate alloc;
 
@@ -63,6 +73,7 @@ mod dm;
 mod error;
 mod object;
 mod observe;
+mod queue;
 mod registration;
 #[cfg(feature = "tokio")]
 pub mod runtime;

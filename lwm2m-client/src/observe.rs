@@ -114,8 +114,11 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             .and_then(|s| s.default_maximum_period)
             .and_then(|v| u32::try_from(v).ok());
         let mut attributes = self.attributes.effective(ssid, &observation.path);
-        if observation.path.level() != Level::Resource {
-            // Thresholds belong to resources only.
+        if !matches!(
+            observation.path.level(),
+            Level::Resource | Level::ResourceInstance
+        ) {
+            // Thresholds belong to resources (and their instances) only.
             attributes.gt = None;
             attributes.lt = None;
             attributes.st = None;
@@ -123,12 +126,66 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         attributes.with_defaults(default_pmin, default_pmax)
     }
 
-    pub(crate) fn observation_deadline(&self) -> Option<Instant> {
+    /// When the next notification is due, whether or not its server can take it now.
+    pub(crate) fn observation_due(&self) -> Option<Instant> {
         self.observations
             .map
             .values()
             .filter_map(|o| due(o, &self.observation_attributes(o)))
             .min()
+    }
+
+    /// When the observations need the client's attention: asleep, any due notification (it
+    /// wakes the client); awake, those whose server can take them now (the others wait for
+    /// the Update that makes their server ready).
+    pub(crate) fn observation_deadline(&self) -> Option<Instant> {
+        if self.queue.asleep {
+            return self.observation_due();
+        }
+        self.observations
+            .map
+            .values()
+            .filter(|o| self.may_notify(o.ssid))
+            .filter_map(|o| due(o, &self.observation_attributes(o)))
+            .min()
+    }
+
+    /// Whether a notification may go to server `ssid` now: the client is awake and the server
+    /// registered, reachable and not in the middle of an Update.
+    pub(crate) fn may_notify(&self, ssid: u16) -> bool {
+        !self.queue.asleep
+            && self
+                .registrations
+                .get(&ssid)
+                .is_some_and(|r| r.ready_for_notifications())
+    }
+
+    /// Whether server `ssid` is unreachable (offline, or the client sleeps) and does not want
+    /// its notifications stored (`/1/x/6` false): they are dropped.
+    fn drops_notifications(&self, ssid: u16) -> bool {
+        let offline = self.queue.asleep || self.registrations.get(&ssid).is_some_and(|r| r.offline);
+        offline
+            && !self
+                .server_store()
+                .and_then(|s| s.iter().find(|(_, s)| s.short_server_id == i64::from(ssid)))
+                .is_none_or(|(_, s)| s.notification_storing_when_disabled_or_offline)
+    }
+
+    /// A Confirmable notification was never acknowledged: the server is unreachable. Its
+    /// content is stored (the observation is pending again, so the newest value goes out
+    /// once the server answers an Update) unless the server asked not to store.
+    pub(crate) fn on_notification_timeout(&mut self, relation: RelationId) {
+        let Some(o) = self.observations.map.get(&relation) else {
+            return;
+        };
+        let ssid = o.ssid;
+        if let Some(r) = self.registrations.get_mut(&ssid) {
+            r.went_offline();
+        }
+        let store = !self.drops_notifications(ssid);
+        if let Some(o) = self.observations.map.get_mut(&relation) {
+            o.pending = store;
+        }
     }
 
     /// Registers an accepted observation.
@@ -202,11 +259,23 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
                     }
                 }
             }
+            let ssid = observation.ssid;
+            let ready = self.may_notify(ssid);
+            let drop_it = pending && !ready && self.drops_notifications(ssid);
+            if drop_it {
+                // Not stored: the change is forgotten, later ones compare with this value.
+                if let Ok(current) = self.read_node(ssid, &observation.path, false) {
+                    if let Some(o) = self.observations.map.get_mut(&relation) {
+                        o.last = current;
+                    }
+                }
+                pending = false;
+            }
             let Some(observation) = self.observations.map.get_mut(&relation) else {
                 continue;
             };
             observation.pending = pending;
-            if due(observation, &attributes).is_some_and(|at| at <= now) {
+            if ready && due(observation, &attributes).is_some_and(|at| at <= now) {
                 self.notify(now, relation);
             }
         }
@@ -225,6 +294,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             return;
         };
         let (ssid, path, format) = (o.ssid, o.path, o.format);
+        let queue = self.binding_of(ssid) == lwm2m_model::BindingMode::UdpQueue;
         // A notification goes out only while the server may read the instance (§14.3 step 5).
         let readable = path.instance_id().is_none()
             || self
@@ -251,6 +321,13 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
                     b.content_format(format.number());
                 })
                 .map_err(|e| DmError::internal(path, alloc::format!("{e}")))?;
+                // In queue mode a notification is Confirmable: the client must know it arrived
+                // before it sleeps (and store it if it did not).
+                let response = if queue {
+                    response.with_confirmable(true)
+                } else {
+                    response
+                };
                 self.endpoint
                     .notify(now, relation, response.with_payload(payload))
                     .map_err(|e| DmError::internal(path, alloc::format!("{e}")))

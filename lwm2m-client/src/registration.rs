@@ -63,6 +63,12 @@ pub(crate) struct Registration<P> {
     announced: Option<Announced>,
     failures: u32,
     update_requested: bool,
+    /// The server is unreachable (a notification or an Update to it timed out) while the
+    /// registration is still valid there: notifications wait, Updates are retried.
+    pub(crate) offline: bool,
+    /// When the registration expires at the server (the last accepted Register or Update
+    /// plus the lifetime).
+    valid_until: Option<Instant>,
 }
 
 impl<P> Registration<P> {
@@ -75,6 +81,8 @@ impl<P> Registration<P> {
             announced: None,
             failures: 0,
             update_requested: false,
+            offline: false,
+            valid_until: None,
         }
     }
 
@@ -127,6 +135,33 @@ impl<P> Registration<P> {
         self.update_requested = true;
     }
 
+    /// Whether a Register or Update is waiting for its answer.
+    pub(crate) fn in_flight(&self) -> bool {
+        matches!(
+            self.state,
+            State::Registering { .. } | State::Updating { .. } | State::Deregistering { .. }
+        )
+    }
+
+    /// Whether notifications may go to this server now: registered, no Update under way (after
+    /// a wake-up or a recovery the Update goes first), reachable.
+    pub(crate) fn ready_for_notifications(&self) -> bool {
+        matches!(self.state, State::Registered { .. }) && !self.offline
+    }
+
+    /// Whether this account wants to send something at `now` (a Register, an Update).
+    pub(crate) fn wants_to_send(&self, now: Instant) -> bool {
+        self.update_requested || self.deadline().is_some_and(|at| at <= now)
+    }
+
+    /// The server stopped answering (a notification timed out): probe it with an Update now.
+    pub(crate) fn went_offline(&mut self) {
+        if self.is_registered() {
+            self.offline = true;
+            self.update_requested = true;
+        }
+    }
+
     pub(crate) fn restart(&mut self, now: Instant) {
         if matches!(self.state, State::Stopped | State::Disabled { .. }) {
             self.failures = 0;
@@ -140,6 +175,10 @@ fn failure_text(result: Result<&IncomingResponse, &ExchangeError>) -> String {
         Ok(response) => format!("answered {}", code_text(response.code())),
         Err(e) => e.to_string(),
     }
+}
+
+fn lifetime(seconds: u32) -> core::time::Duration {
+    core::time::Duration::from_secs(u64::from(seconds))
 }
 
 /// `4.04`-style text of a code.
@@ -210,6 +249,17 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             match r.state {
                 State::Idle { at } if at <= now => self.send_register(now, ssid),
                 State::Disabled { until } if until <= now => self.send_register(now, ssid),
+                State::Registered { .. }
+                    if r.offline && r.valid_until.is_some_and(|until| until <= now) =>
+                {
+                    // The registration expired while the server was away: a new one is needed
+                    // (and voids the observations with their stored notifications); its
+                    // back-off starts afresh.
+                    if let Some(r) = self.registrations.get_mut(&ssid) {
+                        r.failures = 0;
+                    }
+                    self.send_register(now, ssid);
+                }
                 State::Registered { update_at } => {
                     let params = self.current_params(ssid);
                     let changed = r.announced.as_ref() != Some(&params);
@@ -316,6 +366,8 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         let retry_at = now + self.timings.retry_after(r.failures);
         r.state = State::Idle { at: retry_at };
         r.announced = None;
+        r.offline = false;
+        r.valid_until = None;
         r.location.clear();
         self.end_observations_of(ssid);
         self.events.push_back(ClientEvent::RegistrationFailed {
@@ -352,6 +404,8 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
                     })
                     .unwrap_or_default();
                 r.failures = 0;
+                r.offline = false;
+                r.valid_until = Some(now + lifetime(params.lifetime));
                 r.state = State::Registered {
                     update_at: now + self.timings.update_after(params.lifetime),
                 };
@@ -362,6 +416,8 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             }
             State::Updating { params, .. } if code == Some(Code::CHANGED) => {
                 r.failures = 0;
+                r.offline = false;
+                r.valid_until = Some(now + lifetime(params.lifetime));
                 r.state = State::Registered {
                     update_at: now + self.timings.update_after(params.lifetime),
                 };
@@ -371,8 +427,30 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             State::Updating { .. } if code == Some(Code::NOT_FOUND) => {
                 // The server lost the registration: Register again at once.
                 r.announced = None;
+                r.offline = false;
+                r.valid_until = None;
                 r.location.clear();
                 r.state = State::Idle { at: now };
+            }
+            State::Updating { .. }
+                if result.is_err() && r.valid_until.is_some_and(|until| now < until) =>
+            {
+                // Unreachable, but the registration still holds at the server: keep the
+                // observations (their notifications are stored) and retry the Update.
+                r.failures = r.failures.saturating_add(1);
+                r.offline = true;
+                let retry_at = r.valid_until.map_or(now, |until| {
+                    until.min(now + self.timings.retry_after(r.failures))
+                });
+                r.state = State::Registered {
+                    update_at: retry_at,
+                };
+                let reason = failure_text(result);
+                self.events.push_back(ClientEvent::RegistrationFailed {
+                    ssid,
+                    reason,
+                    retry_at,
+                });
             }
             State::Registering { .. } | State::Updating { .. } => {
                 let reason = failure_text(result);
@@ -402,6 +480,8 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         let peer = r.peer.clone();
         r.state = until.map_or(State::Stopped, |until| State::Disabled { until });
         r.announced = None;
+        r.offline = false;
+        r.valid_until = None;
         if !registered {
             return;
         }

@@ -192,12 +192,13 @@ fn write_errors() {
             &b"coap://x"[..],
             Code::NOT_FOUND,
         ),
+        // Current Time is a single resource: it has no resource instance 0.
         (
             Code::PUT,
             "/3/0/13/0",
             Some(TEXT),
             &b"1"[..],
-            Code::BAD_REQUEST,
+            Code::NOT_FOUND,
         ),
         (
             Code::PUT,

@@ -127,7 +127,7 @@ fn read_errors() {
         ("/3/0/7", Some(TEXT), Code::NOT_ACCEPTABLE),
         ("/3/0/9", Some(OPAQUE), Code::NOT_ACCEPTABLE),
         ("/3/0/9", Some(9999), Code::NOT_ACCEPTABLE),
-        ("/3/0/1/0", None, Code::BAD_REQUEST),
+        ("/3/0/1/0", None, Code::NOT_FOUND), // a single resource has no instances
     ] {
         assert_eq!(
             code(&mut h, get(path, accept)),
@@ -248,7 +248,8 @@ fn write_attributes_validation_vectors() {
         ("/99", &["pmin=1"][..], Code::NOT_FOUND),
         ("/0/0", &["pmin=1"][..], Code::NOT_FOUND),
         ("/", &["pmin=1"][..], Code::METHOD_NOT_ALLOWED),
-        ("/3/0/7/1", &["pmin=1"][..], Code::BAD_REQUEST),
+        ("/3/0/7/1", &["pmin=1"][..], Code::CHANGED), // a resource instance
+        ("/3/0/7/9", &["pmin=1"][..], Code::NOT_FOUND),
     ] {
         assert_eq!(
             code(&mut h, write_attributes(path, query)),

@@ -40,7 +40,8 @@ fn bad_paths_and_methods() {
         (&["65535"][..], Code::BAD_REQUEST),
         (&["3", "0", "0", "0", "0"][..], Code::BAD_REQUEST),
         (&["3", "", "0"][..], Code::BAD_REQUEST),
-        (&["3", "0", "7", "0"][..], Code::BAD_REQUEST),
+        (&["3", "0", "7", "9"][..], Code::NOT_FOUND), // no such resource instance
+        (&["3", "0", "7", "00"][..], Code::BAD_REQUEST),
         (&[""][..], Code::METHOD_NOT_ALLOWED),
     ] {
         assert_eq!(

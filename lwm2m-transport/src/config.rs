@@ -191,6 +191,11 @@ pub struct Config {
     /// Ask for `block_size` blocks in the first GET (early Block2 negotiation, RFC 7959 §2.4)
     /// when it is smaller than 1024. Default `true`.
     pub early_block2_negotiation: bool,
+    /// Keep a relation whose Confirmable notification was never acknowledged, and report
+    /// [`Event::NotificationTimedOut`](crate::Event::NotificationTimedOut) instead of ending it
+    /// (an LwM2M client storing notifications while its server is offline sends the next one on
+    /// the same relation). Default `false`: the relation ends (RFC 7641 §4.5).
+    pub keep_relations_on_timeout: bool,
 }
 
 impl Default for Config {
@@ -204,6 +209,7 @@ impl Default for Config {
             confirmable_notifications: false,
             confirmable_notification_interval: Duration::from_secs(24 * 3600),
             early_block2_negotiation: true,
+            keep_relations_on_timeout: false,
         }
     }
 }

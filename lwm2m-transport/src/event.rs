@@ -129,4 +129,13 @@ pub enum Event<P> {
         /// Why.
         reason: RelationEnd,
     },
+    /// A Confirmable notification was never acknowledged and the relation is kept (only with
+    /// [`Config::keep_relations_on_timeout`](crate::Config::keep_relations_on_timeout)); the
+    /// next notification on it starts a new Confirmable message.
+    NotificationTimedOut {
+        /// The relation.
+        relation: RelationId,
+        /// The observer.
+        peer: P,
+    },
 }

@@ -273,6 +273,45 @@ fn an_unacknowledged_confirmable_notification_ends_the_relation() {
 }
 
 #[test]
+fn with_keep_relations_on_timeout_the_relation_survives_an_unacknowledged_notification() {
+    let notifier = Config {
+        keep_relations_on_timeout: true,
+        ..Config::default()
+    };
+    let (mut net, id, relation) = observed(36, Config::default(), notifier, &content(&b"a"[..]));
+    net.set_up(OBSERVER, false);
+    let start = net.now();
+    net.endpoint(NOTIFIER)
+        .notify(start, relation, content(&b"b"[..]).with_confirmable(true))
+        .unwrap();
+    let mut timed_out = None;
+    net.run_until(Instant::from_secs(1000), |net, _, event| match event {
+        Event::NotificationTimedOut { relation: r, .. } => timed_out = Some((r, net.now() - start)),
+        other => panic!("{other:?}"),
+    });
+    let (r, after) = timed_out.unwrap();
+    assert_eq!(r, relation);
+    assert!(after >= Duration::from_secs(62) && after <= Duration::from_secs(93));
+    // The observer is back: the next notification goes out on the same relation.
+    net.set_up(OBSERVER, true);
+    let now = net.now();
+    net.endpoint(NOTIFIER)
+        .notify(now, relation, content(&b"c"[..]).with_confirmable(true))
+        .unwrap();
+    let mut seen = Vec::new();
+    net.run_until(Instant::from_secs(2000), |_, _, event| match event {
+        Event::Notification {
+            id: n, response, ..
+        } => {
+            assert_eq!(n, id);
+            seen.push((response.observe(), response.body().to_vec()));
+        }
+        other => panic!("{other:?}"),
+    });
+    assert_eq!(seen, [(Some(3), b"c".to_vec())]);
+}
+
+#[test]
 fn a_newer_notification_replaces_the_confirmable_one_in_flight() {
     let (mut net, id, relation) = observed(
         35,

@@ -3,8 +3,9 @@
 //! [`lwm2m_model::content`] that turn its errors into [`DmError`]s and apply the client's
 //! choices where the TS leaves room:
 //!
-//! - a Write in plain text or opaque to anything but a single-instance resource (opaque: of
-//!   type Opaque) is refused with 4.15 (the format cannot carry that target), before decoding;
+//! - a Write in plain text or opaque to anything but one value (a single-instance resource, or
+//!   one instance of a multiple resource; opaque: of type Opaque) is refused with 4.15 (the
+//!   format cannot carry that target), before decoding;
 //! - a Create payload is one Object-Instance TLV (the server picks the id) or bare Resource TLVs
 //!   (the client picks it); JSON names the instance in its entry names.
 
@@ -40,9 +41,12 @@ pub(crate) fn decode(
         format,
         ContentFormat::Text | ContentFormat::Opaque | ContentFormat::LinkFormat
     ) {
-        let single = registry
-            .resource_at(path)
-            .filter(|r| path.level() == Level::Resource && !r.is_multiple());
+        // One value: a single resource, or one instance of a multiple resource.
+        let single = registry.resource_at(path).filter(|r| match path.level() {
+            Level::Resource => !r.is_multiple(),
+            Level::ResourceInstance => r.is_multiple(),
+            _ => false,
+        });
         let carries = match (format, single) {
             (ContentFormat::Text, Some(_)) => true,
             (ContentFormat::Opaque, Some(r)) => r.data_type == Some(DataType::Opaque),

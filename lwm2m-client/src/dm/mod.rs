@@ -13,6 +13,10 @@
 //! | POST `/o/i/r` | Execute | [`manage`] |
 //! | POST `/o` | Create | [`manage`] |
 //! | DELETE `/o/i` | Delete | [`manage`] |
+//!
+//! A resource instance (`/o/i/r/ri` of a multiple resource) takes Read, Observe, Discover,
+//! Write (`PUT`, replacing that one instance) and Write-Attributes (the resource-level set);
+//! 4.04 when it does not exist (a single resource has none), 4.05 for the other methods.
 
 mod manage;
 mod read;

@@ -11,7 +11,7 @@ use lwm2m_codec::coap::{Code, Message};
 use lwm2m_codec::ContentFormat;
 use lwm2m_model::{
     AccessRights, DiscoverAttributes, Level, Node, Object, ObjectInstance, Path,
-    ResourceDefinition, ResourceValue, Value, Version,
+    ResourceDefinition, ResourceInstance, ResourceValue, Value, Version,
 };
 use lwm2m_transport::{IncomingId, Instant, Response};
 
@@ -40,6 +40,10 @@ fn response_format(
                 ResourceValue::Single(Value::Opaque(_)) => ContentFormat::Opaque,
                 ResourceValue::Single(_) => ContentFormat::Text,
                 ResourceValue::Multiple(_) => ContentFormat::Tlv,
+            },
+            Node::ResourceInstance(ri) => match ri.value {
+                Value::Opaque(_) => ContentFormat::Opaque,
+                _ => ContentFormat::Text,
             },
             _ => ContentFormat::Tlv,
         }),
@@ -80,10 +84,13 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         };
         match path.level() {
             Level::Root => Err(DmError::MethodNotAllowed(*path)),
-            Level::ResourceInstance => Err(DmError::bad_request(
-                *path,
-                "LwM2M 1.0 addresses objects, instances and resources",
-            )),
+            Level::ResourceInstance => {
+                let value = self.resource_instance_value(ssid, path, check_access)?;
+                Ok(Node::ResourceInstance(ResourceInstance {
+                    id: path.resource_instance_id().unwrap_or_default(),
+                    value,
+                }))
+            }
             Level::Object => {
                 let object_id = path.object_id().unwrap_or_default();
                 let mut object = Object::new(object_id);
@@ -126,6 +133,53 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
                 Ok(Node::Resource(value))
             }
         }
+    }
+
+    /// The value of resource instance `path` (`/o/i/r/ri`): 4.04 when the instance, the
+    /// resource or the resource instance does not exist (a single resource has no instances),
+    /// 4.01 without the Read right, 4.05 when the resource is not readable.
+    pub(crate) fn resource_instance_value(
+        &self,
+        ssid: u16,
+        path: &Path,
+        check_access: bool,
+    ) -> Result<Value, DmError> {
+        let resource = self.multiple_resource(ssid, path, check_access, AccessRights::READ)?;
+        if !resource.operations.can_read() {
+            return Err(DmError::MethodNotAllowed(*path));
+        }
+        let instance = path.instance_id().unwrap_or_default();
+        let value = self
+            .handler(path)?
+            .read_resource(instance, resource.id)
+            .map_err(|e| match e {
+                DmError::NotFound(_) => DmError::NotFound(*path),
+                other => other,
+            })?;
+        let ri = path.resource_instance_id().unwrap_or_default();
+        value.instance(ri).cloned().ok_or(DmError::NotFound(*path))
+    }
+
+    /// The definition of the multiple resource that holds resource instance `path`, after the
+    /// checks every operation on `/o/i/r/ri` shares: the object instance exists, the resource is
+    /// defined and multiple (4.04), and, with `check_access`, server `ssid` has `needed` on the
+    /// instance (4.01).
+    pub(crate) fn multiple_resource(
+        &self,
+        ssid: u16,
+        path: &Path,
+        check_access: bool,
+        needed: AccessRights,
+    ) -> Result<ResourceDefinition, DmError> {
+        self.check_instance(path)?;
+        let resource = self.resource_definition(path)?;
+        if !resource.is_multiple() {
+            return Err(DmError::NotFound(*path));
+        }
+        if check_access {
+            self.require(ssid, path, needed)?;
+        }
+        Ok(resource)
     }
 
     /// Read: the content in the Accept format (or the default one).
@@ -177,12 +231,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
     pub(super) fn discover(&self, ssid: u16, path: &Path) -> Result<Reply, DmError> {
         let links = match path.level() {
             Level::Root => return Err(DmError::MethodNotAllowed(*path)),
-            Level::ResourceInstance => {
-                return Err(DmError::bad_request(
-                    *path,
-                    "Discover targets objects, instances and resources",
-                ))
-            }
+            Level::ResourceInstance => self.discover_resource_instance(ssid, path)?,
             Level::Object => self.discover_object(ssid, path)?,
             Level::ObjectInstance => self.discover_instance(ssid, path)?,
             Level::Resource => self.discover_resource(ssid, path)?,
@@ -278,6 +327,33 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             DiscoverAttributes {
                 ver: None,
                 dim: self.dim(path, instance, resource.id),
+                notification: self.attributes.effective(ssid, path),
+            },
+        )])
+    }
+}
+
+impl<P: Clone + Eq + Hash + 'static> Client<P> {
+    /// `/o/i/r/ri`: one link with the effective attributes (resource instance over resource
+    /// over instance over object).
+    fn discover_resource_instance(&self, ssid: u16, path: &Path) -> Result<Vec<Link>, DmError> {
+        // Discover needs no access right, only an existing resource instance.
+        let resource = self.multiple_resource(ssid, path, false, AccessRights::NONE)?;
+        let instance = path.instance_id().unwrap_or_default();
+        let ri = path.resource_instance_id().unwrap_or_default();
+        let exists = self
+            .handler(path)?
+            .read_resource(instance, resource.id)
+            .ok()
+            .is_some_and(|r| r.instance(ri).is_some());
+        if !exists {
+            return Err(DmError::NotFound(*path));
+        }
+        Ok(vec![(
+            *path,
+            DiscoverAttributes {
+                ver: None,
+                dim: None,
                 notification: self.attributes.effective(ssid, path),
             },
         )])

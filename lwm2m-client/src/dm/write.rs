@@ -5,7 +5,9 @@ use alloc::vec::Vec;
 use core::hash::Hash;
 
 use lwm2m_codec::coap::{Code, Message};
-use lwm2m_model::{AccessRights, AttributeUpdate, BindingMode, Level, Node, Path, Resource};
+use lwm2m_model::{
+    AccessRights, AttributeUpdate, BindingMode, Level, Node, Path, Resource, ResourceValue,
+};
 
 use super::{content_format, Reply};
 use crate::client::{Client, ClientEvent};
@@ -23,12 +25,12 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         body: &[u8],
     ) -> Result<Reply, DmError> {
         match path.level() {
-            Level::Root | Level::Object => return Err(DmError::MethodNotAllowed(*path)),
-            Level::ResourceInstance => {
-                return Err(DmError::bad_request(
-                    *path,
-                    "LwM2M 1.0 writes instances and resources",
-                ))
+            Level::ResourceInstance if msg.code() == Code::PUT => {
+                return self.write_resource_instance(ssid, path, msg, body);
+            }
+            // A partial update (POST) of a resource instance is no operation.
+            Level::Root | Level::Object | Level::ResourceInstance => {
+                return Err(DmError::MethodNotAllowed(*path))
             }
             Level::ObjectInstance | Level::Resource => {}
         }
@@ -85,6 +87,53 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         Ok(Reply::empty(Code::CHANGED))
     }
 
+    /// `PUT /o/i/r/ri`: replaces the value of one existing instance of a multiple resource; the
+    /// other instances are kept.
+    fn write_resource_instance(
+        &mut self,
+        ssid: u16,
+        path: &Path,
+        msg: &Message<'_>,
+        body: &[u8],
+    ) -> Result<Reply, DmError> {
+        self.handler(path)?;
+        let format = content_format(msg, path)?
+            .ok_or_else(|| DmError::bad_request(*path, "a Write needs a Content-Format"))?;
+        let definition = self.multiple_resource(ssid, path, true, AccessRights::WRITE)?;
+        if !definition.operations.can_write() {
+            return Err(DmError::MethodNotAllowed(*path));
+        }
+        let instance = path.instance_id().unwrap_or_default();
+        let ri = path.resource_instance_id().unwrap_or_default();
+        let mut resource = self
+            .handler(path)?
+            .read_resource(instance, definition.id)
+            .map_err(|e| match e {
+                DmError::NotFound(_) => DmError::NotFound(*path),
+                other => other,
+            })?;
+        let value = match content::decode(format, path, body, &self.registry)? {
+            Node::ResourceInstance(written) if written.id == ri => written.value,
+            _ => return Err(DmError::bad_request(*path, "unexpected payload shape")),
+        };
+        match resource.value_mut() {
+            ResourceValue::Multiple(instances) => match instances.get_mut(&ri) {
+                Some(slot) => *slot = value,
+                None => return Err(DmError::NotFound(*path)),
+            },
+            ResourceValue::Single(_) => return Err(DmError::NotFound(*path)),
+        }
+        self.handler_mut(path)?.write(
+            instance,
+            alloc::vec![resource],
+            WriteMode::ReplaceResources,
+        )?;
+        self.changed.push(*path);
+        self.events
+            .push_back(ClientEvent::Written { ssid, path: *path });
+        Ok(Reply::empty(Code::CHANGED))
+    }
+
     /// Write-Attributes: `PUT` with the attributes as Uri-Query items and no payload.
     pub(super) fn write_attributes(
         &mut self,
@@ -95,10 +144,8 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         let data_type = match path.level() {
             Level::Root => return Err(DmError::MethodNotAllowed(*path)),
             Level::ResourceInstance => {
-                return Err(DmError::bad_request(
-                    *path,
-                    "attributes live on objects, instances and resources",
-                ))
+                self.resource_instance_value(ssid, path, true)?;
+                self.resource_definition(path)?.data_type
             }
             Level::Object => {
                 self.handler(path)?;
@@ -122,8 +169,14 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         let update = AttributeUpdate::parse(items)
             .map_err(|e| DmError::bad_request(*path, format!("{e}")))?;
         let stored = self.attributes.at(ssid, path);
+        // A resource instance takes the attributes of a resource (the model knows LwM2M 1.0's
+        // three levels; 1.1 gives `/o/i/r/ri` the resource-level set).
+        let level = match path.level() {
+            Level::ResourceInstance => Level::Resource,
+            level => level,
+        };
         let written = stored
-            .write(&update, path.level(), data_type)
+            .write(&update, level, data_type)
             .map_err(|e| DmError::bad_request(*path, format!("{e}")))?;
         self.attributes.set(ssid, *path, written);
         Ok(Reply::empty(Code::CHANGED))

@@ -44,6 +44,8 @@ use lwm2m_transport::{Clock, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
+#[cfg(feature = "dtls")]
+mod dtls;
 mod mailbox;
 
 use mailbox::{Command, Mailbox};
@@ -81,6 +83,35 @@ pub enum RuntimeError {
     /// The socket has no local address (it is not bound).
     #[error("the client socket is not usable: {0}")]
     Socket(#[source] io::Error),
+    /// The DTLS session with a server failed: the handshake was refused (a wrong pre-shared
+    /// key), timed out, or the session got a fatal alert.
+    #[cfg(feature = "dtls")]
+    #[error("DTLS with {peer} failed: {source}")]
+    Dtls {
+        /// The server.
+        peer: SocketAddr,
+        /// What failed.
+        #[source]
+        source: lwm2m_transport::dtls::DtlsError,
+    },
+    /// The pre-shared key of a server is not usable (empty, or longer than DTLS allows).
+    #[cfg(feature = "dtls")]
+    #[error("the DTLS credentials for {peer} are refused: {source}")]
+    DtlsConfig {
+        /// The server.
+        peer: SocketAddr,
+        /// Why.
+        #[source]
+        source: lwm2m_transport::dtls::ConfigError,
+    },
+    /// A server's Security instance asks for DTLS (a pre-shared key) but this build has no
+    /// DTLS (feature `dtls`).
+    #[cfg(not(feature = "dtls"))]
+    #[error("{peer} needs DTLS, which this build of lwm2m-client lacks (feature `dtls`)")]
+    NoDtls {
+        /// The server.
+        peer: SocketAddr,
+    },
 }
 
 type ClientFn = Box<dyn FnOnce(&mut Client<SocketAddr>, Instant) + Send>;
@@ -190,6 +221,10 @@ pub struct ClientTask {
     events: Option<(usize, mpsc::Sender<RuntimeEvent>)>,
     clock: Clock,
     dropped_events: u64,
+    /// The DTLS sessions with `coaps://` servers; made when the first one is needed, so a
+    /// `NoSec` client (a fleet device) carries none.
+    #[cfg(feature = "dtls")]
+    dtls: Option<Box<dtls::DtlsLayer>>,
 }
 
 impl fmt::Debug for ClientTask {
@@ -224,6 +259,8 @@ impl ClientTask {
             events: None,
             clock: Clock::new(),
             dropped_events: 0,
+            #[cfg(feature = "dtls")]
+            dtls: None,
         };
         (task, ClientHandle { mailbox })
     }
@@ -234,6 +271,19 @@ impl ClientTask {
     #[must_use]
     pub fn events(mut self, id: usize, sender: mpsc::Sender<RuntimeEvent>) -> Self {
         self.events = Some((id, sender));
+        self
+    }
+
+    /// The caps and timeouts of the DTLS sessions (the handshake timeout above all: a server
+    /// that never answers the handshake fails the task after it). Default: [`Limits::default`].
+    ///
+    /// [`Limits::default`]: lwm2m_transport::dtls::Limits
+    #[cfg(feature = "dtls")]
+    #[must_use]
+    pub fn dtls_limits(mut self, limits: lwm2m_transport::dtls::Limits) -> Self {
+        self.dtls
+            .get_or_insert_with(Box::default)
+            .set_limits(limits);
         self
     }
 
@@ -257,7 +307,10 @@ impl ClientTask {
             Option<oneshot::Sender<()>>,
         )> = None;
         loop {
-            self.flush().await;
+            if let Err(error) = self.flush().await {
+                tracing::error!(endpoint = %name, %error, "client task failed");
+                return Err(error);
+            }
             if let Some((_, waiting, _)) = &mut stopping {
                 self.drain_events(Some(waiting));
                 if waiting.is_empty() {
@@ -267,16 +320,25 @@ impl ClientTask {
                 self.drain_events(None);
             }
             let next = self
-                .client
-                .poll_timeout()
+                .next_deadline()
                 .map(|at| tokio::time::Instant::from_std(self.clock.to_std(at)));
             let give_up = stopping.as_ref().map(|(at, _, _)| *at);
             tokio::select! {
                 ready = self.socket.readable() => match ready {
-                    Ok(()) => self.receive(),
+                    Ok(()) => {
+                        if let Err(error) = self.receive() {
+                            tracing::error!(endpoint = %name, %error, "client task failed");
+                            return Err(error);
+                        }
+                    }
                     Err(error) => tracing::debug!(endpoint = %name, %error, "socket not readable"),
                 },
-                () = sleep_until(next) => self.client.handle_timeout(self.clock.now()),
+                () = sleep_until(next) => {
+                    if let Err(error) = self.handle_timeout() {
+                        tracing::error!(endpoint = %name, %error, "client task failed");
+                        return Err(error);
+                    }
+                }
                 () = self.mailbox.wait(), if stopping.is_none() => {
                     let Some((wait, answer)) = self.run_commands() else {
                         continue;
@@ -328,15 +390,14 @@ impl ClientTask {
 
     /// Feeds the client every datagram waiting on the socket. The buffer lives on the stack of
     /// this synchronous call, not in the task: a fleet of idle clients holds no receive buffers.
-    fn receive(&mut self) {
+    fn receive(&mut self) -> Result<(), RuntimeError> {
         let mut buf = [0u8; RECV_BUFFER];
         // Bounded, so one busy socket cannot starve the rest of the loop.
         for _ in 0..64 {
             match self.socket.try_recv_from(&mut buf) {
                 Ok((len, peer)) => {
                     let datagram = buf.get(..len).unwrap_or_default();
-                    self.client
-                        .handle_datagram(self.clock.now(), peer, datagram);
+                    self.deliver(peer, datagram)?;
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
                 Err(error) => {
@@ -345,23 +406,110 @@ impl ClientTask {
                 }
             }
         }
+        Ok(())
     }
 
-    /// Sends everything the client has queued.
-    async fn flush(&mut self) {
-        while let Some(transmit) = self.client.poll_transmit() {
-            if let Err(error) = self
-                .socket
-                .send_to(&transmit.contents, transmit.destination)
-                .await
-            {
-                tracing::debug!(
-                    endpoint = %self.client.endpoint_name(),
-                    destination = %transmit.destination,
-                    %error,
-                    "send failed"
-                );
+    /// A datagram from `peer` for the client (decrypted first for a DTLS server).
+    #[cfg(feature = "dtls")]
+    fn deliver(&mut self, peer: SocketAddr, datagram: &[u8]) -> Result<(), RuntimeError> {
+        let now = self.clock.now();
+        let Some(layer) = self.dtls.as_mut() else {
+            self.client.handle_datagram(now, peer, datagram);
+            return Ok(());
+        };
+        for plain in layer.incoming(&self.client, now, peer, datagram)? {
+            self.client.handle_datagram(now, peer, &plain);
+        }
+        Ok(())
+    }
+
+    /// A datagram from `peer` for the client.
+    #[cfg(not(feature = "dtls"))]
+    #[allow(clippy::unnecessary_wraps, reason = "the same signature as with DTLS")]
+    fn deliver(&mut self, peer: SocketAddr, datagram: &[u8]) -> Result<(), RuntimeError> {
+        self.client
+            .handle_datagram(self.clock.now(), peer, datagram);
+        Ok(())
+    }
+
+    /// The next deadline of the client and of its DTLS sessions.
+    fn next_deadline(&self) -> Option<Instant> {
+        let client = self.client.poll_timeout();
+        #[cfg(feature = "dtls")]
+        {
+            [client, self.dtls.as_ref().and_then(|d| d.poll_timeout())]
+                .into_iter()
+                .flatten()
+                .min()
+        }
+        #[cfg(not(feature = "dtls"))]
+        {
+            client
+        }
+    }
+
+    /// Time passed: the DTLS sessions' timers, then the client's.
+    #[allow(clippy::unnecessary_wraps, reason = "fails only with DTLS")]
+    fn handle_timeout(&mut self) -> Result<(), RuntimeError> {
+        let now = self.clock.now();
+        #[cfg(feature = "dtls")]
+        if let Some(layer) = self.dtls.as_mut() {
+            for (peer, plain) in layer.handle_timeout(now)? {
+                self.client.handle_datagram(now, peer, &plain);
             }
+        }
+        self.client.handle_timeout(now);
+        Ok(())
+    }
+
+    /// Sends everything the client has queued (through DTLS for a `coaps://` server).
+    async fn flush(&mut self) -> Result<(), RuntimeError> {
+        while let Some(transmit) = self.client.poll_transmit() {
+            let destination = transmit.destination;
+            #[cfg(feature = "dtls")]
+            let contents = {
+                let now = self.clock.now();
+                if self.dtls.is_none() && self.client.psk_credentials(&destination).is_some() {
+                    self.dtls = Some(Box::default());
+                }
+                match self.dtls.as_mut() {
+                    Some(layer) => {
+                        match layer.outgoing(&self.client, now, destination, transmit.contents)? {
+                            Some(plain) => plain,
+                            None => continue,
+                        }
+                    }
+                    None => transmit.contents,
+                }
+            };
+            #[cfg(not(feature = "dtls"))]
+            let contents = {
+                if self.client.psk_credentials(&destination).is_some() {
+                    return Err(RuntimeError::NoDtls { peer: destination });
+                }
+                transmit.contents
+            };
+            self.send(destination, &contents).await;
+        }
+        #[cfg(feature = "dtls")]
+        if let Some(layer) = self.dtls.as_mut() {
+            for (destination, record) in layer.take_transmits() {
+                self.send(destination, &record).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, destination: SocketAddr, datagram: &[u8]) {
+        // Only the socket is borrowed across the await: the client is not `Sync`.
+        let sent = self.socket.send_to(datagram, destination).await;
+        if let Err(error) = sent {
+            tracing::debug!(
+                endpoint = %self.client.endpoint_name(),
+                %destination,
+                %error,
+                "send failed"
+            );
         }
     }
 

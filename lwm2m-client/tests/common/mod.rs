@@ -287,6 +287,7 @@ impl Harness {
                 default_pmax: account.default_pmax,
                 disable_timeout: account.disable_timeout,
                 notification_storing: account.notification_storing,
+                psk: account.psk,
             });
         }
         if setup.location {

@@ -16,7 +16,7 @@ use rand::RngExt;
 use super::dedup::MsgKey;
 use super::{Endpoint, PeerKey, Timer};
 use crate::error::ExchangeError;
-use crate::event::{RelationEnd, RelationId, RequestId};
+use crate::event::{Event, RelationEnd, RelationId, RequestId};
 use crate::time::Instant;
 use crate::timers::TimerKey;
 
@@ -181,6 +181,16 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
                 },
             ),
             Owner::Response => {}
+            Owner::Notification(relation) if self.config.keep_relations_on_timeout => {
+                if let Some(r) = self.relations.map.get_mut(&relation) {
+                    r.con_mid = None;
+                    let peer = r.peer;
+                    if let Some(peer) = self.addr(peer) {
+                        self.events
+                            .push_back(Event::NotificationTimedOut { relation, peer });
+                    }
+                }
+            }
             Owner::Notification(relation) => {
                 self.end_relation(relation, Some(RelationEnd::Timeout));
             }

@@ -37,7 +37,8 @@ struct Args {
     #[arg(long, default_value = "lwm2m-rs-device")]
     endpoint: String,
 
-    /// LwM2M server URI: `coap://<ip>[:port]` (port 5683 by default).
+    /// LwM2M server URI: `coap://<ip>[:port]` (port 5683 by default), or `coaps://<ip>[:port]`
+    /// (DTLS with `--psk-identity`/`--psk-key`; port 5684 by default).
     #[arg(long, default_value = "coap://127.0.0.1:5683")]
     server: String,
 
@@ -49,18 +50,17 @@ struct Args {
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
     lifetime: u32,
 
-    /// Binding mode announced at registration: `U` (UDP) or `UQ` (UDP with queue mode; the
-    /// client announces it but does not sleep yet).
+    /// Binding mode announced at registration: `U` (UDP) or `UQ` (UDP with queue mode: the
+    /// client sleeps 93 s after its last exchange and wakes to send an Update).
     #[arg(long, value_enum, default_value_t = Binding::U)]
     binding: Binding,
 
-    /// PSK identity for DTLS (`coaps://`). Validated, but DTLS is not wired into this client
-    /// yet: giving it makes the program exit with an error.
+    /// PSK identity for DTLS: needs a `coaps://` server and `--psk-key` (fleet mode: every
+    /// device uses it).
     #[arg(long, requires = "psk_key")]
     psk_identity: Option<String>,
 
-    /// PSK key for DTLS, in hexadecimal. Validated, but DTLS is not wired into this client yet:
-    /// giving it makes the program exit with an error.
+    /// PSK key for DTLS, in hexadecimal (e.g. `30313233`), with `--psk-identity`.
     #[arg(long, requires = "psk_identity", value_parser = parse_hex_key)]
     psk_key: Option<PskKey>,
 
@@ -166,17 +166,31 @@ fn check(args: &Args) -> Result<SocketAddr, String> {
     if args.psk_identity.as_deref() == Some("") {
         return Err("--psk-identity must not be empty".into());
     }
-    if args.psk_identity.is_some() || args.server.starts_with("coaps://") {
-        return Err(
-            "DTLS is not wired into lwm2m-client yet: --psk-identity/--psk-key and coaps:// \
-             servers cannot be used; run against a coap:// (NoSec) server without PSK flags"
-                .into(),
-        );
+    let secure = args.server.starts_with("coaps://");
+    if args.psk_identity.is_some() && !secure {
+        return Err("--psk-identity/--psk-key need a coaps:// server".into());
+    }
+    if secure && args.psk_identity.is_none() {
+        return Err("a coaps:// server needs --psk-identity and --psk-key".into());
     }
     if args.count == 1 && args.endpoint.is_empty() {
         return Err("--endpoint must not be empty".into());
     }
     parse_coap_uri(&args.server).map_err(|e| e.to_string())
+}
+
+/// The server account every device gets from the flags.
+fn account_of(args: &Args) -> Account<'_> {
+    Account {
+        short_server_id: args.short_server_id,
+        lifetime: args.lifetime,
+        binding: args.binding.as_str(),
+        psk: args
+            .psk_identity
+            .as_deref()
+            .zip(args.psk_key.as_ref())
+            .map(|(identity, key)| (identity.as_bytes(), key.0.as_slice())),
+    }
 }
 
 /// The endpoint name of device `k` (1-based).
@@ -196,11 +210,7 @@ async fn run(args: &Args, server: SocketAddr) -> Result<(), String> {
         IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
         IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     };
-    let account = Account {
-        short_server_id: args.short_server_id,
-        lifetime: args.lifetime,
-        binding: args.binding.as_str(),
-    };
+    let account = account_of(args);
     let mut handles = Vec::with_capacity(count);
     let started = tokio::time::Instant::now();
     for k in 1..=args.count {

@@ -21,6 +21,8 @@ pub(crate) struct Account<'a> {
     pub lifetime: u32,
     /// `U` or `UQ`.
     pub binding: &'a str,
+    /// DTLS pre-shared key (identity, key): the server is `coaps://`.
+    pub psk: Option<(&'a [u8], &'a [u8])>,
 }
 
 /// Device number `k` (1-based) named `name`, registering with `server`.
@@ -31,12 +33,21 @@ pub(crate) fn build_client(
     k: u32,
 ) -> Result<Client<SocketAddr>, String> {
     let ssid = i64::from(account.short_server_id);
-    let security = Security {
-        lwm2m_server_uri: format!("coap://{server}"),
-        bootstrap_server: false,
-        security_mode: 3,
-        short_server_id: Some(ssid),
-        ..Security::default()
+    let security = match account.psk {
+        Some((identity, key)) => Security {
+            lwm2m_server_uri: format!("coaps://{server}"),
+            security_mode: 0,
+            public_key_or_identity: identity.to_vec(),
+            secret_key: key.to_vec(),
+            short_server_id: Some(ssid),
+            ..Security::default()
+        },
+        None => Security {
+            lwm2m_server_uri: format!("coap://{server}"),
+            security_mode: 3,
+            short_server_id: Some(ssid),
+            ..Security::default()
+        },
     };
     let server_instance = Server {
         short_server_id: ssid,
@@ -272,6 +283,7 @@ mod tests {
             short_server_id: 101,
             lifetime: 60,
             binding: "UQ",
+            psk: None,
         };
         let client = build_client(&account, "d1", "127.0.0.1:5683".parse().unwrap(), 1).unwrap();
         assert!(client.object::<DeviceObject>(3).is_some());
@@ -297,6 +309,7 @@ mod tests {
             short_server_id: 1,
             lifetime: 60,
             binding: "U",
+            psk: None,
         };
         let mut client =
             build_client(&account, "d2", "127.0.0.1:5683".parse().unwrap(), 2).unwrap();

@@ -133,6 +133,8 @@ impl<L: DatagramLayer> Driver<L> {
                 Event::RelationEnded {
                     relation, reason, ..
                 } => self.relation_closed(relation, RelationClosed::Peer(reason)),
+                // Only with `keep_relations_on_timeout`, which the driver does not set.
+                Event::NotificationTimedOut { .. } => {}
             }
         }
     }

@@ -1,0 +1,200 @@
+//! DTLS for the runtime (feature `dtls`): one client [`Session`] per `coaps://` server whose
+//! Security instance holds a pre-shared key ([`Client::psk_credentials`]). The sans-IO
+//! client's datagrams to such a server are encrypted before they reach the socket, and the
+//! server's records are decrypted before the client sees them. The sessions run on dimpl
+//! (pure Rust, a few KiB each, so a fleet of DTLS devices stays small).
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use lwm2m_transport::dtls::{
+    Backend, ClientConfig, ClientCredentials, DtlsError, Limits, Psk, Session, SessionEvent,
+};
+use lwm2m_transport::Instant;
+
+use super::RuntimeError;
+use crate::client::Client;
+
+/// A PSK server; its session is made on the first datagram (and again after a close).
+struct Peer {
+    config: Box<ClientConfig>,
+    session: Option<Box<Session>>,
+}
+
+/// The DTLS sessions of one client task, by server address.
+#[derive(Default)]
+pub(super) struct DtlsLayer {
+    peers: HashMap<SocketAddr, Peer>,
+    limits: Limits,
+    /// Encrypted datagrams waiting for the socket.
+    out: Vec<(SocketAddr, Bytes)>,
+}
+
+impl DtlsLayer {
+    pub(super) fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Whether `peer` talks DTLS: a known PSK server, or one whose Security instance (read
+    /// the first time) holds a pre-shared key. `NoSec` servers are not remembered, so a
+    /// `NoSec` client keeps no DTLS state at all. A key the DTLS library refuses stops the task.
+    fn is_secure(
+        &mut self,
+        client: &Client<SocketAddr>,
+        peer: SocketAddr,
+    ) -> Result<bool, RuntimeError> {
+        if let Entry::Vacant(slot) = self.peers.entry(peer) {
+            let Some((identity, key)) = client.psk_credentials(&peer) else {
+                return Ok(false);
+            };
+            let config = Psk::new(&identity, &key)
+                .and_then(|psk| {
+                    ClientConfig::builder(ClientCredentials::Psk(psk))
+                        .backend(Backend::Dimpl)
+                        .build()
+                })
+                .map_err(|e| RuntimeError::DtlsConfig { peer, source: e })?;
+            slot.insert(Peer {
+                config: Box::new(config),
+                session: None,
+            });
+        }
+        Ok(true)
+    }
+
+    /// Sends `datagram` to `peer`: `Ok(Some(datagram))` back when the peer is `NoSec` (the
+    /// caller sends it as is), `Ok(None)` when it was handed to the DTLS session.
+    pub(super) fn outgoing(
+        &mut self,
+        client: &Client<SocketAddr>,
+        now: Instant,
+        peer: SocketAddr,
+        datagram: Bytes,
+    ) -> Result<Option<Bytes>, RuntimeError> {
+        if !self.is_secure(client, peer)? {
+            return Ok(Some(datagram));
+        }
+        let limits = self.limits.clone();
+        let Some(Peer { config, session }) = self.peers.get_mut(&peer) else {
+            return Ok(Some(datagram));
+        };
+        if session.is_none() {
+            let fresh = Session::connect(now, config, &limits).map_err(|e| dtls(peer, e))?;
+            *session = Some(Box::new(fresh));
+        }
+        if let Some(s) = session.as_mut() {
+            s.send(now, &datagram).map_err(|e| dtls(peer, e))?;
+        }
+        Ok(None)
+    }
+
+    /// A datagram from `peer`: the decrypted application datagrams for the client, or the
+    /// datagram itself for a `NoSec` peer. A failed handshake (a wrong key) stops the task.
+    pub(super) fn incoming(
+        &mut self,
+        client: &Client<SocketAddr>,
+        now: Instant,
+        peer: SocketAddr,
+        datagram: &[u8],
+    ) -> Result<Vec<Bytes>, RuntimeError> {
+        if !self.is_secure(client, peer)? {
+            return Ok(vec![Bytes::copy_from_slice(datagram)]);
+        }
+        let Some(Peer {
+            session: Some(session),
+            ..
+        }) = self.peers.get_mut(&peer)
+        else {
+            // No session: a stray record from before a restart; the server resends.
+            return Ok(Vec::new());
+        };
+        if let Err(error) = session.handle_datagram(now, datagram) {
+            // A malformed or unexpected record is dropped; a failure shows up as an event.
+            tracing::debug!(%peer, %error, "DTLS datagram dropped");
+        }
+        self.drain(peer)
+    }
+
+    /// Runs the sessions' timers (handshake retransmissions, timeouts).
+    pub(super) fn handle_timeout(
+        &mut self,
+        now: Instant,
+    ) -> Result<Vec<(SocketAddr, Bytes)>, RuntimeError> {
+        let due: Vec<SocketAddr> = self
+            .peers
+            .iter_mut()
+            .filter_map(|(peer, state)| match &mut state.session {
+                Some(s) if s.poll_timeout().is_some_and(|at| at <= now) => {
+                    s.handle_timeout(now);
+                    Some(*peer)
+                }
+                _ => None,
+            })
+            .collect();
+        let mut data = Vec::new();
+        for peer in due {
+            data.extend(self.drain(peer)?.into_iter().map(|d| (peer, d)));
+        }
+        Ok(data)
+    }
+
+    /// The earliest session deadline.
+    pub(super) fn poll_timeout(&self) -> Option<Instant> {
+        self.peers
+            .values()
+            .filter_map(|state| state.session.as_ref().and_then(|s| s.poll_timeout()))
+            .min()
+    }
+
+    /// The encrypted datagrams to send.
+    pub(super) fn take_transmits(&mut self) -> Vec<(SocketAddr, Bytes)> {
+        self.collect_transmits();
+        std::mem::take(&mut self.out)
+    }
+
+    fn collect_transmits(&mut self) {
+        for (peer, state) in &mut self.peers {
+            if let Some(s) = &mut state.session {
+                while let Some(datagram) = s.poll_transmit() {
+                    self.out.push((*peer, datagram));
+                }
+            }
+        }
+    }
+
+    /// The session's events: application data out, a failure as the task's error, a close
+    /// drops the session (the next datagram makes a new one).
+    fn drain(&mut self, peer: SocketAddr) -> Result<Vec<Bytes>, RuntimeError> {
+        self.collect_transmits();
+        let Some(Peer { session, .. }) = self.peers.get_mut(&peer) else {
+            return Ok(Vec::new());
+        };
+        let mut data = Vec::new();
+        let mut closed = false;
+        if let Some(s) = session.as_mut() {
+            while let Some(event) = s.poll_event() {
+                match event {
+                    SessionEvent::Data(d) => data.push(d),
+                    SessionEvent::Connected(handshake) => {
+                        tracing::debug!(%peer, suite = ?handshake.cipher_suite, "DTLS session established");
+                    }
+                    SessionEvent::Closed(reason) => {
+                        tracing::debug!(%peer, ?reason, "DTLS session closed");
+                        closed = true;
+                    }
+                    SessionEvent::Failed(error) => return Err(dtls(peer, error)),
+                }
+            }
+        }
+        if closed {
+            *session = None;
+        }
+        Ok(data)
+    }
+}
+
+fn dtls(peer: SocketAddr, source: DtlsError) -> RuntimeError {
+    RuntimeError::Dtls { peer, source }
+}
