@@ -20,6 +20,7 @@
 
 mod dm;
 mod error;
+mod events;
 mod observe;
 
 use std::collections::HashMap;
@@ -33,11 +34,12 @@ use lwm2m_model::content::Content;
 use lwm2m_model::{Path, Registry};
 use lwm2m_transport::udp::{Handle, ServerRequest, UdpEndpoint};
 use lwm2m_transport::Response;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use dm::{DiscoveredLink, WriteMode};
 pub use error::DmError;
+pub use events::EventStream;
 pub use observe::ObservationStream;
 
 use crate::registration::{Registrar, RegistrarBuilder, Registration, RegistrationEvent};
@@ -49,6 +51,12 @@ use crate::Timestamp;
 pub enum ServerEvent {
     /// A registration changed (register, update, de-register, expiry).
     Registration(RegistrationEvent),
+    /// A client in queue mode (binding `UQ`) sent a Register or an Update: it is reachable
+    /// now, and the requests queued for it go out.
+    WokeUp {
+        /// The client's endpoint name.
+        endpoint: Arc<str>,
+    },
     /// A notification of an observation made with [`ServerHandle::observe`].
     Notification {
         /// The client's endpoint name.
@@ -147,6 +155,7 @@ impl ServerBuilder {
             events: events.clone(),
             timeout: self.timeout,
             observations: Mutex::new(HashMap::new()),
+            stopped: watch::channel(false).0,
         });
         // Registrations restored from the store expired while the server was down: report them.
         shared.publish_registrar_events();
@@ -172,6 +181,8 @@ struct Shared {
     timeout: Duration,
     /// Cancel switches of the running observations by (endpoint, path).
     observations: Mutex<CancelSwitches>,
+    /// Set when the server task ends: event streams end with it.
+    stopped: watch::Sender<bool>,
 }
 
 /// The cancel switch of each running observation, by endpoint name and path.
@@ -197,7 +208,20 @@ impl Shared {
                 // The client's observations are void once its registration is gone or replaced.
                 self.cancel_all(event.registration().endpoint());
             }
+            let woke_up = match &event {
+                RegistrationEvent::Registered { registration, .. } => registration
+                    .is_queue_mode()
+                    .then(|| registration.endpoint_arc().clone()),
+                RegistrationEvent::Updated { current, .. } => current
+                    .is_queue_mode()
+                    .then(|| current.endpoint_arc().clone()),
+                _ => None,
+            };
             let _ = self.events.send(ServerEvent::Registration(event));
+            if let Some(endpoint) = woke_up {
+                tracing::debug!(%endpoint, "queue-mode client woke up");
+                let _ = self.events.send(ServerEvent::WokeUp { endpoint });
+            }
         }
     }
 
@@ -283,6 +307,7 @@ async fn run(endpoint: UdpEndpoint, shared: Arc<Shared>, mut stop: oneshot::Rece
         }
     }
     lock(&shared.observations).clear();
+    shared.stopped.send_replace(true);
     endpoint.close().await;
 }
 
@@ -360,6 +385,15 @@ impl ServerHandle {
     /// A new subscription to the server's events.
     pub fn events(&self) -> broadcast::Receiver<ServerEvent> {
         self.shared.events.subscribe()
+    }
+
+    /// A new subscription to the server's events as a [`Stream`](futures_core::Stream) that
+    /// ends when the server stops.
+    pub fn event_stream(&self) -> EventStream {
+        EventStream::new(
+            self.shared.events.subscribe(),
+            self.shared.stopped.subscribe(),
+        )
     }
 
     /// The current registrations (a snapshot), in no particular order.

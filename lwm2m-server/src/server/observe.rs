@@ -12,7 +12,8 @@ use super::dm::{Options, Target};
 use super::{lock, DmError, ServerEvent, ServerHandle, Shared};
 use lwm2m_codec::coap::Code;
 
-/// The notifications of one observation, decoded. It ends when the client ends the observation,
+/// The notifications of one observation, decoded (read them with [`next`](Self::next) or as a
+/// [`Stream`](futures_core::Stream)). It ends when the client ends the observation,
 /// when [`ServerHandle::cancel_observation`] cancels it, or when the client's registration goes
 /// away; dropping it cancels the observation.
 #[derive(Debug)]
@@ -44,6 +45,17 @@ impl ObservationStream {
     /// further items only in the decode case.
     pub async fn next(&mut self) -> Option<Result<Content, DmError>> {
         self.receiver.recv().await
+    }
+}
+
+impl futures_core::Stream for ObservationStream {
+    type Item = Result<Content, DmError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.receiver.poll_recv(cx)
     }
 }
 

@@ -1,6 +1,8 @@
 //! A real `lwm2m_client::Client` on a loopback UDP socket, driven by a small tokio loop.
 #![allow(dead_code, clippy::missing_panics_doc)]
 
+pub mod raw;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
