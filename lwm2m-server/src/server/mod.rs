@@ -18,6 +18,7 @@
 //! # }
 //! ```
 
+mod admin;
 mod dm;
 mod error;
 mod events;
@@ -43,6 +44,10 @@ pub use events::EventStream;
 pub use observe::ObservationStream;
 
 use crate::registration::{Registrar, RegistrarBuilder, Registration, RegistrationEvent};
+use crate::store::{
+    BootstrapConfigStore, CredentialStore, MemoryBootstrapConfigStore, MemoryCredentialStore,
+    MemoryObservationStore, ObservationStore, RegistrationStore, SharedStore,
+};
 use crate::Timestamp;
 
 /// Something the server reports through [`Server::events`] / [`ServerHandle::events`].
@@ -57,7 +62,21 @@ pub enum ServerEvent {
         /// The client's endpoint name.
         endpoint: Arc<str>,
     },
-    /// A notification of an observation made with [`ServerHandle::observe`].
+    /// A request for a client in queue mode moved on (queued, sent, answered, expired).
+    QueuedRequest {
+        /// The client's endpoint name.
+        endpoint: Arc<str>,
+        /// A number that identifies the request among the server's queued requests.
+        request: u64,
+        /// The operation, e.g. `"Read"`.
+        operation: &'static str,
+        /// The request's path.
+        path: Path,
+        /// Where it is now.
+        status: RequestStatus,
+    },
+    /// A notification of an observation made with [`ServerHandle::observe`] (or restored from
+    /// the observation store after a restart).
     Notification {
         /// The client's endpoint name.
         endpoint: Arc<str>,
@@ -66,6 +85,31 @@ pub enum ServerEvent {
         /// The decoded value.
         content: Arc<Content>,
     },
+}
+
+/// Where a request for a client in queue mode is (see [`ServerEvent::QueuedRequest`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestStatus {
+    /// Waiting for the client to wake up (Register or Update).
+    Queued,
+    /// Sent to the client.
+    Sent,
+    /// The client answered (with any code), or the exchange failed after it was sent.
+    Answered,
+    /// The client did not wake up before the request expired; it was not sent.
+    Expired,
+}
+
+impl RequestStatus {
+    /// `"queued"`, `"sent"`, `"answered"` or `"expired"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Queued => "queued",
+            RequestStatus::Sent => "sent",
+            RequestStatus::Answered => "answered",
+            RequestStatus::Expired => "expired",
+        }
+    }
 }
 
 /// The server could not start.
@@ -89,6 +133,9 @@ pub struct ServerBuilder {
     definitions: Option<PathBuf>,
     timeout: Duration,
     event_capacity: usize,
+    credentials: Box<dyn CredentialStore>,
+    bootstrap_configs: Box<dyn BootstrapConfigStore>,
+    observations: Box<dyn ObservationStore>,
 }
 
 impl core::fmt::Debug for ServerBuilder {
@@ -107,6 +154,44 @@ impl ServerBuilder {
     pub fn registrar(mut self, registrar: RegistrarBuilder) -> Self {
         self.registrar = registrar;
         self
+    }
+
+    /// Where credentials are kept (default: in memory). They decide who may register over
+    /// which transport (see the crate README's security section).
+    #[must_use]
+    pub fn credential_store(mut self, store: impl CredentialStore + 'static) -> Self {
+        self.credentials = Box::new(store);
+        self
+    }
+
+    /// Where bootstrap configurations are kept (default: in memory).
+    #[must_use]
+    pub fn bootstrap_config_store(mut self, store: impl BootstrapConfigStore + 'static) -> Self {
+        self.bootstrap_configs = Box::new(store);
+        self
+    }
+
+    /// Where observations are kept (default: in memory). With a durable store, observations
+    /// survive a restart: notifications that still arrive are matched to them.
+    #[must_use]
+    pub fn observation_store(mut self, store: impl ObservationStore + 'static) -> Self {
+        self.observations = Box::new(store);
+        self
+    }
+
+    /// One store for everything: registrations (the registrar's store), observations,
+    /// credentials and bootstrap configurations, shared through a [`SharedStore`].
+    #[must_use]
+    pub fn store<S>(self, store: S) -> Self
+    where
+        S: RegistrationStore + ObservationStore + CredentialStore + BootstrapConfigStore + 'static,
+    {
+        let shared = SharedStore::new(store);
+        let registrar = self.registrar.store(shared.clone());
+        ServerBuilder { registrar, ..self }
+            .observation_store(shared.clone())
+            .credential_store(shared.clone())
+            .bootstrap_config_store(shared)
     }
 
     /// A directory of OMA object definition XML files, read at start, whose objects are added to
@@ -156,6 +241,9 @@ impl ServerBuilder {
             timeout: self.timeout,
             observations: Mutex::new(HashMap::new()),
             stopped: watch::channel(false).0,
+            credentials: Mutex::new(self.credentials),
+            bootstrap_configs: Mutex::new(self.bootstrap_configs),
+            observation_store: Mutex::new(self.observations),
         });
         // Registrations restored from the store expired while the server was down: report them.
         shared.publish_registrar_events();
@@ -172,7 +260,6 @@ impl ServerBuilder {
 }
 
 /// The state the server task and every [`ServerHandle`] share.
-#[derive(Debug)]
 struct Shared {
     registrar: Mutex<Registrar>,
     registry: Registry,
@@ -183,6 +270,19 @@ struct Shared {
     observations: Mutex<CancelSwitches>,
     /// Set when the server task ends: event streams end with it.
     stopped: watch::Sender<bool>,
+    credentials: Mutex<Box<dyn CredentialStore>>,
+    bootstrap_configs: Mutex<Box<dyn BootstrapConfigStore>>,
+    observation_store: Mutex<Box<dyn ObservationStore>>,
+}
+
+impl core::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Shared")
+            .field("registrar", &self.registrar)
+            .field("transport", &self.transport)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The cancel switch of each running observation, by endpoint name and path.
@@ -330,6 +430,9 @@ impl Server {
             definitions: None,
             timeout: Duration::from_secs(30),
             event_capacity: 1024,
+            credentials: Box::new(MemoryCredentialStore::default()),
+            bootstrap_configs: Box::new(MemoryBootstrapConfigStore::default()),
+            observations: Box::new(MemoryObservationStore::default()),
         }
     }
 

@@ -17,6 +17,10 @@ pub struct BootstrapConfig {
     pub writes: Vec<(Path, Node)>,
 }
 
+/// The key of the default configuration, for endpoints that have none of their own (an empty
+/// endpoint name, which no client can register with).
+pub const DEFAULT_BOOTSTRAP_CONFIG: &str = "";
+
 /// Storage of bootstrap configurations by endpoint name.
 pub trait BootstrapConfigStore: Send {
     /// The configuration for an endpoint.

@@ -1,6 +1,7 @@
 //! A real `lwm2m_client::Client` on a loopback UDP socket, driven by a small tokio loop.
 #![allow(dead_code, clippy::missing_panics_doc)]
 
+pub mod http;
 pub mod raw;
 
 use std::collections::BTreeMap;
