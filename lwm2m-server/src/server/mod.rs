@@ -23,6 +23,7 @@ mod dm;
 mod error;
 mod events;
 mod observe;
+mod queue;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -42,6 +43,7 @@ pub use dm::{DiscoveredLink, WriteMode};
 pub use error::DmError;
 pub use events::EventStream;
 pub use observe::ObservationStream;
+pub use queue::QueueConfig;
 
 use crate::registration::{Registrar, RegistrarBuilder, Registration, RegistrationEvent};
 use crate::store::{
@@ -136,6 +138,7 @@ pub struct ServerBuilder {
     credentials: Box<dyn CredentialStore>,
     bootstrap_configs: Box<dyn BootstrapConfigStore>,
     observations: Box<dyn ObservationStore>,
+    queue: QueueConfig,
 }
 
 impl core::fmt::Debug for ServerBuilder {
@@ -144,6 +147,7 @@ impl core::fmt::Debug for ServerBuilder {
             .field("definitions", &self.definitions)
             .field("timeout", &self.timeout)
             .field("event_capacity", &self.event_capacity)
+            .field("queue", &self.queue)
             .finish_non_exhaustive()
     }
 }
@@ -153,6 +157,14 @@ impl ServerBuilder {
     #[must_use]
     pub fn registrar(mut self, registrar: RegistrarBuilder) -> Self {
         self.registrar = registrar;
+        self
+    }
+
+    /// Queue mode: how many requests may wait for a sleeping client, for how long, and how
+    /// long a client stays reachable after it talks to the server.
+    #[must_use]
+    pub fn queue(mut self, config: QueueConfig) -> Self {
+        self.queue = config;
         self
     }
 
@@ -244,6 +256,8 @@ impl ServerBuilder {
             credentials: Mutex::new(self.credentials),
             bootstrap_configs: Mutex::new(self.bootstrap_configs),
             observation_store: Mutex::new(self.observations),
+            queues: queue::Queues::default(),
+            queue_config: self.queue,
         });
         // Registrations restored from the store expired while the server was down: report them.
         shared.publish_registrar_events();
@@ -273,6 +287,8 @@ struct Shared {
     credentials: Mutex<Box<dyn CredentialStore>>,
     bootstrap_configs: Mutex<Box<dyn BootstrapConfigStore>>,
     observation_store: Mutex<Box<dyn ObservationStore>>,
+    queues: queue::Queues,
+    queue_config: QueueConfig,
 }
 
 impl core::fmt::Debug for Shared {
@@ -315,8 +331,15 @@ impl Shared {
                 RegistrationEvent::Updated { current, .. } => current
                     .is_queue_mode()
                     .then(|| current.endpoint_arc().clone()),
-                _ => None,
+                RegistrationEvent::Deregistered { registration }
+                | RegistrationEvent::Expired { registration } => {
+                    self.queues.remove(registration.endpoint());
+                    None
+                }
             };
+            if let Some(endpoint) = &woke_up {
+                self.queues.wake(endpoint, self.queue_config.awake_time);
+            }
             let _ = self.events.send(ServerEvent::Registration(event));
             if let Some(endpoint) = woke_up {
                 tracing::debug!(%endpoint, "queue-mode client woke up");
@@ -407,6 +430,7 @@ async fn run(endpoint: UdpEndpoint, shared: Arc<Shared>, mut stop: oneshot::Rece
         }
     }
     lock(&shared.observations).clear();
+    shared.queues.clear();
     shared.stopped.send_replace(true);
     endpoint.close().await;
 }
@@ -433,6 +457,7 @@ impl Server {
             credentials: Box::new(MemoryCredentialStore::default()),
             bootstrap_configs: Box::new(MemoryBootstrapConfigStore::default()),
             observations: Box::new(MemoryObservationStore::default()),
+            queue: QueueConfig::default(),
         }
     }
 

@@ -87,13 +87,20 @@ impl ServerHandle {
             endpoint: target.endpoint.to_string(),
             path,
         };
-        let observation = tokio::time::timeout(
+        let turn = self.wait_turn(&target, "Observe", path).await?;
+        let peer = self.current_peer(&target)?;
+        let answer = tokio::time::timeout(
             self.shared.timeout,
-            self.shared.transport.observe(target.peer, request),
+            self.shared.transport.observe(peer, request),
         )
-        .await
-        .map_err(|_| timeout)?
-        .map_err(|e| Self::transport_error(&target, &path, e))?;
+        .await;
+        if let (Some(turn), Err(_) | Ok(Err(_))) = (&turn, &answer) {
+            turn.timed_out();
+        }
+        drop(turn);
+        let observation = answer
+            .map_err(|_| timeout)?
+            .map_err(|e| Self::transport_error(&target, &path, e))?;
         let code = observation.response().code();
         if !code.is_success() {
             return Err(DmError::from_code(code, path));
