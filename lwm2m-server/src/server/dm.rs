@@ -35,6 +35,7 @@ pub struct DiscoveredLink {
 /// Where a request for an endpoint goes.
 pub(super) struct Target {
     pub(super) endpoint: Arc<str>,
+    pub(super) registration: crate::registration::RegistrationId,
     pub(super) peer: SocketAddr,
     root: String,
     json: bool,
@@ -60,6 +61,7 @@ impl ServerHandle {
         let links = registration.object_links();
         Ok(Target {
             endpoint: Arc::clone(registration.endpoint_arc()),
+            registration: registration.id(),
             peer: registration.peer(),
             root: links.root_path().to_owned(),
             json: links.supports_json(),

@@ -24,10 +24,12 @@ mod error;
 mod events;
 mod observe;
 mod queue;
+mod restore;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -44,6 +46,7 @@ pub use error::DmError;
 pub use events::EventStream;
 pub use observe::ObservationStream;
 pub use queue::QueueConfig;
+pub use restore::{RestoreFactory, RestoreLayer};
 
 use crate::registration::{Registrar, RegistrarBuilder, Registration, RegistrationEvent};
 use crate::store::{
@@ -243,7 +246,15 @@ impl ServerBuilder {
             }
         }
         let registrar = self.registrar.build(Timestamp::now())?;
-        let endpoint = UdpEndpoint::bind(addr).await?;
+        let restored = restore_observations(&registrar, &*self.observations);
+        let (restored, taken) = restore::RestoredTable::new(restored);
+        let endpoint = UdpEndpoint::builder()
+            .with_factory(RestoreFactory::new(
+                |_| lwm2m_transport::udp::Plain,
+                Arc::clone(&restored),
+            ))
+            .bind(addr)
+            .await?;
         let (events, _) = broadcast::channel(self.event_capacity);
         let shared = Arc::new(Shared {
             registrar: Mutex::new(registrar),
@@ -258,11 +269,15 @@ impl ServerBuilder {
             observation_store: Mutex::new(self.observations),
             queues: queue::Queues::default(),
             queue_config: self.queue,
+            restored,
+            stopping: AtomicBool::new(false),
         });
         // Registrations restored from the store expired while the server was down: report them.
         shared.publish_registrar_events();
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(run(endpoint, Arc::clone(&shared), stopped));
+        // Listen before `bind` returns, so that no request finds the endpoint without a listener.
+        let incoming = endpoint.incoming();
+        let task = tokio::spawn(run(endpoint, incoming, taken, Arc::clone(&shared), stopped));
         Ok(Server {
             handle: ServerHandle { shared },
             stop: Some(stop),
@@ -289,6 +304,10 @@ struct Shared {
     observation_store: Mutex<Box<dyn ObservationStore>>,
     queues: queue::Queues,
     queue_config: QueueConfig,
+    /// Observations loaded from the store at start, until the client or the server ends them.
+    restored: Arc<restore::RestoredTable>,
+    /// The server is stopping: observations that end now stay in the store.
+    stopping: AtomicBool,
 }
 
 impl core::fmt::Debug for Shared {
@@ -324,6 +343,17 @@ impl Shared {
                 // The client's observations are void once its registration is gone or replaced.
                 self.cancel_all(event.registration().endpoint());
             }
+            match &event {
+                RegistrationEvent::Registered {
+                    replaced: Some(old),
+                    ..
+                } => self.forget_observations(old.id()),
+                RegistrationEvent::Deregistered { registration }
+                | RegistrationEvent::Expired { registration } => {
+                    self.forget_observations(registration.id());
+                }
+                _ => {}
+            }
             let woke_up = match &event {
                 RegistrationEvent::Registered { registration, .. } => registration
                     .is_queue_mode()
@@ -345,6 +375,15 @@ impl Shared {
                 tracing::debug!(%endpoint, "queue-mode client woke up");
                 let _ = self.events.send(ServerEvent::WokeUp { endpoint });
             }
+        }
+    }
+
+    /// Drops every stored and restored observation of a registration that is gone.
+    fn forget_observations(&self, registration: crate::registration::RegistrationId) {
+        self.restored
+            .remove_where(|restored| restored.registration == registration);
+        if let Err(error) = lock(&self.observation_store).remove_all(registration) {
+            tracing::warn!(%registration, %error, "cannot remove the stored observations");
         }
     }
 
@@ -410,8 +449,13 @@ fn log_event(event: &RegistrationEvent) {
 }
 
 /// The server task: requests in, registrar timers, until stopped.
-async fn run(endpoint: UdpEndpoint, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
-    let mut incoming = endpoint.incoming();
+async fn run(
+    endpoint: UdpEndpoint,
+    mut incoming: lwm2m_transport::udp::IncomingRequests,
+    mut taken: tokio::sync::mpsc::UnboundedReceiver<(SocketAddr, bytes::Bytes)>,
+    shared: Arc<Shared>,
+    mut stop: oneshot::Receiver<()>,
+) {
     loop {
         let deadline = lock(&shared.registrar).poll_timeout();
         let sleep = deadline.map_or(Duration::from_secs(3600), |at| {
@@ -423,16 +467,57 @@ async fn run(endpoint: UdpEndpoint, shared: Arc<Shared>, mut stop: oneshot::Rece
                 Some(request) => shared.handle_request(request),
                 None => break,
             },
+            Some((peer, datagram)) = taken.recv() => shared.handle_restored(peer, &datagram),
             () = tokio::time::sleep(sleep) => {
                 lock(&shared.registrar).handle_timeout(Timestamp::now());
                 shared.publish_registrar_events();
             }
         }
     }
+    // Observations stay in the store and in the clients: close the endpoint before the relays
+    // end, so that none of them tells its client to stop.
+    shared.stopping.store(true, Ordering::Release);
+    endpoint.close().await;
     lock(&shared.observations).clear();
     shared.queues.clear();
     shared.stopped.send_replace(true);
-    endpoint.close().await;
+}
+
+/// The stored observations of the registrations the registrar loaded, by token.
+fn restore_observations(
+    registrar: &Registrar,
+    store: &dyn ObservationStore,
+) -> HashMap<lwm2m_codec::coap::Token, restore::Restored> {
+    let mut restored = HashMap::new();
+    for registration in registrar.registrations().iter() {
+        match store.list(registration.id()) {
+            Ok(observations) => {
+                for observation in observations {
+                    restored.insert(
+                        observation.token,
+                        restore::Restored::new(
+                            registration.id(),
+                            Arc::clone(registration.endpoint_arc()),
+                            observation.path,
+                            observation.content_format,
+                        ),
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(
+                endpoint = registration.endpoint(),
+                %error,
+                "cannot load the observations of a registration"
+            ),
+        }
+    }
+    if !restored.is_empty() {
+        tracing::info!(
+            observations = restored.len(),
+            "observations restored from the store"
+        );
+    }
+    restored
 }
 
 /// A running LwM2M server. See the [module](self) docs.

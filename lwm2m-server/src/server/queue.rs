@@ -159,7 +159,7 @@ impl Turn {
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        self.queue.leave(self.request);
+        // Reported before the next request may go, so that the events come in order.
         if self.sent {
             self.shared.publish_request(
                 &self.endpoint,
@@ -169,6 +169,7 @@ impl Drop for Turn {
                 RequestStatus::Answered,
             );
         }
+        self.queue.leave(self.request);
     }
 }
 

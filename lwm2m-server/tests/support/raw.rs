@@ -83,11 +83,32 @@ impl RawDevice {
                 .await
             {
                 let message = received.message();
-                if message.ty() == Type::Acknowledgement && message.message_id() == mid {
-                    return received;
-                }
                 if message.code().is_request() {
                     self.backlog.push_back(received);
+                    continue;
+                }
+                if message.ty() == Type::Acknowledgement && message.message_id() == mid {
+                    if message.code() == Code::EMPTY {
+                        // The server is slow (a store flush): a separate response follows.
+                        continue;
+                    }
+                    return received;
+                }
+                if message.token() == Token::from_u64(u64::from(mid)).as_slice()
+                    && message.code() != Code::EMPTY
+                {
+                    // The separate response: acknowledge it.
+                    if message.ty() == Type::Confirmable {
+                        let ack = MessageBuilder::new(
+                            Type::Acknowledgement,
+                            Code::EMPTY,
+                            message.message_id(),
+                        )
+                        .to_vec()
+                        .unwrap();
+                        self.socket.send_to(&ack, received.from).await.unwrap();
+                    }
+                    return received;
                 }
             }
         }
