@@ -3,16 +3,16 @@
 //! same settings (flags win).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use lwm2m_server::registration::Registrar;
-use lwm2m_server::server::Server;
+use lwm2m_server::server::{Server, ServerBuilder};
 use lwm2m_server::store::RedbStore;
 use serde::Deserialize;
 use tracing_subscriber::EnvFilter;
 
-/// An OMA LwM2M 1.0 server: registrations on CoAP/UDP, kept in a redb store, and an HTTP API.
+/// An OMA LwM2M 1.0 server: registrations on CoAP/UDP, kept in a redb (or Redis) store, and an
+/// HTTP API.
 ///
 /// Logging follows `RUST_LOG` (default `info`: every registration, update, de-registration and
 /// expiry).
@@ -31,8 +31,13 @@ struct Cli {
     /// Directory of extra OMA object definition XML files, added to the core objects.
     #[arg(long, value_name = "DIR")]
     object_definitions: Option<PathBuf>,
+    /// Where registrations, observations, credentials and bootstrap configurations live:
+    /// `redb` (the embedded store in --data-dir, the default) or a Redis URL
+    /// (`redis://host:port/db`, shared by several server nodes).
+    #[arg(long, value_name = "STORE")]
+    store: Option<String>,
     /// TOML file with the same settings (`coap_addr`, `data_dir`, `http_addr`,
-    /// `object_definitions`); command-line flags override it.
+    /// `object_definitions`, `store`); command-line flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 }
@@ -45,6 +50,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     http_addr: Option<SocketAddr>,
     object_definitions: Option<PathBuf>,
+    store: Option<String>,
 }
 
 #[tokio::main]
@@ -74,20 +80,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from("./lwm2m-data"));
     let definitions = cli.object_definitions.or(file.object_definitions);
+    let store = cli
+        .store
+        .or(file.store)
+        .unwrap_or_else(|| "redb".to_owned());
 
-    std::fs::create_dir_all(&data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    let store_path = data_dir.join("registrations.redb");
-    let store = RedbStore::open(&store_path)?;
-    let mut builder = Server::builder().registrar(Registrar::builder().store(store));
+    let mut builder = Server::builder();
     if let Some(dir) = definitions {
         builder = builder.object_definitions(dir);
     }
+    let (builder, store) = with_store(builder, &store, &data_dir)?;
     let server = builder.bind(coap_addr).await?;
     let restored = server.handle().clients().len();
     tracing::info!(
         coap = %server.local_addr(),
-        store = %store_path.display(),
+        %store,
         restored,
         "LwM2M server listening"
     );
@@ -104,6 +111,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     server.shutdown().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Puts the store named by `--store` (`redb`, or a Redis URL) behind every store of the
+/// server; returns the builder and a description of the store for the log.
+fn with_store(
+    builder: ServerBuilder,
+    store: &str,
+    data_dir: &Path,
+) -> Result<(ServerBuilder, String), Box<dyn std::error::Error>> {
+    if store.starts_with("redis://") || store.starts_with("redis+unix://") {
+        #[cfg(feature = "redis")]
+        {
+            let redis = lwm2m_server::store::RedisStore::open(store)
+                .map_err(|e| format!("cannot open the Redis store {store}: {e}"))?;
+            return Ok((builder.store(redis), store.to_owned()));
+        }
+        #[cfg(not(feature = "redis"))]
+        return Err(format!("{store}: this build has no Redis support (feature `redis`)").into());
+    }
+    if store != "redb" {
+        return Err(format!("unknown store {store:?}: `redb` or a redis:// URL").into());
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let path = data_dir.join("registrations.redb");
+    let redb = RedbStore::open(&path)?;
+    Ok((builder.store(redb), path.display().to_string()))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
