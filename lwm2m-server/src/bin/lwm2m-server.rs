@@ -22,6 +22,10 @@ struct Cli {
     /// UDP address of the CoAP (LwM2M) endpoint [default: [::]:5683].
     #[arg(long, value_name = "ADDR")]
     coap_addr: Option<SocketAddr>,
+    /// UDP address of the CoAP-over-DTLS endpoint (e.g. `[::]:5684`); PSK keys come from the
+    /// credential store (`/api/credentials`). Without it the server speaks plain CoAP only.
+    #[arg(long, value_name = "ADDR")]
+    dtls_addr: Option<SocketAddr>,
     /// Directory of the redb registration store (created if missing) [default: ./lwm2m-data].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -36,7 +40,7 @@ struct Cli {
     /// (`redis://host:port/db`, shared by several server nodes).
     #[arg(long, value_name = "STORE")]
     store: Option<String>,
-    /// TOML file with the same settings (`coap_addr`, `data_dir`, `http_addr`,
+    /// TOML file with the same settings (`coap_addr`, `dtls_addr`, `data_dir`, `http_addr`,
     /// `object_definitions`, `store`); command-line flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -47,6 +51,7 @@ struct Cli {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     coap_addr: Option<SocketAddr>,
+    dtls_addr: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     http_addr: Option<SocketAddr>,
     object_definitions: Option<PathBuf>,
@@ -89,11 +94,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dir) = definitions {
         builder = builder.object_definitions(dir);
     }
+    if let Some(addr) = cli.dtls_addr.or(file.dtls_addr) {
+        builder = builder.dtls(lwm2m_server::server::DtlsOptions::psk(addr));
+    }
     let (builder, store) = with_store(builder, &store, &data_dir)?;
     let server = builder.bind(coap_addr).await?;
     let restored = server.handle().clients().len();
     tracing::info!(
         coap = %server.local_addr(),
+        dtls = ?server.dtls_addr(),
         %store,
         restored,
         "LwM2M server listening"

@@ -146,7 +146,7 @@ impl ServerHandle {
         };
         let answer = tokio::time::timeout(
             self.shared.timeout,
-            self.shared.transport.request(peer, request),
+            self.shared.transport_for(peer).request(peer, request),
         )
         .await;
         if let (Some(turn), Err(_) | Ok(Err(_))) = (&turn, &answer) {

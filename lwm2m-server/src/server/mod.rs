@@ -25,6 +25,7 @@ mod events;
 mod observe;
 mod queue;
 mod restore;
+mod security;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -47,6 +48,8 @@ pub use events::EventStream;
 pub use observe::ObservationStream;
 pub use queue::QueueConfig;
 pub use restore::{RestoreFactory, RestoreLayer};
+#[cfg(feature = "dtls")]
+pub use security::DtlsOptions;
 
 use crate::registration::{Registrar, RegistrarBuilder, Registration, RegistrationEvent};
 use crate::store::{
@@ -127,6 +130,9 @@ pub enum StartError {
     /// The registrar cannot start (its store cannot be read).
     #[error(transparent)]
     Registrar(#[from] crate::registration::RegistrarError),
+    /// The DTLS configuration is not usable (e.g. a certificate without trust anchors).
+    #[error("cannot configure DTLS: {0}")]
+    Dtls(String),
     /// The object definitions directory cannot be loaded.
     #[error("cannot load object definitions: {0}")]
     Definitions(String),
@@ -142,6 +148,8 @@ pub struct ServerBuilder {
     bootstrap_configs: Box<dyn BootstrapConfigStore>,
     observations: Box<dyn ObservationStore>,
     queue: QueueConfig,
+    #[cfg(feature = "dtls")]
+    dtls: Option<DtlsOptions>,
 }
 
 impl core::fmt::Debug for ServerBuilder {
@@ -171,7 +179,19 @@ impl ServerBuilder {
         self
     }
 
-    /// Where credentials are kept (default: in memory). They decide who may register over
+    /// Also listen for DTLS (`coaps`) clients. The server then checks every registration
+    /// request against the credential store (see [`credential_store`](Self::credential_store)):
+    /// the identity a client proved must be the one stored for its endpoint name, else 4.03.
+    #[cfg(feature = "dtls")]
+    #[must_use]
+    pub fn dtls(mut self, options: DtlsOptions) -> Self {
+        self.dtls = Some(options);
+        self
+    }
+
+    /// Where credentials are kept (default: in memory). The server installs its own identity
+    /// check in the registrar: an endpoint with credentials may only register over DTLS with
+    /// the identity stored for it; one without may only register over plain UDP. They decide who may register over
     /// which transport (see the crate README's security section).
     #[must_use]
     pub fn credential_store(mut self, store: impl CredentialStore + 'static) -> Self {
@@ -245,7 +265,25 @@ impl ServerBuilder {
                     .map_err(|e| StartError::Definitions(e.to_string()))?;
             }
         }
-        let registrar = self.registrar.build(Timestamp::now())?;
+        let credentials: security::Credentials = Arc::new(Mutex::new(self.credentials));
+        let origin = Arc::new(Mutex::new(security::Origin::Plain));
+        let check = security::CredentialCheck {
+            origin: Arc::clone(&origin),
+            credentials: Arc::clone(&credentials),
+        };
+        let registrar = self
+            .registrar
+            .identity_check(check)
+            .build(Timestamp::now())?;
+        #[cfg(feature = "dtls")]
+        let secure = match self.dtls {
+            Some(options) => {
+                Some(security::SecureEndpoint::bind(options, Arc::clone(&credentials)).await?)
+            }
+            None => None,
+        };
+        #[cfg(not(feature = "dtls"))]
+        let secure: Option<security::SecureEndpoint> = None;
         let restored = restore_observations(&registrar, &*self.observations);
         let (restored, taken) = restore::RestoredTable::new(restored);
         let endpoint = UdpEndpoint::builder()
@@ -264,7 +302,10 @@ impl ServerBuilder {
             timeout: self.timeout,
             observations: Mutex::new(HashMap::new()),
             stopped: watch::channel(false).0,
-            credentials: Mutex::new(self.credentials),
+            credentials,
+            origin,
+            dtls_peers: Mutex::new(HashMap::new()),
+            secure_transport: secure_handle(secure.as_ref()),
             bootstrap_configs: Mutex::new(self.bootstrap_configs),
             observation_store: Mutex::new(self.observations),
             queues: queue::Queues::default(),
@@ -277,7 +318,14 @@ impl ServerBuilder {
         let (stop, stopped) = oneshot::channel();
         // Listen before `bind` returns, so that no request finds the endpoint without a listener.
         let incoming = endpoint.incoming();
-        let task = tokio::spawn(run(endpoint, incoming, taken, Arc::clone(&shared), stopped));
+        let task = tokio::spawn(run(
+            endpoint,
+            incoming,
+            secure,
+            taken,
+            Arc::clone(&shared),
+            stopped,
+        ));
         Ok(Server {
             handle: ServerHandle { shared },
             stop: Some(stop),
@@ -299,7 +347,13 @@ struct Shared {
     observations: Mutex<CancelSwitches>,
     /// Set when the server task ends: event streams end with it.
     stopped: watch::Sender<bool>,
-    credentials: Mutex<Box<dyn CredentialStore>>,
+    credentials: security::Credentials,
+    /// How the registration request being handled arrived (read by the identity check).
+    origin: Arc<Mutex<security::Origin>>,
+    /// The DTLS sessions' identities by peer address.
+    dtls_peers: Mutex<HashMap<SocketAddr, security::Origin>>,
+    /// The DTLS endpoint's handle, for requests to clients registered over DTLS.
+    secure_transport: Option<Handle>,
     bootstrap_configs: Mutex<Box<dyn BootstrapConfigStore>>,
     observation_store: Mutex<Box<dyn ObservationStore>>,
     queues: queue::Queues,
@@ -308,6 +362,16 @@ struct Shared {
     restored: Arc<restore::RestoredTable>,
     /// The server is stopping: observations that end now stay in the store.
     stopping: AtomicBool,
+}
+
+impl Shared {
+    /// The transport to reach `peer` through: DTLS if it has a session, else plain UDP.
+    fn transport_for(&self, peer: SocketAddr) -> &Handle {
+        match &self.secure_transport {
+            Some(secure) if lock(&self.dtls_peers).contains_key(&peer) => secure,
+            _ => &self.transport,
+        }
+    }
 }
 
 impl core::fmt::Debug for Shared {
@@ -391,7 +455,7 @@ impl Shared {
         lock(&self.observations).retain(|(ep, _), _| &**ep != endpoint);
     }
 
-    fn handle_request(&self, request: ServerRequest) {
+    fn handle_request(&self, request: ServerRequest, origin: security::Origin) {
         let ServerRequest {
             peer,
             request,
@@ -402,7 +466,12 @@ impl Shared {
             .message()
             .is_ok_and(|m| Registrar::is_registration_request(&m));
         let response = if is_rd {
-            let answer = lock(&self.registrar).handle_incoming(Timestamp::now(), peer, &request);
+            let answer = {
+                let mut registrar = lock(&self.registrar);
+                // Set under the registrar lock: the identity check reads it for this request.
+                *lock(&self.origin) = origin;
+                registrar.handle_incoming(Timestamp::now(), peer, &request)
+            };
             if let Some(refusal) = answer.refusal() {
                 tracing::debug!(%peer, code = %answer.code(), %refusal, "registration request refused");
             }
@@ -452,6 +521,7 @@ fn log_event(event: &RegistrationEvent) {
 async fn run(
     endpoint: UdpEndpoint,
     mut incoming: lwm2m_transport::udp::IncomingRequests,
+    mut secure: Option<security::SecureEndpoint>,
     mut taken: tokio::sync::mpsc::UnboundedReceiver<(SocketAddr, bytes::Bytes)>,
     shared: Arc<Shared>,
     mut stop: oneshot::Receiver<()>,
@@ -464,8 +534,16 @@ async fn run(
         tokio::select! {
             _ = &mut stop => break,
             request = incoming.next() => match request {
-                Some(request) => shared.handle_request(request),
+                Some(request) => shared.handle_request(request, security::Origin::Plain),
                 None => break,
+            },
+            open = async {
+                match secure.as_mut() {
+                    Some(secure) => secure.next(&shared).await,
+                    None => std::future::pending().await,
+                }
+            } => if !open {
+                secure = None;
             },
             Some((peer, datagram)) = taken.recv() => shared.handle_restored(peer, &datagram),
             () = tokio::time::sleep(sleep) => {
@@ -477,10 +555,24 @@ async fn run(
     // Observations stay in the store and in the clients: close the endpoint before the relays
     // end, so that none of them tells its client to stop.
     shared.stopping.store(true, Ordering::Release);
+    if let Some(secure) = secure {
+        secure.close().await;
+    }
     endpoint.close().await;
     lock(&shared.observations).clear();
     shared.queues.clear();
     shared.stopped.send_replace(true);
+}
+
+fn secure_handle(secure: Option<&security::SecureEndpoint>) -> Option<Handle> {
+    #[cfg(feature = "dtls")]
+    {
+        secure.map(|secure| secure.endpoint.handle())
+    }
+    #[cfg(not(feature = "dtls"))]
+    {
+        secure.map(|secure| match *secure {})
+    }
 }
 
 /// The stored observations of the registrations the registrar loaded, by token.
@@ -543,6 +635,8 @@ impl Server {
             bootstrap_configs: Box::new(MemoryBootstrapConfigStore::default()),
             observations: Box::new(MemoryObservationStore::default()),
             queue: QueueConfig::default(),
+            #[cfg(feature = "dtls")]
+            dtls: None,
         }
     }
 
@@ -555,6 +649,15 @@ impl Server {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
             .unwrap_or_else(|| self.handle.shared.transport.local_addr())
+    }
+
+    /// The UDP address of the DTLS endpoint, if the server has one.
+    pub fn dtls_addr(&self) -> Option<SocketAddr> {
+        self.handle
+            .shared
+            .secure_transport
+            .as_ref()
+            .map(Handle::local_addr)
     }
 
     /// A handle for device management (cheap to clone).

@@ -95,7 +95,7 @@ impl ServerHandle {
         let peer = self.current_peer(&target)?;
         let answer = tokio::time::timeout(
             self.shared.timeout,
-            self.shared.transport.observe(peer, request),
+            self.shared.transport_for(peer).observe(peer, request),
         )
         .await;
         if let (Some(turn), Err(_) | Ok(Err(_))) = (&turn, &answer) {

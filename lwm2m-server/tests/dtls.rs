@@ -1,0 +1,161 @@
+//! DTLS and identity binding, driven by an independent client: libcoap's
+//! `coap-client-openssl` registers over `coaps://` with a PSK from the server's credential
+//! store. The proven identity must be the endpoint's: another endpoint name gets 4.03, an
+//! unknown identity never completes a handshake, and a secured endpoint cannot register over
+//! plain UDP. `cargo xtask install` installs libcoap (Debian package libcoap3-bin).
+#![cfg(feature = "dtls")]
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use lwm2m_codec::coap::Code;
+use lwm2m_server::server::{DtlsOptions, Server};
+use lwm2m_server::store::{Credential, SecurityInfo};
+use support::raw::RawDevice;
+
+const IDENTITY: &str = "dtls-device-id";
+const KEY: &str = "secret-psk-0123456789";
+
+fn libcoap(tool: &str) -> PathBuf {
+    for dir in std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+    {
+        let candidate = dir.join(tool);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!("{tool} is not installed: run `cargo xtask install` (Debian package libcoap3-bin)");
+}
+
+/// Runs `coap-client-openssl` (killed if it outlives 30 s); returns stdout + stderr.
+async fn coap_client(args: &[&str]) -> String {
+    let child = tokio::process::Command::new(libcoap("coap-client-openssl"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start coap-client-openssl");
+    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("coap-client-openssl did not finish within 30 s")
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// `POST /rd?ep={ep}&lt=300` with `</3/0>` over coaps with the PSK `identity`/`key`.
+async fn register(dtls: SocketAddr, ep: &str, identity: &str, key: &str) -> String {
+    let uri = format!("coaps://127.0.0.1:{}/rd?ep={ep}&lt=300", dtls.port());
+    coap_client(&[
+        "-v", "7", "-B", "10", "-m", "post", "-t", "40", "-e", "</3/0>", "-u", identity, "-k", key,
+        &uri,
+    ])
+    .await
+}
+
+async fn start() -> Server {
+    let server = Server::builder()
+        .dtls(DtlsOptions::psk("127.0.0.1:0".parse().unwrap()))
+        .bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    server
+        .handle()
+        .put_credential(SecurityInfo {
+            endpoint: "dtls-dev".into(),
+            credential: Credential::Psk {
+                identity: IDENTITY.into(),
+                key: KEY.as_bytes().to_vec(),
+            },
+        })
+        .unwrap();
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libcoap_registers_over_dtls_with_the_endpoints_psk() {
+    let server = start().await;
+    let dtls = server.dtls_addr().unwrap();
+    let output = register(dtls, "dtls-dev", IDENTITY, KEY).await;
+    assert!(output.contains("2.01"), "no 2.01 Created: {output}");
+    let registration = server.handle().client("dtls-dev").expect("registered");
+    // The Location-Path libcoap printed is the registration's.
+    assert!(
+        output.contains(registration.id().as_str()),
+        "no Location-Path {} in: {output}",
+        registration.id()
+    );
+    assert!(output.contains("Location-Path"), "{output}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_endpoint_name_is_refused_with_4_03() {
+    let server = start().await;
+    let dtls = server.dtls_addr().unwrap();
+    // The PSK is dtls-dev's: registering as someone else is forbidden.
+    let output = register(dtls, "impostor", IDENTITY, KEY).await;
+    assert!(output.contains("4.03"), "no 4.03 Forbidden: {output}");
+    assert!(!output.contains("2.01"), "{output}");
+    assert!(server.handle().client("impostor").is_none());
+    // Also when the other endpoint has credentials of its own.
+    server
+        .handle()
+        .put_credential(SecurityInfo {
+            endpoint: "victim".into(),
+            credential: Credential::Psk {
+                identity: "victim-id".into(),
+                key: b"victim-key".to_vec(),
+            },
+        })
+        .unwrap();
+    let output = register(dtls, "victim", IDENTITY, KEY).await;
+    assert!(output.contains("4.03"), "no 4.03 Forbidden: {output}");
+    assert!(server.handle().client("victim").is_none());
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_identities_and_wrong_keys_never_complete_a_handshake() {
+    let server = start().await;
+    let dtls = server.dtls_addr().unwrap();
+    let output = register(dtls, "dtls-dev", "nobody", KEY).await;
+    assert!(
+        !output.contains("2.01") && !output.contains("4.03"),
+        "{output}"
+    );
+    let output = register(dtls, "dtls-dev", IDENTITY, "wrong-key").await;
+    assert!(
+        !output.contains("2.01") && !output.contains("4.03"),
+        "{output}"
+    );
+    assert!(server.handle().client("dtls-dev").is_none());
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secured_endpoint_cannot_register_over_plain_udp() {
+    let server = start().await;
+    let mut device = RawDevice::bind(server.local_addr()).await;
+    let answer = device.register("ep=dtls-dev&lt=300", "</3/0>").await;
+    assert_eq!(answer.message().code(), Code::FORBIDDEN);
+    // An endpoint without credentials still can (NoSec).
+    let answer = device.register("ep=open-dev&lt=300", "</3/0>").await;
+    assert_eq!(answer.message().code(), Code::CREATED);
+    // Once credentials are removed, the secured endpoint may use NoSec again.
+    server.handle().remove_credential("dtls-dev").unwrap();
+    let answer = device.register("ep=dtls-dev&lt=300", "</3/0>").await;
+    assert_eq!(answer.message().code(), Code::CREATED);
+    server.shutdown().await;
+}
