@@ -159,3 +159,70 @@ async fn a_secured_endpoint_cannot_register_over_plain_udp() {
     assert_eq!(answer.message().code(), Code::CREATED);
     server.shutdown().await;
 }
+
+/// A device on our transport's DTLS client registers, and the server reads from it through
+/// the DTLS session (the request goes out on the DTLS endpoint, not in plaintext).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_management_goes_over_the_dtls_session() {
+    use lwm2m_model::{Node, Path, Resource, Value};
+    use lwm2m_transport::dtls::{ClientConfig, ClientCredentials, Psk};
+    use lwm2m_transport::udp::UdpEndpoint;
+    use lwm2m_transport::{Request, Response};
+
+    let server = start().await;
+    let dtls = server.dtls_addr().unwrap();
+    let psk = Psk::new(IDENTITY.as_bytes(), KEY.as_bytes()).unwrap();
+    let config = ClientConfig::builder(ClientCredentials::Psk(psk))
+        .build()
+        .unwrap();
+    let (builder, _events) = UdpEndpoint::builder().dtls_client(config);
+    let device = builder.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let mut incoming = device.incoming();
+    tokio::spawn(async move {
+        while let Some(request) = incoming.next().await {
+            let path: Vec<String> = request
+                .request
+                .message()
+                .unwrap()
+                .uri_path()
+                .unwrap()
+                .map(str::to_owned)
+                .collect();
+            let reply = if path == ["3", "0", "0"] {
+                Response::build(Code::CONTENT, |b| {
+                    b.content_format(0);
+                })
+                .unwrap()
+                .with_payload(&b"Secure Devices Inc."[..])
+            } else {
+                Response::new(Code::NOT_FOUND)
+            };
+            let _ = request.responder.respond(reply);
+        }
+    });
+    let register = Request::build(Code::POST, |b| {
+        b.uri_path("/rd")
+            .uri_query("ep=dtls-dev")
+            .uri_query("lt=300")
+            .content_format(40);
+    })
+    .unwrap()
+    .with_payload(&b"</3/0>"[..]);
+    let answer = device.handle().request(dtls, register).await.unwrap();
+    assert_eq!(answer.code(), Code::CREATED);
+
+    let content = server
+        .handle()
+        .read("dtls-dev", Path::parse("/3/0/0").unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        content.node,
+        Node::Resource(Resource::single(
+            0,
+            Value::String("Secure Devices Inc.".into())
+        ))
+    );
+    device.close().await;
+    server.shutdown().await;
+}
