@@ -164,7 +164,8 @@ impl core::fmt::Debug for ServerBuilder {
 }
 
 impl ServerBuilder {
-    /// The registrar (its store, configuration and identity check).
+    /// The registrar (its store and configuration). Its identity check is replaced by the
+    /// server's own, which binds identities to endpoints through the credential store.
     #[must_use]
     pub fn registrar(mut self, registrar: RegistrarBuilder) -> Self {
         self.registrar = registrar;
