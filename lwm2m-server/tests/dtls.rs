@@ -7,62 +7,14 @@
 
 mod support;
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
-
 use lwm2m_codec::coap::Code;
 use lwm2m_server::server::{DtlsOptions, Server};
 use lwm2m_server::store::{Credential, SecurityInfo};
+use support::libcoap::register;
 use support::raw::RawDevice;
 
 const IDENTITY: &str = "dtls-device-id";
 const KEY: &str = "secret-psk-0123456789";
-
-fn libcoap(tool: &str) -> PathBuf {
-    for dir in std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-    {
-        let candidate = dir.join(tool);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!("{tool} is not installed: run `cargo xtask install` (Debian package libcoap3-bin)");
-}
-
-/// Runs `coap-client-openssl` (killed if it outlives 30 s); returns stdout + stderr.
-async fn coap_client(args: &[&str]) -> String {
-    let child = tokio::process::Command::new(libcoap("coap-client-openssl"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start coap-client-openssl");
-    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
-        .await
-        .expect("coap-client-openssl did not finish within 30 s")
-        .unwrap();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// `POST /rd?ep={ep}&lt=300` with `</3/0>` over coaps with the PSK `identity`/`key`.
-async fn register(dtls: SocketAddr, ep: &str, identity: &str, key: &str) -> String {
-    let uri = format!("coaps://127.0.0.1:{}/rd?ep={ep}&lt=300", dtls.port());
-    coap_client(&[
-        "-v", "7", "-B", "10", "-m", "post", "-t", "40", "-e", "</3/0>", "-u", identity, "-k", key,
-        &uri,
-    ])
-    .await
-}
 
 async fn start() -> Server {
     let server = Server::builder()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use lwm2m_server::server::{Server, ServerBuilder};
-use lwm2m_server::store::RedbStore;
+use lwm2m_server::store::{CredentialStore, RedbStore};
 use serde::Deserialize;
 use tracing_subscriber::EnvFilter;
 
@@ -22,8 +22,9 @@ struct Cli {
     /// UDP address of the CoAP (LwM2M) endpoint [default: [::]:5683].
     #[arg(long, value_name = "ADDR")]
     coap_addr: Option<SocketAddr>,
-    /// UDP address of the CoAP-over-DTLS endpoint (e.g. `[::]:5684`); PSK keys come from the
-    /// credential store (`/api/credentials`). Without it the server speaks plain CoAP only.
+    /// UDP address of the CoAP-over-DTLS endpoint; PSK keys come from the credential store
+    /// (`/api/credentials`) [default: [::]:5684 if the store holds credentials at start, else
+    /// no DTLS].
     #[arg(long, value_name = "ADDR")]
     dtls_addr: Option<SocketAddr>,
     /// Directory of the redb registration store (created if missing) [default: ./lwm2m-data].
@@ -94,10 +95,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dir) = definitions {
         builder = builder.object_definitions(dir);
     }
-    if let Some(addr) = cli.dtls_addr.or(file.dtls_addr) {
+    let (mut builder, store, secured) = with_store(builder, &store, &data_dir)?;
+    // DTLS when asked for, or on the standard port when some endpoint has credentials.
+    let dtls_addr = cli
+        .dtls_addr
+        .or(file.dtls_addr)
+        .or_else(|| secured.then(|| SocketAddr::from(([0u16; 8], 5684))));
+    if let Some(addr) = dtls_addr {
         builder = builder.dtls(lwm2m_server::server::DtlsOptions::psk(addr));
     }
-    let (builder, store) = with_store(builder, &store, &data_dir)?;
     let server = builder.bind(coap_addr).await?;
     let restored = server.handle().clients().len();
     tracing::info!(
@@ -123,18 +129,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Puts the store named by `--store` (`redb`, or a Redis URL) behind every store of the
-/// server; returns the builder and a description of the store for the log.
+/// server; returns the builder, a description of the store for the log, and whether it holds
+/// credentials.
 fn with_store(
     builder: ServerBuilder,
     store: &str,
     data_dir: &Path,
-) -> Result<(ServerBuilder, String), Box<dyn std::error::Error>> {
+) -> Result<(ServerBuilder, String, bool), Box<dyn std::error::Error>> {
     if store.starts_with("redis://") || store.starts_with("redis+unix://") {
         #[cfg(feature = "redis")]
         {
             let redis = lwm2m_server::store::RedisStore::open(store)
                 .map_err(|e| format!("cannot open the Redis store {store}: {e}"))?;
-            return Ok((builder.store(redis), store.to_owned()));
+            let secured = redis.has_credentials()?;
+            return Ok((builder.store(redis), store.to_owned(), secured));
         }
         #[cfg(not(feature = "redis"))]
         return Err(format!("{store}: this build has no Redis support (feature `redis`)").into());
@@ -146,7 +154,8 @@ fn with_store(
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     let path = data_dir.join("registrations.redb");
     let redb = RedbStore::open(&path)?;
-    Ok((builder.store(redb), path.display().to_string()))
+    let secured = redb.has_credentials()?;
+    Ok((builder.store(redb), path.display().to_string(), secured))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

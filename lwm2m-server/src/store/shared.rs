@@ -108,6 +108,10 @@ impl<S: CredentialStore> CredentialStore for SharedStore<S> {
     fn remove(&mut self, endpoint: &str) -> Result<Option<SecurityInfo>, StoreError> {
         self.lock().remove(endpoint)
     }
+
+    fn has_credentials(&self) -> Result<bool, StoreError> {
+        self.lock().has_credentials()
+    }
 }
 
 impl<S: BootstrapConfigStore> BootstrapConfigStore for SharedStore<S> {

@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::missing_panics_doc)]
 
 pub mod http;
+pub mod libcoap;
 pub mod raw;
 
 use std::collections::BTreeMap;
