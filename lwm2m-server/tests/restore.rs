@@ -1,8 +1,9 @@
-//! Observations survive a restart: a server with the embedded store observes a client, stops,
-//! and a new server on the same data file and port matches the client's next notifications
-//! (same token) to the stored observation and publishes them on its event stream.
-#![cfg(feature = "redb")]
+//! Observations survive a restart: a server with the embedded store (or Redis) observes a
+//! client, stops, and a new server on the same store and port matches the client's next
+//! notifications (same token) to the stored observation and publishes them on its event stream.
+#![cfg(all(feature = "redb", feature = "redis"))]
 
+mod redis_server;
 mod support;
 
 use std::net::SocketAddr;
@@ -11,8 +12,10 @@ use std::time::Duration;
 
 use lwm2m_codec::coap::{Code, Type};
 use lwm2m_model::{Node, Path, Resource, Value};
+use lwm2m_server::registration::RegistrationId;
 use lwm2m_server::server::{EventStream, Server, ServerEvent};
-use lwm2m_server::store::{ObservationStore, RedbStore};
+use lwm2m_server::store::{ObservationStore, RedbStore, RedisStore};
+use redis_server::RedisServer;
 use support::raw::RawDevice;
 use tokio::time::timeout;
 
@@ -32,13 +35,31 @@ async fn open_store(path: &FsPath) -> RedbStore {
     panic!("the store is still held by the stopped server")
 }
 
-async fn start(path: &FsPath, addr: SocketAddr) -> Server {
-    Server::builder()
-        .request_timeout(Duration::from_secs(5))
-        .store(open_store(path).await)
-        .bind(addr)
-        .await
-        .unwrap()
+/// Where the servers of a test keep their state.
+enum Store<'a> {
+    Redb(&'a FsPath),
+    Redis(String),
+}
+
+async fn start(store: &Store<'_>, addr: SocketAddr) -> Server {
+    let builder = Server::builder().request_timeout(Duration::from_secs(5));
+    let builder = match store {
+        Store::Redb(path) => builder.store(open_store(path).await),
+        Store::Redis(url) => builder.store(RedisStore::open(url).unwrap()),
+    };
+    builder.bind(addr).await.unwrap()
+}
+
+/// How many observations of `registration` the store holds (once the servers let go of it).
+async fn stored(store: &Store<'_>, registration: RegistrationId) -> usize {
+    match store {
+        Store::Redb(path) => open_store(path).await.list(registration).unwrap().len(),
+        Store::Redis(url) => RedisStore::open(url)
+            .unwrap()
+            .list(registration)
+            .unwrap()
+            .len(),
+    }
 }
 
 async fn notification(events: &mut EventStream) -> (String, Path, Node) {
@@ -67,7 +88,18 @@ async fn notifications_after_a_restart_reach_the_stored_observation() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("lwm2m.redb");
-    let server = start(&file, "127.0.0.1:0".parse().unwrap()).await;
+    restart_with(&Store::Redb(&file)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_after_a_restart_reach_the_stored_observation_in_redis() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let redis = RedisServer::start();
+    restart_with(&Store::Redis(redis.url())).await;
+}
+
+async fn restart_with(store: &Store<'_>) {
+    let server = start(store, "127.0.0.1:0".parse().unwrap()).await;
     let addr = server.local_addr();
     let mut device = RawDevice::bind(addr).await;
     let answer = device.register("ep=keeper&lt=300", "</3/0>").await;
@@ -112,7 +144,7 @@ async fn notifications_after_a_restart_reach_the_stored_observation() {
         .is_none());
 
     // A new server on the same file and port.
-    let server = start(&file, addr).await;
+    let server = start(store, addr).await;
     let handle = server.handle();
     assert_eq!(handle.client("keeper").unwrap().id(), registration);
     let mut events = handle.event_stream();
@@ -142,8 +174,7 @@ async fn notifications_after_a_restart_reach_the_stored_observation() {
     );
     server.shutdown().await;
     drop(handle);
-    let store = open_store(&file).await;
-    assert!(store.list(registration).unwrap().is_empty());
+    assert_eq!(stored(store, registration).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,7 +182,8 @@ async fn a_new_register_voids_the_stored_observations() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("lwm2m.redb");
-    let server = start(&file, "127.0.0.1:0".parse().unwrap()).await;
+    let store = Store::Redb(&file);
+    let server = start(&store, "127.0.0.1:0".parse().unwrap()).await;
     let addr = server.local_addr();
     let mut device = RawDevice::bind(addr).await;
     let answer = device.register("ep=again&lt=300", "</3/0>").await;
@@ -173,7 +205,7 @@ async fn a_new_register_voids_the_stored_observations() {
     let _stream = observing.await.unwrap().unwrap();
     server.shutdown().await;
 
-    let server = start(&file, addr).await;
+    let server = start(&store, addr).await;
     // The device registers again (it rebooted): its old observation is void.
     let answer = device.register("ep=again&lt=300", "</3/0>").await;
     assert_eq!(
@@ -189,6 +221,5 @@ async fn a_new_register_voids_the_stored_observations() {
         Some(Type::Reset)
     );
     server.shutdown().await;
-    let store = open_store(&file).await;
-    assert!(store.list(first).unwrap().is_empty());
+    assert_eq!(stored(&store, first).await, 0);
 }
