@@ -217,3 +217,41 @@ async fn queued_requests_expire_and_follow_a_new_address() {
     );
     server.shutdown().await;
 }
+
+/// Our `lwm2m-client` registers with binding `UQ`: the server reports it awake and serves
+/// requests while it is (it never sleeps, so nothing waits long).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_in_queue_mode_is_served_while_awake() {
+    let server = start(QueueConfig::default()).await;
+    let handle = server.handle();
+    let mut events = handle.event_stream();
+    let _client = support::spawn_with(
+        "uq-client",
+        server.local_addr(),
+        lwm2m_model::BindingMode::UdpQueue,
+    );
+    loop {
+        let event = timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("the client did not wake up within 10 s")
+            .unwrap();
+        if let ServerEvent::WokeUp { endpoint } = event {
+            assert_eq!(&*endpoint, "uq-client");
+            break;
+        }
+    }
+    assert!(handle.client("uq-client").unwrap().is_queue_mode());
+    let content = handle
+        .read("uq-client", path("/3/0/9"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        content.node,
+        Node::Resource(Resource::single(9, Value::Integer(100)))
+    );
+    let (_, read_path, status) = next_status(&mut events).await;
+    assert_eq!((read_path, status), (path("/3/0/9"), RequestStatus::Queued));
+    assert_eq!(next_status(&mut events).await.2, RequestStatus::Sent);
+    assert_eq!(next_status(&mut events).await.2, RequestStatus::Answered);
+    server.shutdown().await;
+}
