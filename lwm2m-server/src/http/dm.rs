@@ -291,6 +291,16 @@ mod tests {
         assert!(Target::parse("70000").is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_url_paths_never_panic(text in "\\PC{0,40}") {
+            if let Ok(Target::Node(path) | Target::Observe(path) | Target::Discover(path) | Target::Attributes(path)) = Target::parse(&text) {
+                proptest::prop_assert!(path.depth() <= 4);
+            }
+            let _ = requested_format(Some(&text));
+        }
+    }
+
     #[test]
     fn formats() {
         assert_eq!(requested_format(None).unwrap(), None);

@@ -107,6 +107,13 @@ impl RestoredTable {
         if !self.active.load(Ordering::Acquire) {
             return Taken::No;
         }
+        // Only responses (code classes 2, 4, 5) can be notifications: skip the parse for the rest.
+        if !datagram
+            .get(1)
+            .is_some_and(|code| matches!(code >> 5, 2 | 4 | 5))
+        {
+            return Taken::No;
+        }
         let Ok(message) = Message::parse(datagram) else {
             return Taken::No;
         };
@@ -305,6 +312,16 @@ mod tests {
             .observe(7)
             .payload(b"42");
         builder.to_vec().unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_datagrams_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80)) {
+            let (table, _taken) = table();
+            let taken = table.take("127.0.0.1:5683".parse().unwrap(), &bytes);
+            // Whatever it is, only something that parses as a message can be taken.
+            proptest::prop_assert!(taken == Taken::No || Message::parse(&bytes).is_ok());
+        }
     }
 
     #[test]
