@@ -1,27 +1,27 @@
 //! # lwm2m-server
 //!
-//! The LwM2M 1.0 server side of lwm2m-rs. This first milestone holds:
+//! The LwM2M 1.0 server side of lwm2m-rs:
 //!
 //! - [`registration`]: the Client Registration interface as a sans-IO state machine
 //!   ([`Registrar`](registration::Registrar)): Register, Update, De-register on `/rd`, expiry on
 //!   caller-supplied time with a grace period, events, per-source Register rate limiting, an
-//!   identity-check hook for DTLS, and a compact in-memory [`Registration`](registration::Registration)
+//!   identity-check hook, and a compact in-memory [`Registration`](registration::Registration)
 //!   table indexed by id, endpoint name and address;
 //! - [`store`]: store traits for registrations, observations, credentials and bootstrap
-//!   configurations, in-memory implementations, and a durable embedded store on redb (feature
-//!   `redb`, on by default) that the registrar writes through to, so a restart loses no
-//!   registration;
-//! - [`server`]: the tokio runtime ([`Server`](server::Server)) and the typed async
-//!   device-management and observation API ([`ServerHandle`](server::ServerHandle));
-//! - [`http`]: a minimal HTTP API (axum) over a `ServerHandle`, served by the `lwm2m-server`
-//!   binary;
+//!   configurations, in-memory implementations, a durable embedded store on redb (feature
+//!   `redb`) and a Redis store (feature `redis`), so a restart loses no registration or
+//!   observation;
+//! - [`server`]: the tokio runtime ([`Server`](server::Server)): the typed async
+//!   device-management and observation API ([`ServerHandle`](server::ServerHandle)), one event
+//!   stream of registrations and notifications, queue mode for `UQ` clients, observations
+//!   restored after a restart, and DTLS (feature `dtls`) with identities bound to endpoint
+//!   names through the credential store;
+//! - [`http`]: the HTTP API (axum) over a `ServerHandle`, served by the `lwm2m-server` binary;
 //! - [`bootstrap`]: the bootstrap server, a sans-IO core
 //!   ([`Bootstrapper`](bootstrap::Bootstrapper)) and its tokio driver
 //!   ([`BootstrapServer`](bootstrap::BootstrapServer)), with configurations from a
 //!   [`BootstrapConfigStore`](store::BootstrapConfigStore);
 //! - [`Timestamp`]: the wall-clock time the sans-IO code is driven with.
-//!
-//! Not yet here: queue mode, the DTLS identity wiring.
 //!
 //! ```
 //! # #[cfg(feature = "redb")] {

@@ -233,8 +233,10 @@ async fn an_unanswered_request_times_out() {
     let handle = server.handle();
     let client = support::spawn("sleepy", server.local_addr());
     registered(&mut events).await;
-    // The client goes silent, its registration stays.
+    // The client goes silent (its thread sees the stop at its next wake-up), its registration
+    // stays.
     drop(client);
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let error = handle.read("sleepy", path("/3/0"), None).await.unwrap_err();
     assert_eq!(
         error,

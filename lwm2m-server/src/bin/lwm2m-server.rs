@@ -1,19 +1,19 @@
 //! The `lwm2m-server` binary: an LwM2M 1.0 server on UDP with a durable registration store and
-//! an HTTP API, and optionally a bootstrap server (`--bootstrap-addr`). `lwm2m-server --help` lists the flags; a TOML file (`--config`) can hold the
+//! an HTTP API. `lwm2m-server --help` lists the flags; a TOML file (`--config`) can hold the
 //! same settings (flags win).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use lwm2m_server::bootstrap::BootstrapServer;
-use lwm2m_server::registration::Registrar;
-use lwm2m_server::server::Server;
-use lwm2m_server::store::{RedbStore, SharedStore};
+use lwm2m_server::server::{Server, ServerBuilder};
+use lwm2m_server::store::{BootstrapConfigStore, CredentialStore, RedbStore, SharedStore};
 use serde::Deserialize;
 use tracing_subscriber::EnvFilter;
 
-/// An OMA LwM2M 1.0 server: registrations on CoAP/UDP, kept in a redb store, and an HTTP API.
+/// An OMA LwM2M 1.0 server: registrations on CoAP/UDP, kept in a redb (or Redis) store, and an
+/// HTTP API.
 ///
 /// Logging follows `RUST_LOG` (default `info`: every registration, update, de-registration and
 /// expiry).
@@ -23,6 +23,11 @@ struct Cli {
     /// UDP address of the CoAP (LwM2M) endpoint [default: [::]:5683].
     #[arg(long, value_name = "ADDR")]
     coap_addr: Option<SocketAddr>,
+    /// UDP address of the CoAP-over-DTLS endpoint; PSK keys come from the credential store
+    /// (`/api/credentials`) [default: [::]:5684 if the store holds credentials at start, else
+    /// no DTLS].
+    #[arg(long, value_name = "ADDR")]
+    dtls_addr: Option<SocketAddr>,
     /// Directory of the redb registration store (created if missing) [default: ./lwm2m-data].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -32,12 +37,17 @@ struct Cli {
     /// Directory of extra OMA object definition XML files, added to the core objects.
     #[arg(long, value_name = "DIR")]
     object_definitions: Option<PathBuf>,
+    /// Where registrations, observations, credentials and bootstrap configurations live:
+    /// `redb` (the embedded store in --data-dir, the default) or a Redis URL
+    /// (`redis://host:port/db`, shared by several server nodes).
+    #[arg(long, value_name = "STORE")]
+    store: Option<String>,
     /// UDP address of a bootstrap server to run as well, with configurations from the same
     /// store (none runs without it).
     #[arg(long, value_name = "ADDR")]
     bootstrap_addr: Option<SocketAddr>,
-    /// TOML file with the same settings (`coap_addr`, `data_dir`, `http_addr`,
-    /// `object_definitions`, `bootstrap_addr`); command-line flags override it.
+    /// TOML file with the same settings (`coap_addr`, `dtls_addr`, `data_dir`, `http_addr`,
+    /// `object_definitions`, `store`, `bootstrap_addr`); command-line flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 }
@@ -47,9 +57,11 @@ struct Cli {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     coap_addr: Option<SocketAddr>,
+    dtls_addr: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     http_addr: Option<SocketAddr>,
     object_definitions: Option<PathBuf>,
+    store: Option<String>,
     bootstrap_addr: Option<SocketAddr>,
 }
 
@@ -80,29 +92,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from("./lwm2m-data"));
     let definitions = cli.object_definitions.or(file.object_definitions);
+    let store = cli
+        .store
+        .or(file.store)
+        .unwrap_or_else(|| "redb".to_owned());
     let bootstrap_addr = cli.bootstrap_addr.or(file.bootstrap_addr);
 
-    std::fs::create_dir_all(&data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    let store_path = data_dir.join("registrations.redb");
-    // One redb file, shared by the registrar and the bootstrap server.
-    let store = SharedStore::new(RedbStore::open(&store_path)?);
-    let mut builder = Server::builder().registrar(Registrar::builder().store(store.clone()));
+    let mut builder = Server::builder();
     if let Some(dir) = definitions {
         builder = builder.object_definitions(dir);
+    }
+    let (mut builder, store, secured, configs) = with_store(builder, &store, &data_dir)?;
+    // DTLS when asked for, or on the standard port when some endpoint has credentials.
+    let dtls_addr = cli
+        .dtls_addr
+        .or(file.dtls_addr)
+        .or_else(|| secured.then(|| SocketAddr::from(([0u16; 8], 5684))));
+    if let Some(addr) = dtls_addr {
+        builder = builder.dtls(lwm2m_server::server::DtlsOptions::psk(addr));
     }
     let server = builder.bind(coap_addr).await?;
     let restored = server.handle().clients().len();
     tracing::info!(
         coap = %server.local_addr(),
-        store = %store_path.display(),
+        dtls = ?server.dtls_addr(),
+        %store,
         restored,
         "LwM2M server listening"
     );
 
     let bootstrap = match bootstrap_addr {
         Some(addr) => {
-            let bs = BootstrapServer::builder().store(store).bind(addr).await?;
+            let bs = BootstrapServer::builder().store(configs).bind(addr).await?;
             tracing::info!(bootstrap = %bs.local_addr(), "bootstrap server listening");
             Some(bs)
         }
@@ -125,6 +146,50 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!("stopped");
     Ok(())
 }
+
+/// Puts the store named by `--store` (`redb`, or a Redis URL) behind every store of the
+/// server; returns the builder, a description of the store for the log, whether it holds
+/// credentials, and the same store's bootstrap configurations for a bootstrap server.
+fn with_store(
+    builder: ServerBuilder,
+    store: &str,
+    data_dir: &Path,
+) -> Result<Opened, Box<dyn std::error::Error>> {
+    if store.starts_with("redis://") || store.starts_with("redis+unix://") {
+        #[cfg(feature = "redis")]
+        {
+            let redis = lwm2m_server::store::RedisStore::open(store)
+                .map_err(|e| format!("cannot open the Redis store {store}: {e}"))?;
+            let secured = redis.has_credentials()?;
+            let shared = SharedStore::new(redis);
+            let configs: Box<dyn BootstrapConfigStore> = Box::new(shared.clone());
+            return Ok((builder.store(shared), store.to_owned(), secured, configs));
+        }
+        #[cfg(not(feature = "redis"))]
+        return Err(format!("{store}: this build has no Redis support (feature `redis`)").into());
+    }
+    if store != "redb" {
+        return Err(format!("unknown store {store:?}: `redb` or a redis:// URL").into());
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let path = data_dir.join("registrations.redb");
+    let redb = RedbStore::open(&path)?;
+    let secured = redb.has_credentials()?;
+    // One redb file (it opens once per process), shared by the server and the bootstrap server.
+    let shared = SharedStore::new(redb);
+    let configs: Box<dyn BootstrapConfigStore> = Box::new(shared.clone());
+    Ok((
+        builder.store(shared),
+        path.display().to_string(),
+        secured,
+        configs,
+    ))
+}
+
+/// What [`with_store`] opened: the builder with the store, its description for the log, whether
+/// it holds credentials, and its bootstrap configurations.
+type Opened = (ServerBuilder, String, bool, Box<dyn BootstrapConfigStore>);
 
 /// Resolves on Ctrl-C or SIGTERM.
 async fn shutdown_signal() {

@@ -2,8 +2,10 @@
 //!
 //! With DTLS, the server must check that the endpoint name of a Register matches the peer's
 //! authenticated identity (PSK identity, certificate CN, or a lookup), and that an Update or
-//! De-register comes from the identity that owns the registration. The DTLS layer (not wired
-//! yet) implements this trait; over plain UDP, [`AcceptAll`] is the only sensible check.
+//! De-register comes from the identity that owns the registration. The tokio
+//! [`Server`](crate::server::Server) installs its own check, bound to its credential store and
+//! the DTLS session of each request; a registrar driven by other code uses this trait (over
+//! plain UDP without credentials, [`AcceptAll`]).
 
 use std::net::SocketAddr;
 

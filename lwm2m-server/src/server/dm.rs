@@ -35,9 +35,12 @@ pub struct DiscoveredLink {
 /// Where a request for an endpoint goes.
 pub(super) struct Target {
     pub(super) endpoint: Arc<str>,
+    pub(super) registration: crate::registration::RegistrationId,
     pub(super) peer: SocketAddr,
     root: String,
     json: bool,
+    /// Binding `UQ`: requests wait for the client to wake up.
+    pub(super) queue_mode: bool,
 }
 
 /// The parts of a request besides its method and path.
@@ -58,9 +61,11 @@ impl ServerHandle {
         let links = registration.object_links();
         Ok(Target {
             endpoint: Arc::clone(registration.endpoint_arc()),
+            registration: registration.id(),
             peer: registration.peer(),
             root: links.root_path().to_owned(),
             json: links.supports_json(),
+            queue_mode: registration.is_queue_mode(),
         })
     }
 
@@ -115,23 +120,41 @@ impl ServerHandle {
         }
     }
 
+    /// The address to send to now: a queue-mode client may have woken up from another one.
+    pub(super) fn current_peer(&self, target: &Target) -> Result<SocketAddr, DmError> {
+        if !target.queue_mode {
+            return Ok(target.peer);
+        }
+        lock(&self.shared.registrar)
+            .by_endpoint(&target.endpoint)
+            .map(super::Registration::peer)
+            .ok_or_else(|| DmError::UnknownEndpoint(target.endpoint.to_string()))
+    }
+
     async fn exchange(
         &self,
         target: &Target,
+        operation: &'static str,
         path: &Path,
         request: Request,
     ) -> Result<IncomingResponse, DmError> {
+        let turn = self.wait_turn(target, operation, *path).await?;
+        let peer = self.current_peer(target)?;
         let timeout = DmError::Timeout {
             endpoint: target.endpoint.to_string(),
             path: *path,
         };
-        let response = tokio::time::timeout(
+        let answer = tokio::time::timeout(
             self.shared.timeout,
-            self.shared.transport.request(target.peer, request),
+            self.shared.transport_for(peer).request(peer, request),
         )
-        .await
-        .map_err(|_| timeout)?
-        .map_err(|e| Self::transport_error(target, path, e))?;
+        .await;
+        if let (Some(turn), Err(_) | Ok(Err(_))) = (&turn, &answer) {
+            turn.timed_out();
+        }
+        let response = answer
+            .map_err(|_| timeout)?
+            .map_err(|e| Self::transport_error(target, path, e))?;
         if response.code().is_success() {
             Ok(response)
         } else {
@@ -187,7 +210,7 @@ impl ServerHandle {
             ..Options::default()
         };
         let request = Self::request(&target, Code::GET, &path, options)?;
-        let response = self.exchange(&target, &path, request).await?;
+        let response = self.exchange(&target, "Read", &path, request).await?;
         self.decode(&response, &path, format)
     }
 
@@ -219,7 +242,9 @@ impl ServerHandle {
             WriteMode::Update => Code::POST,
         };
         let request = Self::request(&target, code, &path, options)?;
-        self.exchange(&target, &path, request).await.map(drop)
+        self.exchange(&target, "Write", &path, request)
+            .await
+            .map(drop)
     }
 
     /// Writes notification attributes (`pmin`, `pmax`, `gt`, `lt`, `st`) of `path`
@@ -242,7 +267,9 @@ impl ServerHandle {
             ..Options::default()
         };
         let request = Self::request(&target, Code::PUT, &path, options)?;
-        self.exchange(&target, &path, request).await.map(drop)
+        self.exchange(&target, "Write-Attributes", &path, request)
+            .await
+            .map(drop)
     }
 
     /// Executes the resource at `path` with `arguments` in the TS syntax (`0='a',1`; empty for
@@ -267,7 +294,9 @@ impl ServerHandle {
             ..Options::default()
         };
         let request = Self::request(&target, Code::POST, &path, options)?;
-        self.exchange(&target, &path, request).await.map(drop)
+        self.exchange(&target, "Execute", &path, request)
+            .await
+            .map(drop)
     }
 
     /// Creates `instance` in the object at `object` (Create, digest §9.6) and returns the new
@@ -299,7 +328,7 @@ impl ServerHandle {
             ..Options::default()
         };
         let request = Self::request(&target, Code::POST, &object, options)?;
-        let response = self.exchange(&target, &object, request).await?;
+        let response = self.exchange(&target, "Create", &object, request).await?;
         let located = response.message().ok().and_then(|m| {
             let segments: Vec<String> = m.location_path().ok()?.map(str::to_owned).collect();
             let ids: Option<Vec<u16>> = segments.iter().map(|s| s.parse().ok()).collect();
@@ -324,7 +353,9 @@ impl ServerHandle {
             });
         }
         let request = Self::request(&target, Code::DELETE, &path, Options::default())?;
-        self.exchange(&target, &path, request).await.map(drop)
+        self.exchange(&target, "Delete", &path, request)
+            .await
+            .map(drop)
     }
 
     /// Discovers `path` (Discover, digest §9.8): the instances, resources and attributes the
@@ -346,7 +377,7 @@ impl ServerHandle {
             ..Options::default()
         };
         let request = Self::request(&target, Code::GET, &path, options)?;
-        let response = self.exchange(&target, &path, request).await?;
+        let response = self.exchange(&target, "Discover", &path, request).await?;
         let bad = |message: String| DmError::Links { path, message };
         let links = LinkFormat::parse(response.body()).map_err(|e| bad(e.to_string()))?;
         let mut out = Vec::new();

@@ -61,6 +61,22 @@ pub enum DmError {
         /// The request path.
         path: Path,
     },
+    /// The client is in queue mode and already has as many requests waiting as the queue
+    /// holds.
+    #[error("the request queue of {endpoint} is full")]
+    QueueFull {
+        /// The endpoint name.
+        endpoint: String,
+    },
+    /// The client is in queue mode and did not wake up (Register or Update) before the queued
+    /// request expired.
+    #[error("{endpoint} did not wake up before the queued request for {path} expired")]
+    QueueExpired {
+        /// The endpoint name.
+        endpoint: String,
+        /// The request path.
+        path: Path,
+    },
     /// The exchange failed otherwise (RST, endpoint closed, table full).
     #[error("the exchange with {endpoint} failed: {message}")]
     Transport {

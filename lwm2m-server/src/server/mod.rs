@@ -18,13 +18,19 @@
 //! # }
 //! ```
 
+mod admin;
 mod dm;
 mod error;
+mod events;
 mod observe;
+mod queue;
+mod restore;
+mod security;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -33,14 +39,23 @@ use lwm2m_model::content::Content;
 use lwm2m_model::{Path, Registry};
 use lwm2m_transport::udp::{Handle, ServerRequest, UdpEndpoint};
 use lwm2m_transport::Response;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use dm::{DiscoveredLink, WriteMode};
 pub use error::DmError;
+pub use events::EventStream;
 pub use observe::ObservationStream;
+pub use queue::QueueConfig;
+pub use restore::{RestoreFactory, RestoreLayer};
+#[cfg(feature = "dtls")]
+pub use security::DtlsOptions;
 
 use crate::registration::{Registrar, RegistrarBuilder, Registration, RegistrationEvent};
+use crate::store::{
+    BootstrapConfigStore, CredentialStore, MemoryBootstrapConfigStore, MemoryCredentialStore,
+    MemoryObservationStore, ObservationStore, RegistrationStore, SharedStore,
+};
 use crate::Timestamp;
 
 /// Something the server reports through [`Server::events`] / [`ServerHandle::events`].
@@ -49,7 +64,27 @@ use crate::Timestamp;
 pub enum ServerEvent {
     /// A registration changed (register, update, de-register, expiry).
     Registration(RegistrationEvent),
-    /// A notification of an observation made with [`ServerHandle::observe`].
+    /// A client in queue mode (binding `UQ`) sent a Register or an Update: it is reachable
+    /// now, and the requests queued for it go out.
+    WokeUp {
+        /// The client's endpoint name.
+        endpoint: Arc<str>,
+    },
+    /// A request for a client in queue mode moved on (queued, sent, answered, expired).
+    QueuedRequest {
+        /// The client's endpoint name.
+        endpoint: Arc<str>,
+        /// A number that identifies the request among the server's queued requests.
+        request: u64,
+        /// The operation, e.g. `"Read"`.
+        operation: &'static str,
+        /// The request's path.
+        path: Path,
+        /// Where it is now.
+        status: RequestStatus,
+    },
+    /// A notification of an observation made with [`ServerHandle::observe`] (or restored from
+    /// the observation store after a restart).
     Notification {
         /// The client's endpoint name.
         endpoint: Arc<str>,
@@ -58,6 +93,31 @@ pub enum ServerEvent {
         /// The decoded value.
         content: Arc<Content>,
     },
+}
+
+/// Where a request for a client in queue mode is (see [`ServerEvent::QueuedRequest`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestStatus {
+    /// Waiting for the client to wake up (Register or Update).
+    Queued,
+    /// Sent to the client.
+    Sent,
+    /// The client answered (with any code), or the exchange failed after it was sent.
+    Answered,
+    /// The client did not wake up before the request expired; it was not sent.
+    Expired,
+}
+
+impl RequestStatus {
+    /// `"queued"`, `"sent"`, `"answered"` or `"expired"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Queued => "queued",
+            RequestStatus::Sent => "sent",
+            RequestStatus::Answered => "answered",
+            RequestStatus::Expired => "expired",
+        }
+    }
 }
 
 /// The server could not start.
@@ -70,6 +130,9 @@ pub enum StartError {
     /// The registrar cannot start (its store cannot be read).
     #[error(transparent)]
     Registrar(#[from] crate::registration::RegistrarError),
+    /// The DTLS configuration is not usable (e.g. a certificate without trust anchors).
+    #[error("cannot configure DTLS: {0}")]
+    Dtls(String),
     /// The object definitions directory cannot be loaded.
     #[error("cannot load object definitions: {0}")]
     Definitions(String),
@@ -81,6 +144,12 @@ pub struct ServerBuilder {
     definitions: Option<PathBuf>,
     timeout: Duration,
     event_capacity: usize,
+    credentials: Box<dyn CredentialStore>,
+    bootstrap_configs: Box<dyn BootstrapConfigStore>,
+    observations: Box<dyn ObservationStore>,
+    queue: QueueConfig,
+    #[cfg(feature = "dtls")]
+    dtls: Option<DtlsOptions>,
 }
 
 impl core::fmt::Debug for ServerBuilder {
@@ -89,16 +158,76 @@ impl core::fmt::Debug for ServerBuilder {
             .field("definitions", &self.definitions)
             .field("timeout", &self.timeout)
             .field("event_capacity", &self.event_capacity)
+            .field("queue", &self.queue)
             .finish_non_exhaustive()
     }
 }
 
 impl ServerBuilder {
-    /// The registrar (its store, configuration and identity check).
+    /// The registrar (its store and configuration). Its identity check is replaced by the
+    /// server's own, which binds identities to endpoints through the credential store.
     #[must_use]
     pub fn registrar(mut self, registrar: RegistrarBuilder) -> Self {
         self.registrar = registrar;
         self
+    }
+
+    /// Queue mode: how many requests may wait for a sleeping client, for how long, and how
+    /// long a client stays reachable after it talks to the server.
+    #[must_use]
+    pub fn queue(mut self, config: QueueConfig) -> Self {
+        self.queue = config;
+        self
+    }
+
+    /// Also listen for DTLS (`coaps`) clients. The server then checks every registration
+    /// request against the credential store (see [`credential_store`](Self::credential_store)):
+    /// the identity a client proved must be the one stored for its endpoint name, else 4.03.
+    #[cfg(feature = "dtls")]
+    #[must_use]
+    pub fn dtls(mut self, options: DtlsOptions) -> Self {
+        self.dtls = Some(options);
+        self
+    }
+
+    /// Where credentials are kept (default: in memory). The server installs its own identity
+    /// check in the registrar: an endpoint with credentials may only register over DTLS with
+    /// the identity stored for it; one without may only register over plain UDP. They decide who may register over
+    /// which transport (see the crate README's security section).
+    #[must_use]
+    pub fn credential_store(mut self, store: impl CredentialStore + 'static) -> Self {
+        self.credentials = Box::new(store);
+        self
+    }
+
+    /// Where bootstrap configurations are kept (default: in memory).
+    #[must_use]
+    pub fn bootstrap_config_store(mut self, store: impl BootstrapConfigStore + 'static) -> Self {
+        self.bootstrap_configs = Box::new(store);
+        self
+    }
+
+    /// Where observations are kept (default: in memory). With a durable store, observations
+    /// survive a restart: notifications that still arrive are matched to them.
+    #[must_use]
+    pub fn observation_store(mut self, store: impl ObservationStore + 'static) -> Self {
+        self.observations = Box::new(store);
+        self
+    }
+
+    /// One store for everything: registrations (the registrar's store), observations,
+    /// credentials and bootstrap configurations, shared through a [`SharedStore`].
+    #[must_use]
+    pub fn store<S>(self, store: S) -> Self
+    where
+        S: RegistrationStore + ObservationStore + CredentialStore + BootstrapConfigStore + 'static,
+    {
+        let shared = SharedStore::new(store);
+        let registrar = self.registrar.store(shared.clone());
+        ServerBuilder { registrar, ..self }
+            .observation_store(shared.clone())
+            .credential_store(shared.clone())
+            .bootstrap_config_store(shared)
     }
 
     /// A directory of OMA object definition XML files, read at start, whose objects are added to
@@ -137,8 +266,34 @@ impl ServerBuilder {
                     .map_err(|e| StartError::Definitions(e.to_string()))?;
             }
         }
-        let registrar = self.registrar.build(Timestamp::now())?;
-        let endpoint = UdpEndpoint::bind(addr).await?;
+        let credentials: security::Credentials = Arc::new(Mutex::new(self.credentials));
+        let origin = Arc::new(Mutex::new(security::Origin::Plain));
+        let check = security::CredentialCheck {
+            origin: Arc::clone(&origin),
+            credentials: Arc::clone(&credentials),
+        };
+        let registrar = self
+            .registrar
+            .identity_check(check)
+            .build(Timestamp::now())?;
+        #[cfg(feature = "dtls")]
+        let secure = match self.dtls {
+            Some(options) => {
+                Some(security::SecureEndpoint::bind(options, Arc::clone(&credentials)).await?)
+            }
+            None => None,
+        };
+        #[cfg(not(feature = "dtls"))]
+        let secure: Option<security::SecureEndpoint> = None;
+        let restored = restore_observations(&registrar, &*self.observations);
+        let (restored, taken) = restore::RestoredTable::new(restored);
+        let endpoint = UdpEndpoint::builder()
+            .with_factory(RestoreFactory::new(
+                |_| lwm2m_transport::udp::Plain,
+                Arc::clone(&restored),
+            ))
+            .bind(addr)
+            .await?;
         let (events, _) = broadcast::channel(self.event_capacity);
         let shared = Arc::new(Shared {
             registrar: Mutex::new(registrar),
@@ -147,11 +302,31 @@ impl ServerBuilder {
             events: events.clone(),
             timeout: self.timeout,
             observations: Mutex::new(HashMap::new()),
+            stopped: watch::channel(false).0,
+            credentials,
+            origin,
+            dtls_peers: Mutex::new(HashMap::new()),
+            secure_transport: secure_handle(secure.as_ref()),
+            bootstrap_configs: Mutex::new(self.bootstrap_configs),
+            observation_store: Mutex::new(self.observations),
+            queues: queue::Queues::default(),
+            queue_config: self.queue,
+            restored,
+            stopping: AtomicBool::new(false),
         });
         // Registrations restored from the store expired while the server was down: report them.
         shared.publish_registrar_events();
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(run(endpoint, Arc::clone(&shared), stopped));
+        // Listen before `bind` returns, so that no request finds the endpoint without a listener.
+        let incoming = endpoint.incoming();
+        let task = tokio::spawn(run(
+            endpoint,
+            incoming,
+            secure,
+            taken,
+            Arc::clone(&shared),
+            stopped,
+        ));
         Ok(Server {
             handle: ServerHandle { shared },
             stop: Some(stop),
@@ -163,7 +338,6 @@ impl ServerBuilder {
 }
 
 /// The state the server task and every [`ServerHandle`] share.
-#[derive(Debug)]
 struct Shared {
     registrar: Mutex<Registrar>,
     registry: Registry,
@@ -172,6 +346,43 @@ struct Shared {
     timeout: Duration,
     /// Cancel switches of the running observations by (endpoint, path).
     observations: Mutex<CancelSwitches>,
+    /// Set when the server task ends: event streams end with it.
+    stopped: watch::Sender<bool>,
+    credentials: security::Credentials,
+    /// How the registration request being handled arrived (read by the identity check).
+    origin: Arc<Mutex<security::Origin>>,
+    /// The DTLS sessions' identities by peer address.
+    dtls_peers: Mutex<HashMap<SocketAddr, security::Origin>>,
+    /// The DTLS endpoint's handle, for requests to clients registered over DTLS.
+    secure_transport: Option<Handle>,
+    bootstrap_configs: Mutex<Box<dyn BootstrapConfigStore>>,
+    observation_store: Mutex<Box<dyn ObservationStore>>,
+    queues: queue::Queues,
+    queue_config: QueueConfig,
+    /// Observations loaded from the store at start, until the client or the server ends them.
+    restored: Arc<restore::RestoredTable>,
+    /// The server is stopping: observations that end now stay in the store.
+    stopping: AtomicBool,
+}
+
+impl Shared {
+    /// The transport to reach `peer` through: DTLS if it has a session, else plain UDP.
+    fn transport_for(&self, peer: SocketAddr) -> &Handle {
+        match &self.secure_transport {
+            Some(secure) if lock(&self.dtls_peers).contains_key(&peer) => secure,
+            _ => &self.transport,
+        }
+    }
+}
+
+impl core::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Shared")
+            .field("registrar", &self.registrar)
+            .field("transport", &self.transport)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The cancel switch of each running observation, by endpoint name and path.
@@ -197,7 +408,47 @@ impl Shared {
                 // The client's observations are void once its registration is gone or replaced.
                 self.cancel_all(event.registration().endpoint());
             }
+            match &event {
+                RegistrationEvent::Registered {
+                    replaced: Some(old),
+                    ..
+                } => self.forget_observations(old.id()),
+                RegistrationEvent::Deregistered { registration }
+                | RegistrationEvent::Expired { registration } => {
+                    self.forget_observations(registration.id());
+                }
+                _ => {}
+            }
+            let woke_up = match &event {
+                RegistrationEvent::Registered { registration, .. } => registration
+                    .is_queue_mode()
+                    .then(|| registration.endpoint_arc().clone()),
+                RegistrationEvent::Updated { current, .. } => current
+                    .is_queue_mode()
+                    .then(|| current.endpoint_arc().clone()),
+                RegistrationEvent::Deregistered { registration }
+                | RegistrationEvent::Expired { registration } => {
+                    self.queues.remove(registration.endpoint());
+                    None
+                }
+            };
+            if let Some(endpoint) = &woke_up {
+                self.queues.wake(endpoint, self.queue_config.awake_time);
+            }
             let _ = self.events.send(ServerEvent::Registration(event));
+            if let Some(endpoint) = woke_up {
+                tracing::debug!(%endpoint, "queue-mode client woke up");
+                let _ = self.events.send(ServerEvent::WokeUp { endpoint });
+            }
+        }
+    }
+
+    /// Drops every stored and restored observation of a registration that is gone.
+    fn forget_observations(&self, registration: crate::registration::RegistrationId) {
+        self.restored
+            .remove_where(|restored| restored.registration == registration);
+        if let Err(error) = lock(&self.observation_store).remove_all(registration) {
+            tracing::warn!(%registration, %error, "cannot remove the stored observations");
         }
     }
 
@@ -205,7 +456,7 @@ impl Shared {
         lock(&self.observations).retain(|(ep, _), _| &**ep != endpoint);
     }
 
-    fn handle_request(&self, request: ServerRequest) {
+    fn handle_request(&self, request: ServerRequest, origin: security::Origin) {
         let ServerRequest {
             peer,
             request,
@@ -216,7 +467,12 @@ impl Shared {
             .message()
             .is_ok_and(|m| Registrar::is_registration_request(&m));
         let response = if is_rd {
-            let answer = lock(&self.registrar).handle_incoming(Timestamp::now(), peer, &request);
+            let answer = {
+                let mut registrar = lock(&self.registrar);
+                // Set under the registrar lock: the identity check reads it for this request.
+                *lock(&self.origin) = origin;
+                registrar.handle_incoming(Timestamp::now(), peer, &request)
+            };
             if let Some(refusal) = answer.refusal() {
                 tracing::debug!(%peer, code = %answer.code(), %refusal, "registration request refused");
             }
@@ -263,8 +519,14 @@ fn log_event(event: &RegistrationEvent) {
 }
 
 /// The server task: requests in, registrar timers, until stopped.
-async fn run(endpoint: UdpEndpoint, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
-    let mut incoming = endpoint.incoming();
+async fn run(
+    endpoint: UdpEndpoint,
+    mut incoming: lwm2m_transport::udp::IncomingRequests,
+    mut secure: Option<security::SecureEndpoint>,
+    mut taken: tokio::sync::mpsc::UnboundedReceiver<(SocketAddr, bytes::Bytes)>,
+    shared: Arc<Shared>,
+    mut stop: oneshot::Receiver<()>,
+) {
     loop {
         let deadline = lock(&shared.registrar).poll_timeout();
         let sleep = deadline.map_or(Duration::from_secs(3600), |at| {
@@ -273,17 +535,82 @@ async fn run(endpoint: UdpEndpoint, shared: Arc<Shared>, mut stop: oneshot::Rece
         tokio::select! {
             _ = &mut stop => break,
             request = incoming.next() => match request {
-                Some(request) => shared.handle_request(request),
+                Some(request) => shared.handle_request(request, security::Origin::Plain),
                 None => break,
             },
+            open = async {
+                match secure.as_mut() {
+                    Some(secure) => secure.next(&shared).await,
+                    None => std::future::pending().await,
+                }
+            } => if !open {
+                secure = None;
+            },
+            Some((peer, datagram)) = taken.recv() => shared.handle_restored(peer, &datagram),
             () = tokio::time::sleep(sleep) => {
                 lock(&shared.registrar).handle_timeout(Timestamp::now());
                 shared.publish_registrar_events();
             }
         }
     }
-    lock(&shared.observations).clear();
+    // Observations stay in the store and in the clients: close the endpoint before the relays
+    // end, so that none of them tells its client to stop.
+    shared.stopping.store(true, Ordering::Release);
+    if let Some(secure) = secure {
+        secure.close().await;
+    }
     endpoint.close().await;
+    lock(&shared.observations).clear();
+    shared.queues.clear();
+    shared.stopped.send_replace(true);
+}
+
+fn secure_handle(secure: Option<&security::SecureEndpoint>) -> Option<Handle> {
+    #[cfg(feature = "dtls")]
+    {
+        secure.map(|secure| secure.endpoint.handle())
+    }
+    #[cfg(not(feature = "dtls"))]
+    {
+        secure.map(|secure| match *secure {})
+    }
+}
+
+/// The stored observations of the registrations the registrar loaded, by token.
+fn restore_observations(
+    registrar: &Registrar,
+    store: &dyn ObservationStore,
+) -> HashMap<lwm2m_codec::coap::Token, restore::Restored> {
+    let mut restored = HashMap::new();
+    for registration in registrar.registrations().iter() {
+        match store.list(registration.id()) {
+            Ok(observations) => {
+                for observation in observations {
+                    restored.insert(
+                        observation.token,
+                        restore::Restored::new(
+                            registration.id(),
+                            Arc::clone(registration.endpoint_arc()),
+                            observation.path,
+                            observation.content_format,
+                        ),
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(
+                endpoint = registration.endpoint(),
+                %error,
+                "cannot load the observations of a registration"
+            ),
+        }
+    }
+    if !restored.is_empty() {
+        tracing::info!(
+            observations = restored.len(),
+            "observations restored from the store"
+        );
+    }
+    restored
 }
 
 /// A running LwM2M server. See the [module](self) docs.
@@ -305,6 +632,12 @@ impl Server {
             definitions: None,
             timeout: Duration::from_secs(30),
             event_capacity: 1024,
+            credentials: Box::new(MemoryCredentialStore::default()),
+            bootstrap_configs: Box::new(MemoryBootstrapConfigStore::default()),
+            observations: Box::new(MemoryObservationStore::default()),
+            queue: QueueConfig::default(),
+            #[cfg(feature = "dtls")]
+            dtls: None,
         }
     }
 
@@ -317,6 +650,15 @@ impl Server {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
             .unwrap_or_else(|| self.handle.shared.transport.local_addr())
+    }
+
+    /// The UDP address of the DTLS endpoint, if the server has one.
+    pub fn dtls_addr(&self) -> Option<SocketAddr> {
+        self.handle
+            .shared
+            .secure_transport
+            .as_ref()
+            .map(Handle::local_addr)
     }
 
     /// A handle for device management (cheap to clone).
@@ -360,6 +702,15 @@ impl ServerHandle {
     /// A new subscription to the server's events.
     pub fn events(&self) -> broadcast::Receiver<ServerEvent> {
         self.shared.events.subscribe()
+    }
+
+    /// A new subscription to the server's events as a [`Stream`](futures_core::Stream) that
+    /// ends when the server stops.
+    pub fn event_stream(&self) -> EventStream {
+        EventStream::new(
+            self.shared.events.subscribe(),
+            self.shared.stopped.subscribe(),
+        )
     }
 
     /// The current registrations (a snapshot), in no particular order.

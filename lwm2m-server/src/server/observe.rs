@@ -10,9 +10,14 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::dm::{Options, Target};
 use super::{lock, DmError, ServerEvent, ServerHandle, Shared};
-use lwm2m_codec::coap::Code;
+use lwm2m_codec::coap::{Code, Token};
+use std::sync::atomic::Ordering;
 
-/// The notifications of one observation, decoded. It ends when the client ends the observation,
+use crate::store::Observation as StoredObservation;
+use crate::Timestamp;
+
+/// The notifications of one observation, decoded (read them with [`next`](Self::next) or as a
+/// [`Stream`](futures_core::Stream)). It ends when the client ends the observation,
 /// when [`ServerHandle::cancel_observation`] cancels it, or when the client's registration goes
 /// away; dropping it cancels the observation.
 #[derive(Debug)]
@@ -47,6 +52,17 @@ impl ObservationStream {
     }
 }
 
+impl futures_core::Stream for ObservationStream {
+    type Item = Result<Content, DmError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.receiver.poll_recv(cx)
+    }
+}
+
 impl ServerHandle {
     /// Observes `path` (Observe, digest §10.3) in `format` (default as for
     /// [`read`](Self::read)). Set `pmin`/`pmax` first with
@@ -75,13 +91,20 @@ impl ServerHandle {
             endpoint: target.endpoint.to_string(),
             path,
         };
-        let observation = tokio::time::timeout(
+        let turn = self.wait_turn(&target, "Observe", path).await?;
+        let peer = self.current_peer(&target)?;
+        let answer = tokio::time::timeout(
             self.shared.timeout,
-            self.shared.transport.observe(target.peer, request),
+            self.shared.transport_for(peer).observe(peer, request),
         )
-        .await
-        .map_err(|_| timeout)?
-        .map_err(|e| Self::transport_error(&target, &path, e))?;
+        .await;
+        if let (Some(turn), Err(_) | Ok(Err(_))) = (&turn, &answer) {
+            turn.timed_out();
+        }
+        drop(turn);
+        let observation = answer
+            .map_err(|_| timeout)?
+            .map_err(|e| Self::transport_error(&target, &path, e))?;
         let code = observation.response().code();
         if !code.is_success() {
             return Err(DmError::from_code(code, path));
@@ -89,6 +112,12 @@ impl ServerHandle {
         let initial = self.decode(observation.response(), &path, format)?;
         let (sender, receiver) = mpsc::channel(64);
         if observation.is_established() {
+            let token = observation
+                .response()
+                .message()
+                .map(|m| m.owned_token())
+                .map_err(|e| DmError::InvalidRequest(e.to_string()))?;
+            self.store_observation(&target, path, token, format);
             let (cancel, cancelled) = oneshot::channel();
             lock(&self.shared.observations).insert((Arc::clone(&target.endpoint), path), cancel);
             let relay = Relay {
@@ -97,6 +126,7 @@ impl ServerHandle {
                 path,
                 format,
                 sender,
+                token,
             };
             tokio::spawn(relay.run(observation, cancelled));
         }
@@ -109,10 +139,40 @@ impl ServerHandle {
     }
 
     /// Cancels the observation of `path` made with [`observe`](Self::observe) (the client is
-    /// told with a GET with Observe = 1). Returns whether there was one.
+    /// told with a GET with Observe = 1), or restored after a restart (forgotten: the client's
+    /// next notification gets RST). Returns whether there was one.
     pub fn cancel_observation(&self, endpoint: &str, path: Path) -> bool {
+        let forgotten = self.forget_restored(endpoint, path);
         let cancel = lock(&self.shared.observations).remove(&(Arc::from(endpoint), path));
-        cancel.is_some_and(|cancel| cancel.send(()).is_ok())
+        cancel.is_some_and(|cancel| cancel.send(()).is_ok()) || forgotten
+    }
+
+    /// Drops the restored observations of `path` on `endpoint` (from the store too).
+    fn forget_restored(&self, endpoint: &str, path: Path) -> bool {
+        let removed = self
+            .shared
+            .restored
+            .remove_where(|r| &*r.endpoint == endpoint && r.path == path);
+        let mut store = lock(&self.shared.observation_store);
+        for (token, restored) in &removed {
+            let _ = store.remove(restored.registration, token);
+        }
+        !removed.is_empty()
+    }
+
+    /// Keeps a new observation in the store (replacing a restored one of the same path).
+    fn store_observation(&self, target: &Target, path: Path, token: Token, format: ContentFormat) {
+        self.forget_restored(&target.endpoint, path);
+        let observation = StoredObservation {
+            registration: target.registration,
+            token,
+            path,
+            content_format: Some(format.number()),
+            created_at: Timestamp::now(),
+        };
+        if let Err(error) = lock(&self.shared.observation_store).put(observation) {
+            tracing::warn!(endpoint = %target.endpoint, %path, %error, "cannot store an observation");
+        }
     }
 }
 
@@ -123,6 +183,7 @@ struct Relay {
     path: Path,
     format: ContentFormat,
     sender: mpsc::Sender<Result<Content, DmError>>,
+    token: Token,
 }
 
 impl Relay {
@@ -163,7 +224,16 @@ impl Relay {
                 },
             }
         }
-        forget_finished(&self.handle.shared);
+        let shared = &self.handle.shared;
+        if !shared.stopping.load(Ordering::Acquire) {
+            // Over for good (not just the server stopping): the store forgets it.
+            let removed =
+                lock(&shared.observation_store).remove(self.target.registration, &self.token);
+            if let Err(error) = removed {
+                tracing::warn!(endpoint = %self.target.endpoint, %error, "cannot remove a stored observation");
+            }
+        }
+        forget_finished(shared);
     }
 }
 

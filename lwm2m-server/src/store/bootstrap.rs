@@ -1,18 +1,16 @@
-//! [`BootstrapConfigStore`]: what a bootstrap server writes to each client, and
-//! [`SharedStore`], one store used by the registrar and the bootstrap server at once.
+//! [`BootstrapConfigStore`]: what a bootstrap server writes to each client.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use lwm2m_model::{Node, Path, PathError};
 use lwm2m_objects::{AccessControl, Security, Server};
 
-use super::{LoadedRegistrations, RegistrationChange, RegistrationStore, StoreError};
+use super::StoreError;
 
 /// The key under which the default configuration is stored: the one a bootstrap server uses for
-/// an endpoint that has no configuration of its own. (A client whose endpoint name is `*` gets
-/// the default configuration either way.)
-pub const DEFAULT_BOOTSTRAP_CONFIG: &str = "*";
+/// an endpoint that has no configuration of its own. It is the empty name, which no client can
+/// register or bootstrap with.
+pub const DEFAULT_BOOTSTRAP_CONFIG: &str = "";
 
 /// A client's bootstrap configuration: the Bootstrap-Delete paths sent first, then the
 /// Bootstrap-Write operations (path and content, e.g. a Security instance `/0/1` and a Server
@@ -201,79 +199,10 @@ impl BootstrapConfigStore for MemoryBootstrapConfigStore {
     }
 }
 
-/// One store shared by several users (cheap to clone): e.g. a `RedbStore`, whose file can be
-/// opened only once per process, used by the registrar of a `Server` and by a
-/// `BootstrapServer` at the same time. Each call locks the store for its duration.
-///
-/// ```
-/// use lwm2m_server::store::{
-///     BootstrapConfig, BootstrapConfigStore, MemoryBootstrapConfigStore, SharedStore,
-/// };
-///
-/// let shared = SharedStore::new(MemoryBootstrapConfigStore::default());
-/// let mut writer = shared.clone();
-/// writer.put("node1", BootstrapConfig::new())?;
-/// assert!(shared.get("node1")?.is_some());
-/// # Ok::<(), lwm2m_server::store::StoreError>(())
-/// ```
-#[derive(Debug, Default)]
-pub struct SharedStore<S> {
-    inner: Arc<Mutex<S>>,
-}
-
-impl<S> Clone for SharedStore<S> {
-    fn clone(&self) -> Self {
-        SharedStore {
-            inner: Arc::clone(&self.inner),
-        }
-    }
-}
-
-impl<S> SharedStore<S> {
-    /// Shares `store`.
-    pub fn new(store: S) -> Self {
-        SharedStore {
-            inner: Arc::new(Mutex::new(store)),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, S> {
-        // Every store call is one operation: a panic inside one leaves nothing half-done here.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl<S: BootstrapConfigStore> BootstrapConfigStore for SharedStore<S> {
-    fn get(&self, endpoint: &str) -> Result<Option<BootstrapConfig>, StoreError> {
-        self.lock().get(endpoint)
-    }
-
-    fn put(
-        &mut self,
-        endpoint: &str,
-        config: BootstrapConfig,
-    ) -> Result<Option<BootstrapConfig>, StoreError> {
-        self.lock().put(endpoint, config)
-    }
-
-    fn remove(&mut self, endpoint: &str) -> Result<Option<BootstrapConfig>, StoreError> {
-        self.lock().remove(endpoint)
-    }
-}
-
-impl<S: RegistrationStore> RegistrationStore for SharedStore<S> {
-    fn load(&mut self) -> Result<LoadedRegistrations, StoreError> {
-        self.lock().load()
-    }
-
-    fn apply(&mut self, changes: &[RegistrationChange<'_>]) -> Result<(), StoreError> {
-        self.lock().apply(changes)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::RegistrationStore;
 
     #[test]
     fn put_get_remove() {
@@ -328,11 +257,12 @@ mod tests {
 
     #[test]
     fn a_shared_store_is_one_store() {
-        let shared = SharedStore::new(MemoryBootstrapConfigStore::default());
+        let shared = crate::store::SharedStore::new(MemoryBootstrapConfigStore::default());
         let mut other = shared.clone();
         other.put("a", BootstrapConfig::new()).unwrap();
         assert_eq!(shared.get("a").unwrap(), Some(BootstrapConfig::new()));
-        let mut registrations = SharedStore::new(crate::store::MemoryRegistrationStore::new());
+        let mut registrations =
+            crate::store::SharedStore::new(crate::store::MemoryRegistrationStore::new());
         assert!(registrations.load().unwrap().registrations.is_empty());
         registrations.apply(&[]).unwrap();
     }

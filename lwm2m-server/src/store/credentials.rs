@@ -67,6 +67,12 @@ pub trait CredentialStore: Send {
 
     /// Removes an endpoint's information.
     fn remove(&mut self, endpoint: &str) -> Result<Option<SecurityInfo>, StoreError>;
+
+    /// Whether any endpoint has security information (the binary then listens for DTLS). The
+    /// default answers `true`: a store that cannot tell cheaply may hold some.
+    fn has_credentials(&self) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 }
 
 /// Security information in two hash maps.
@@ -126,6 +132,10 @@ impl CredentialStore for MemoryCredentialStore {
         Ok(old)
     }
 
+    fn has_credentials(&self) -> Result<bool, StoreError> {
+        Ok(!self.by_endpoint.is_empty())
+    }
+
     fn remove(&mut self, endpoint: &str) -> Result<Option<SecurityInfo>, StoreError> {
         let old = self.by_endpoint.remove(endpoint);
         if let Some(identity) = old.as_ref().and_then(psk_identity) {
@@ -175,6 +185,9 @@ mod tests {
         );
         assert!(store.remove("b").unwrap().is_some());
         assert_eq!(store.get_by_psk_identity("id-a").unwrap(), None);
+        assert!(store.has_credentials().unwrap());
+        store.remove("a").unwrap();
+        assert!(!store.has_credentials().unwrap());
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //! | [`CredentialStore`] | security information (PSK, RPK, X.509) by endpoint and PSK identity | [`MemoryCredentialStore`], `RedbStore`, `RedisStore` |
 //! | [`BootstrapConfigStore`] | bootstrap configurations by endpoint | [`MemoryBootstrapConfigStore`], `RedbStore`, `RedisStore` |
 //!
+//! [`SharedStore`] puts one store behind a mutex so it can serve all four traits at once (one
+//! database file for everything).
+//!
 //! The traits are synchronous: the sans-IO registrar calls them inline, before it answers, so a
 //! client is never told it is registered unless the registration is stored. A driver that wants
 //! to keep slow storage off its event loop runs the registrar on a blocking thread.
@@ -27,14 +30,14 @@ mod records;
 mod redb;
 #[cfg(feature = "redis")]
 mod redis;
+mod shared;
 
 #[cfg(feature = "redb")]
 pub use self::redb::{Durability, RedbStore};
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisStore, DEFAULT_KEY_PREFIX};
 pub use bootstrap::{
-    BootstrapConfig, BootstrapConfigStore, MemoryBootstrapConfigStore, SharedStore,
-    DEFAULT_BOOTSTRAP_CONFIG,
+    BootstrapConfig, BootstrapConfigStore, MemoryBootstrapConfigStore, DEFAULT_BOOTSTRAP_CONFIG,
 };
 pub use credentials::{Credential, CredentialStore, MemoryCredentialStore, SecurityInfo};
 pub use error::StoreError;
@@ -47,6 +50,7 @@ pub use records::{
     decode_bootstrap_config, decode_credential, decode_observation, encode_bootstrap_config,
     encode_credential, encode_observation, RECORD_VERSION,
 };
+pub use shared::SharedStore;
 
 use crate::registration::{Registration, RegistrationId};
 

@@ -228,6 +228,13 @@ impl CredentialStore for RedbStore {
         self.read_credential(endpoint)
     }
 
+    fn has_credentials(&self) -> Result<bool, StoreError> {
+        let read = || -> Result<bool, redb::Error> {
+            Ok(!self.db.begin_read()?.open_table(CREDENTIALS)?.is_empty()?)
+        };
+        read().map_err(backend("count credentials"))
+    }
+
     fn get_by_psk_identity(&self, identity: &str) -> Result<Option<SecurityInfo>, StoreError> {
         let read = || -> Result<Option<String>, redb::Error> {
             let tx = self.db.begin_read()?;

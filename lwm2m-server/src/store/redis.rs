@@ -431,6 +431,11 @@ fn psk_identity_of(info: &SecurityInfo) -> Option<&str> {
 }
 
 impl CredentialStore for RedisStore {
+    fn has_credentials(&self) -> Result<bool, StoreError> {
+        let pattern = format!("{}:cred:*", glob_escape(&self.prefix));
+        Ok(!Self::scan(&mut *self.lock()?, &pattern)?.is_empty())
+    }
+
     fn get_by_endpoint(&self, endpoint: &str) -> Result<Option<SecurityInfo>, StoreError> {
         let key = self.credential_key(endpoint);
         let value: Option<Vec<u8>> = redis::cmd("GET")

@@ -1,10 +1,15 @@
 //! A real `lwm2m_client::Client` on a loopback UDP socket, driven by a small tokio loop.
 #![allow(dead_code, clippy::missing_panics_doc)]
 
+pub mod http;
+pub mod libcoap;
+pub mod raw;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use lwm2m_client::{Client, ClientBuilder, ClientEvent, DeviceObject, ServerAccount, TypedStore};
+use lwm2m_model::BindingMode;
 use lwm2m_objects::{Device, LightControl};
 use lwm2m_transport::Clock;
 use tokio::net::UdpSocket;
@@ -28,8 +33,13 @@ pub fn example_device() -> Device {
 /// A client `endpoint` with the example device (Reboot executable) and an empty Light Control
 /// object, registering with `server` (lifetime 300 s).
 pub fn client(endpoint: &str, server: SocketAddr) -> Client<SocketAddr> {
+    client_with(endpoint, server, BindingMode::Udp)
+}
+
+/// [`client`] with another binding (e.g. `UQ`).
+pub fn client_with(endpoint: &str, server: SocketAddr, binding: BindingMode) -> Client<SocketAddr> {
     ClientBuilder::new(endpoint)
-        .server(ServerAccount::new(1, server).lifetime(300))
+        .server(ServerAccount::new(1, server).lifetime(300).binding(binding))
         .object(DeviceObject::new(example_device()).with_executables(&[4]))
         .object(TypedStore::<LightControl>::new())
         .seed([9; 32])
@@ -55,6 +65,11 @@ impl Drop for RunningClient {
 /// Runs [`client`]`(endpoint, server)` on a loopback socket, on a thread of its own (the
 /// client is not `Send`), until the returned value is dropped.
 pub fn spawn(endpoint: &str, server: SocketAddr) -> RunningClient {
+    spawn_with(endpoint, server, BindingMode::Udp)
+}
+
+/// [`spawn`] with another binding.
+pub fn spawn_with(endpoint: &str, server: SocketAddr, binding: BindingMode) -> RunningClient {
     let (tx, events) = mpsc::unbounded_channel();
     let (stop, mut stopped) = oneshot::channel::<()>();
     let endpoint = endpoint.to_owned();
@@ -64,7 +79,7 @@ pub fn spawn(endpoint: &str, server: SocketAddr) -> RunningClient {
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let mut client = client(&endpoint, server);
+            let mut client = client_with(&endpoint, server, binding);
             let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
             let clock = Clock::new();
             let mut buf = vec![0u8; 4096];
