@@ -1,4 +1,5 @@
-//! Register, Update and De-register: validation, write-through, table change, event.
+//! Register, Update and De-register: validation, table change, the change and event held in
+//! the open batch (see `batch.rs`) until it is committed to the store.
 
 use std::net::SocketAddr;
 
@@ -11,7 +12,6 @@ use super::{
     CompactObjectLinks, IdentityVerdict, Refusal, Registrar, Registration, RegistrationEvent,
     RegistrationId, RegistrationOperation, RegistrationResponse, UnknownParameters,
 };
-use crate::store::RegistrationChange;
 use crate::Timestamp;
 
 impl Registrar {
@@ -107,20 +107,18 @@ impl Registrar {
         }
         let id = self.fresh_id();
         let registration = Registration::new(id, params, links, peer, now);
-        let mut changes = Vec::with_capacity(2);
-        if let Some(old) = existing {
-            changes.push(RegistrationChange::Remove(old));
-        }
-        changes.push(RegistrationChange::Put(&registration));
-        self.store.apply(&changes)?;
-
         // `fresh_id` returned an unused id, so the insert cannot clash.
         let replaced = self
             .table
             .insert(registration.clone())
             .map_err(|_| Refusal::Internal("a fresh registration id clashed"))?;
-        self.stats.registered += 1;
-        self.push_event(RegistrationEvent::Registered {
+        // Written to the store when the batch commits, before the answer goes out.
+        self.batch.changed(id, None);
+        if let Some(old) = &replaced {
+            self.batch.changed(old.id(), Some(old.clone()));
+        }
+        self.batch.registered += 1;
+        self.batch.event(RegistrationEvent::Registered {
             registration,
             replaced: replaced.map(Box::new),
         });
@@ -151,15 +149,16 @@ impl Registrar {
         let endpoint = current.endpoint_arc().clone();
         self.check_identity(peer, &endpoint, RegistrationOperation::Update)?;
         let previous = current.clone();
-        let mut next = previous.clone();
-        next.apply_update(&update, links, peer, now);
-        self.store.apply(&[RegistrationChange::Put(&next)])?;
-        // Same id, same endpoint: an in-place replacement that cannot clash.
-        self.table
-            .insert(next.clone())
-            .map_err(|_| Refusal::Internal("an updated registration clashed"))?;
-        self.stats.updated += 1;
-        self.push_event(RegistrationEvent::Updated {
+        let Some(next) = self
+            .table
+            .update(id, |r| r.apply_update(&update, links, peer, now))
+            .cloned()
+        else {
+            return Err(Refusal::Internal("an updated registration vanished"));
+        };
+        self.batch.changed(id, Some(previous.clone()));
+        self.batch.updated += 1;
+        self.batch.event(RegistrationEvent::Updated {
             previous: Box::new(previous),
             current: next,
         });
@@ -176,10 +175,11 @@ impl Registrar {
         };
         let endpoint = current.endpoint_arc().clone();
         self.check_identity(peer, &endpoint, RegistrationOperation::Deregister)?;
-        self.store.apply(&[RegistrationChange::Remove(id)])?;
         if let Some(registration) = self.table.remove(id) {
-            self.stats.deregistered += 1;
-            self.push_event(RegistrationEvent::Deregistered { registration });
+            self.batch.changed(id, Some(registration.clone()));
+            self.batch.deregistered += 1;
+            self.batch
+                .event(RegistrationEvent::Deregistered { registration });
         }
         Ok(RegistrationResponse::success(Code::DELETED, None))
     }

@@ -205,26 +205,34 @@ impl Shared {
         lock(&self.observations).retain(|(ep, _), _| &**ep != endpoint);
     }
 
-    fn handle_request(&self, request: ServerRequest) {
-        let ServerRequest {
-            peer,
-            request,
-            responder,
-            ..
-        } = request;
-        let is_rd = request
-            .message()
-            .is_ok_and(|m| Registrar::is_registration_request(&m));
-        let response = if is_rd {
-            let answer = lock(&self.registrar).handle_incoming(Timestamp::now(), peer, &request);
-            if let Some(refusal) = answer.refusal() {
-                tracing::debug!(%peer, code = %answer.code(), %refusal, "registration request refused");
+    /// Answers the requests that were waiting together: those on `/rd` as one registrar batch
+    /// (one store transaction, written before any of them is answered), the others 4.04.
+    fn handle_requests(&self, requests: Vec<ServerRequest>) {
+        let mut registration = Vec::with_capacity(requests.len());
+        for request in requests {
+            let is_rd = request
+                .request
+                .message()
+                .is_ok_and(|m| Registrar::is_registration_request(&m));
+            if is_rd {
+                registration.push(request);
+            } else {
+                let _ = request.responder.respond(Response::new(Code::NOT_FOUND));
             }
-            answer.to_response()
-        } else {
-            Response::new(Code::NOT_FOUND)
-        };
-        let _ = responder.respond(response);
+        }
+        if !registration.is_empty() {
+            let answers = lock(&self.registrar).handle_incoming_batch(
+                Timestamp::now(),
+                registration.iter().map(|r| (r.peer, &r.request)),
+            );
+            for (request, answer) in registration.into_iter().zip(answers) {
+                if let Some(refusal) = answer.refusal() {
+                    let peer = request.peer;
+                    tracing::debug!(%peer, code = %answer.code(), %refusal, "registration request refused");
+                }
+                let _ = request.responder.respond(answer.to_response());
+            }
+        }
         self.publish_registrar_events();
     }
 }
@@ -262,6 +270,9 @@ fn log_event(event: &RegistrationEvent) {
     }
 }
 
+/// Most requests answered with one registrar batch (one store transaction).
+const MAX_BATCH: usize = 1024;
+
 /// The server task: requests in, registrar timers, until stopped.
 async fn run(endpoint: UdpEndpoint, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
     let mut incoming = endpoint.incoming();
@@ -273,7 +284,17 @@ async fn run(endpoint: UdpEndpoint, shared: Arc<Shared>, mut stop: oneshot::Rece
         tokio::select! {
             _ = &mut stop => break,
             request = incoming.next() => match request {
-                Some(request) => shared.handle_request(request),
+                Some(request) => {
+                    // Whatever else is waiting joins this batch (group commit).
+                    let mut requests = vec![request];
+                    while requests.len() < MAX_BATCH {
+                        match incoming.try_next() {
+                            Ok(Some(request)) => requests.push(request),
+                            _ => break,
+                        }
+                    }
+                    shared.handle_requests(requests);
+                }
                 None => break,
             },
             () = tokio::time::sleep(sleep) => {
