@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p lwm2m-server --example fleet-bench [-- --clients N] [--in-flight 64]
-//!     [--sockets 4] [--seconds 5] [--register-rate 1000000]
+//!     [--sockets 4] [--seconds 5] [--register-rate 1000000] [--durability immediate|eventual]
 //! ```
 //!
 //! - The server is the library's [`Server`] with the embedded redb store (durability
@@ -38,7 +38,7 @@ use clap::Parser;
 use lwm2m_codec::coap::{Code, Message, MessageBuilder, Token, Type};
 use lwm2m_server::registration::{RateLimit, Registrar, RegistrarConfig};
 use lwm2m_server::server::Server;
-use lwm2m_server::store::RedbStore;
+use lwm2m_server::store::{Durability, RedbStore};
 use tokio::net::UdpSocket;
 
 /// The object links of a typical client (as in `tests/footprint.rs`).
@@ -66,8 +66,12 @@ struct Args {
     /// The per-source Register rate limit the server is given (Registers per second).
     #[arg(long, default_value_t = 1_000_000)]
     register_rate: u32,
-    /// Internal: run the server (data directory, rate, burst) and serve until stdin closes.
-    #[arg(long, num_args = 3, hide = true)]
+    /// Durability of the server's store: `immediate` (flushed before every answer) or
+    /// `eventual` (written, flushed later: shows what the flush costs).
+    #[arg(long, default_value = "immediate", value_parser = ["immediate", "eventual"])]
+    durability: String,
+    /// Internal: run the server (data directory, rate, burst, durability) until stdin closes.
+    #[arg(long, num_args = 4, hide = true)]
     serve_child: Option<Vec<String>>,
     /// Internal: run the bare UDP echo until stdin closes.
     #[arg(long, hide = true)]
@@ -111,11 +115,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 // ---------------------------------------------------------------------------------------------
 // Children: the server and the bare echo.
 
-/// The server child: `--serve-child DIR RATE BURST`. Prints `ready ADDR`, answers `count` on
+/// The server child: `--serve-child DIR RATE BURST DURABILITY`. Prints `ready ADDR`, answers `count` on
 /// stdin with `count N`, stops when stdin closes.
 fn serve_child(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
-    let [dir, rate, burst] = args else {
-        return Err("--serve-child DIR RATE BURST".into());
+    let [dir, rate, burst, durability] = args else {
+        return Err("--serve-child DIR RATE BURST DURABILITY".into());
     };
     let rate: u32 = rate.parse()?;
     let burst: u32 = burst.parse()?;
@@ -123,7 +127,10 @@ fn serve_child(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = RedbStore::open(std::path::Path::new(dir).join("registrations.redb"))?;
+        let mut store = RedbStore::open(std::path::Path::new(dir).join("registrations.redb"))?;
+        if durability == "eventual" {
+            store.set_durability(Durability::Eventual);
+        }
         let config = RegistrarConfig {
             register_rate_limit: Some(RateLimit {
                 burst,
@@ -511,6 +518,7 @@ struct Figures {
     seconds: f64,
     p50_ms: f64,
     p99_ms: f64,
+    max_ms: f64,
     retransmits: u64,
     lost: u64,
     errors: u64,
@@ -578,6 +586,7 @@ async fn phase(
         seconds,
         p50_ms: percentile(50),
         p99_ms: percentile(99),
+        max_ms: latencies.last().map_or(0.0, |&us| f64::from(us) / 1000.0),
         retransmits: outcomes.iter().map(|o| o.retransmits).sum(),
         lost: outcomes.iter().map(|o| o.lost).sum(),
         errors: outcomes.iter().map(|o| o.errors).sum(),
@@ -613,20 +622,30 @@ fn update_loads(args: &Args, clients: Vec<Vec<u32>>, ids: Vec<Vec<String>>) -> V
 
 fn print_header() {
     println!(
-        "  {:<26} {:>9} {:>8} {:>10} {:>8} {:>8} {:>7} {:>5} {:>6}",
-        "", "requests", "seconds", "per second", "p50 ms", "p99 ms", "retrans", "lost", "errors"
+        "  {:<26} {:>9} {:>8} {:>10} {:>8} {:>8} {:>8} {:>7} {:>5} {:>6}",
+        "",
+        "requests",
+        "seconds",
+        "per second",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "retrans",
+        "lost",
+        "errors"
     );
 }
 
 fn print_row(name: &str, f: &Figures) {
     println!(
-        "  {:<26} {:>9} {:>8.2} {:>10.0} {:>8.2} {:>8.2} {:>7} {:>5} {:>6}",
+        "  {:<26} {:>9} {:>8.2} {:>10.0} {:>8.2} {:>8.2} {:>8.1} {:>7} {:>5} {:>6}",
         name,
         f.completed,
         f.seconds,
         f.rate(),
         f.p50_ms,
         f.p99_ms,
+        f.max_ms,
         f.retransmits,
         f.lost,
         f.errors
@@ -659,6 +678,7 @@ async fn fleet_run(args: &Args, n: u32, echo: &Figures) -> Result<(), Box<dyn st
         dir.path().display().to_string(),
         args.register_rate.to_string(),
         burst.to_string(),
+        args.durability.clone(),
     ])?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = server.rss()?;
@@ -690,9 +710,9 @@ async fn fleet_run(args: &Args, n: u32, echo: &Figures) -> Result<(), Box<dyn st
 
     println!();
     println!(
-        "N = {n} NoSec clients: server child with redb store (Durability::Immediate), per-source \
+        "N = {n} NoSec clients: server child with redb store (durability {}), per-source \
          Register limit raised to {} /s with a burst of {burst}",
-        args.register_rate
+        args.durability, args.register_rate
     );
     print_header();
     print_row("Register (2.01)", &registered);

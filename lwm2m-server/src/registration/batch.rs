@@ -25,9 +25,9 @@ use crate::Timestamp;
 /// What the requests handled since the last commit changed, not yet in the store.
 #[derive(Debug, Default)]
 pub(super) struct Batch {
-    /// Every registration a request changed, with its state before that change (`None`: it did
-    /// not exist), in the order of the changes.
-    undo: Vec<(RegistrationId, Option<Registration>)>,
+    /// Every registration a request changed, with its state before that change, in the order
+    /// of the changes.
+    undo: Vec<(RegistrationId, Before)>,
     /// Registrations removed by expiry.
     expired: Vec<RegistrationId>,
     /// The events of the changes, queued once they are stored.
@@ -37,10 +37,28 @@ pub(super) struct Batch {
     pub(super) deregistered: u64,
 }
 
+/// A registration's state before a change of the batch.
+#[derive(Debug)]
+enum Before {
+    /// It did not exist.
+    Absent,
+    /// It is the registration the batch's event at this index carries as the old state (the
+    /// `replaced` of `Registered`, the `previous` of `Updated`, the `registration` of
+    /// `Deregistered`): no copy is kept for an undo that rarely happens.
+    InEvent(usize),
+}
+
 impl Batch {
-    /// Records that `id` is about to change or just changed from `before`.
-    pub(super) fn changed(&mut self, id: RegistrationId, before: Option<Registration>) {
-        self.undo.push((id, before));
+    /// Records that `id` was just made (it did not exist before).
+    pub(super) fn created(&mut self, id: RegistrationId) {
+        self.undo.push((id, Before::Absent));
+    }
+
+    /// Queues `event` (held until the batch is stored) and records that `id` changed from the
+    /// old state the event carries.
+    pub(super) fn changed(&mut self, id: RegistrationId, event: RegistrationEvent) {
+        self.undo.push((id, Before::InEvent(self.events.len())));
+        self.events.push(event);
     }
 
     /// Records a registration removed by expiry.
@@ -51,6 +69,16 @@ impl Batch {
     /// Holds an event until the batch is stored.
     pub(super) fn event(&mut self, event: RegistrationEvent) {
         self.events.push(event);
+    }
+}
+
+/// The state before the change an event reports.
+fn old_state(event: &RegistrationEvent) -> Option<&Registration> {
+    match event {
+        RegistrationEvent::Registered { replaced, .. } => replaced.as_deref(),
+        RegistrationEvent::Updated { previous, .. } => Some(previous),
+        RegistrationEvent::Deregistered { registration }
+        | RegistrationEvent::Expired { registration } => Some(registration),
     }
 }
 
@@ -173,11 +201,11 @@ impl Registrar {
                 .map(RegistrationChange::Remove),
         );
         for (id, before) in &batch.undo {
-            match self.table.get(*id) {
-                Some(now) => changes.push(RegistrationChange::Put(now)),
+            match (self.table.get(*id), before) {
+                (Some(now), _) => changes.push(RegistrationChange::Put(now)),
                 // Made and removed within the batch: the store never had it.
-                None if before.is_none() => {}
-                None => changes.push(RegistrationChange::Remove(*id)),
+                (None, Before::Absent) => {}
+                (None, Before::InEvent(_)) => changes.push(RegistrationChange::Remove(*id)),
             }
         }
         changes.sort_unstable_by_key(change_key);
@@ -197,9 +225,13 @@ impl Registrar {
                 // replayed newest first, they restore the table as it was before the batch.
                 for (id, before) in batch.undo.into_iter().rev() {
                     self.table.remove(id);
-                    if let Some(before) = before {
+                    let old = match before {
+                        Before::Absent => None,
+                        Before::InEvent(i) => batch.events.get(i).and_then(old_state),
+                    };
+                    if let Some(old) = old {
                         // It held this id and endpoint before, so it cannot clash.
-                        let _ = self.table.insert(before);
+                        let _ = self.table.insert(old.clone());
                     }
                 }
                 Err(error)
@@ -208,6 +240,8 @@ impl Registrar {
     }
 
     fn publish(&mut self, batch: Batch) {
+        // The undo entries point into the events; they go first.
+        drop(batch.undo);
         self.stats.registered += batch.registered;
         self.stats.updated += batch.updated;
         self.stats.deregistered += batch.deregistered;

@@ -113,15 +113,18 @@ impl Registrar {
             .insert(registration.clone())
             .map_err(|_| Refusal::Internal("a fresh registration id clashed"))?;
         // Written to the store when the batch commits, before the answer goes out.
-        self.batch.changed(id, None);
-        if let Some(old) = &replaced {
-            self.batch.changed(old.id(), Some(old.clone()));
-        }
+        self.batch.created(id);
         self.batch.registered += 1;
-        self.batch.event(RegistrationEvent::Registered {
+        let old_id = replaced.as_ref().map(Registration::id);
+        let event = RegistrationEvent::Registered {
             registration,
             replaced: replaced.map(Box::new),
-        });
+        };
+        match old_id {
+            // The replaced registration travels in the event, which the undo reads.
+            Some(old_id) => self.batch.changed(old_id, event),
+            None => self.batch.event(event),
+        }
         Ok(RegistrationResponse::success(Code::CREATED, Some(id)))
     }
 
@@ -156,12 +159,14 @@ impl Registrar {
         else {
             return Err(Refusal::Internal("an updated registration vanished"));
         };
-        self.batch.changed(id, Some(previous.clone()));
         self.batch.updated += 1;
-        self.batch.event(RegistrationEvent::Updated {
-            previous: Box::new(previous),
-            current: next,
-        });
+        self.batch.changed(
+            id,
+            RegistrationEvent::Updated {
+                previous: Box::new(previous),
+                current: next,
+            },
+        );
         Ok(RegistrationResponse::success(Code::CHANGED, None))
     }
 
@@ -176,10 +181,9 @@ impl Registrar {
         let endpoint = current.endpoint_arc().clone();
         self.check_identity(peer, &endpoint, RegistrationOperation::Deregister)?;
         if let Some(registration) = self.table.remove(id) {
-            self.batch.changed(id, Some(registration.clone()));
             self.batch.deregistered += 1;
             self.batch
-                .event(RegistrationEvent::Deregistered { registration });
+                .changed(id, RegistrationEvent::Deregistered { registration });
         }
         Ok(RegistrationResponse::success(Code::DELETED, None))
     }
