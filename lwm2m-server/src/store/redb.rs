@@ -23,7 +23,7 @@
 // boxed `StoreError`, so its size costs nothing on the success path.
 #![allow(clippy::result_large_err)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use lwm2m_codec::coap::Token;
@@ -237,25 +237,38 @@ impl RedbStore {
             {
                 let mut table = tx.open_table(REGISTRATIONS)?;
                 let log = tx.open_table(REGISTRATION_LOG)?;
+                let mut entries = Vec::new();
                 for item in log.iter()? {
-                    let (seq, entry) = item?;
+                    entries.push(item?);
+                }
+                // Only the last change of each id counts; applied in key order, each leaf
+                // page of the table is visited once.
+                let mut last: BTreeMap<&str, Option<&[u8]>> = BTreeMap::new();
+                for (seq, entry) in &entries {
                     let mut ops = LogEntry::read(entry.value());
-                    // Applied op by op: an entry damaged half-way still has its good part,
-                    // which is what the commit that wrote it had.
+                    // An entry damaged half-way still has its good part, which is what the
+                    // commit that wrote it had.
                     for op in ops.by_ref() {
                         match op {
-                            LogOp::Put(id, record) => {
-                                table.insert(id, record)?;
-                            }
-                            LogOp::Remove(id) => {
-                                table.remove(id)?;
-                            }
-                        }
+                            LogOp::Put(id, record) => last.insert(id, Some(record)),
+                            LogOp::Remove(id) => last.insert(id, None),
+                        };
                     }
                     if ops.damaged {
                         damaged.push(format!("registration_log/{}", seq.value()));
                     }
                 }
+                for (id, record) in last {
+                    match record {
+                        Some(record) => {
+                            table.insert(id, record)?;
+                        }
+                        None => {
+                            table.remove(id)?;
+                        }
+                    }
+                }
+                drop(entries);
                 for change in changes {
                     match change {
                         RegistrationChange::Put(r) => {
