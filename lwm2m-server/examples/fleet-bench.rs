@@ -20,7 +20,8 @@
 //!   floods) would refuse a fleet behind one address; the bench raises it
 //!   (`RegistrarConfig::register_rate_limit`) to `--register-rate` per second with a burst of
 //!   the whole fleet, and says so.
-//! - The bare echo is a child too (`--echo-child`): one tokio socket answering every datagram
+//! - The bare echo is a child too (`--echo-child`): one tokio socket (4 MiB receive buffer)
+//!   answering every datagram
 //!   with a CoAP-shaped ACK built by flipping header bytes (no CoAP library), driven by the same
 //!   generator with Update requests.
 //!
@@ -167,7 +168,7 @@ fn echo_child() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let socket = UdpSocket::bind("127.0.0.1:0").await?;
+        let socket = echo_socket()?;
         println!("ready {}", socket.local_addr()?);
         std::io::stdout().flush()?;
         tokio::spawn(async move {
@@ -202,6 +203,16 @@ fn echo_child() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
         Ok(())
     })
+}
+
+/// The echo's socket, with a receive buffer deep enough for every request in flight (each
+/// small datagram costs about 1 KiB of the default 208 KiB on loopback).
+fn echo_socket() -> std::io::Result<UdpSocket> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+    socket.set_recv_buffer_size(4 << 20)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 /// A child process, killed when dropped.
