@@ -26,6 +26,9 @@ async fn registrations_survive_a_restart_in_redis() {
         dir.path().join("data").display().to_string(),
     ];
     let binary = Binary::start(&args);
+    // The client starts once the binary serves (its first Register is then not lost to a
+    // socket that is not bound yet, which would cost it a retransmission back-off).
+    wait_for(api, "/api/clients", "").await;
     let client = support::spawn("redis-client", coap);
     let before = wait_for(api, "/api/clients/redis-client", "redis-client").await;
     binary.terminate();

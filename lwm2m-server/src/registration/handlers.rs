@@ -1,4 +1,5 @@
-//! Register, Update and De-register: validation, write-through, table change, event.
+//! Register, Update and De-register: validation, table change, the change and event held in
+//! the open batch (see `batch.rs`) until it is committed to the store.
 
 use std::net::SocketAddr;
 
@@ -11,7 +12,6 @@ use super::{
     CompactObjectLinks, IdentityVerdict, Refusal, Registrar, Registration, RegistrationEvent,
     RegistrationId, RegistrationOperation, RegistrationResponse, UnknownParameters,
 };
-use crate::store::RegistrationChange;
 use crate::Timestamp;
 
 impl Registrar {
@@ -107,23 +107,24 @@ impl Registrar {
         }
         let id = self.fresh_id();
         let registration = Registration::new(id, params, links, peer, now);
-        let mut changes = Vec::with_capacity(2);
-        if let Some(old) = existing {
-            changes.push(RegistrationChange::Remove(old));
-        }
-        changes.push(RegistrationChange::Put(&registration));
-        self.store.apply(&changes)?;
-
         // `fresh_id` returned an unused id, so the insert cannot clash.
         let replaced = self
             .table
             .insert(registration.clone())
             .map_err(|_| Refusal::Internal("a fresh registration id clashed"))?;
-        self.stats.registered += 1;
-        self.push_event(RegistrationEvent::Registered {
+        // Written to the store when the batch commits, before the answer goes out.
+        self.batch.created(id);
+        self.batch.registered += 1;
+        let old_id = replaced.as_ref().map(Registration::id);
+        let event = RegistrationEvent::Registered {
             registration,
             replaced: replaced.map(Box::new),
-        });
+        };
+        match old_id {
+            // The replaced registration travels in the event, which the undo reads.
+            Some(old_id) => self.batch.changed(old_id, event),
+            None => self.batch.event(event),
+        }
         Ok(RegistrationResponse::success(Code::CREATED, Some(id)))
     }
 
@@ -151,18 +152,21 @@ impl Registrar {
         let endpoint = current.endpoint_arc().clone();
         self.check_identity(peer, &endpoint, RegistrationOperation::Update)?;
         let previous = current.clone();
-        let mut next = previous.clone();
-        next.apply_update(&update, links, peer, now);
-        self.store.apply(&[RegistrationChange::Put(&next)])?;
-        // Same id, same endpoint: an in-place replacement that cannot clash.
-        self.table
-            .insert(next.clone())
-            .map_err(|_| Refusal::Internal("an updated registration clashed"))?;
-        self.stats.updated += 1;
-        self.push_event(RegistrationEvent::Updated {
-            previous: Box::new(previous),
-            current: next,
-        });
+        let Some(next) = self
+            .table
+            .update(id, |r| r.apply_update(&update, links, peer, now))
+            .cloned()
+        else {
+            return Err(Refusal::Internal("an updated registration vanished"));
+        };
+        self.batch.updated += 1;
+        self.batch.changed(
+            id,
+            RegistrationEvent::Updated {
+                previous: Box::new(previous),
+                current: next,
+            },
+        );
         Ok(RegistrationResponse::success(Code::CHANGED, None))
     }
 
@@ -176,10 +180,10 @@ impl Registrar {
         };
         let endpoint = current.endpoint_arc().clone();
         self.check_identity(peer, &endpoint, RegistrationOperation::Deregister)?;
-        self.store.apply(&[RegistrationChange::Remove(id)])?;
         if let Some(registration) = self.table.remove(id) {
-            self.stats.deregistered += 1;
-            self.push_event(RegistrationEvent::Deregistered { registration });
+            self.batch.deregistered += 1;
+            self.batch
+                .changed(id, RegistrationEvent::Deregistered { registration });
         }
         Ok(RegistrationResponse::success(Code::DELETED, None))
     }

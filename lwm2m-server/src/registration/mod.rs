@@ -29,6 +29,7 @@
 //! - Non-confirmable Register/Update get 4.00 (as in Leshan); a Register without payload gets 4.00
 //!   (the object links are mandatory).
 
+mod batch;
 mod config;
 mod event;
 mod handlers;

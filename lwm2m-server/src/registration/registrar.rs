@@ -8,6 +8,7 @@ use lwm2m_transport::IncomingRequest;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use super::batch::Batch;
 use super::rate_limit::RateLimiter;
 use super::{
     AcceptAll, IdentityCheck, Refusal, RegistrarConfig, Registration, RegistrationEvent,
@@ -129,6 +130,7 @@ impl RegistrarBuilder {
             identity: self.identity,
             rng: StdRng::from_seed(seed),
             events: VecDeque::new(),
+            batch: Batch::default(),
             stats: RegistrarStats {
                 unreadable_records: loaded.unreadable.len() as u64,
                 ..RegistrarStats::default()
@@ -151,6 +153,8 @@ impl RegistrarBuilder {
             }
         }
         registrar.expire(now);
+        // A failed removal is counted; the records are expired again at the next start.
+        let _ = registrar.commit();
         Ok(registrar)
     }
 }
@@ -168,7 +172,9 @@ impl RegistrarBuilder {
 ///   without an Update expires.
 ///
 /// Every change is written through to the [`RegistrationStore`] before the answer; when the
-/// store fails the change is not made and the client gets 5.00. Errors get the codes of digest
+/// store fails the change is not made and the client gets 5.00. A driver under load hands over
+/// every request that is waiting at once ([`handle_incoming_batch`](Self::handle_incoming_batch)):
+/// their changes are written in one store transaction (group commit). Errors get the codes of digest
 /// §8/§11 (see [`Refusal`](super::Refusal)). Registers are rate-limited per source.
 ///
 /// The registrar reads no clock: every call takes `now`. Call [`handle_timeout`](Self::handle_timeout)
@@ -210,6 +216,8 @@ pub struct Registrar {
     pub(super) limiter: Option<RateLimiter>,
     pub(super) rng: StdRng,
     events: VecDeque<RegistrationEvent>,
+    /// Changes made since the last commit.
+    pub(super) batch: Batch,
     pub(super) stats: RegistrarStats,
 }
 
@@ -261,12 +269,28 @@ impl Registrar {
             payload: request.payload(),
             confirmable: request.ty() == Type::Confirmable,
         };
-        self.handle(now, peer, &view)
+        let mut answer = [self.handle(now, peer, &view)];
+        self.finish(&mut answer);
+        let [answer] = answer;
+        answer
     }
 
     /// Handles a request delivered by the transport's endpoint (a Block1 body arrives whole).
     /// Answer it with `endpoint.respond(id, response.to_response())`.
     pub fn handle_incoming(
+        &mut self,
+        now: Timestamp,
+        peer: SocketAddr,
+        request: &IncomingRequest,
+    ) -> RegistrationResponse {
+        let mut answer = [self.handle_incoming_unstored(now, peer, request)];
+        self.finish(&mut answer);
+        let [answer] = answer;
+        answer
+    }
+
+    /// Handles a transport request, leaving its changes in the open batch.
+    pub(super) fn handle_incoming_unstored(
         &mut self,
         now: Timestamp,
         peer: SocketAddr,
@@ -285,7 +309,7 @@ impl Registrar {
         }
     }
 
-    fn refuse(&mut self, refusal: Refusal) -> RegistrationResponse {
+    pub(super) fn refuse(&mut self, refusal: Refusal) -> RegistrationResponse {
         self.stats.refused += 1;
         match refusal {
             Refusal::RateLimited { .. } => self.stats.rate_limited += 1,
@@ -295,7 +319,8 @@ impl Registrar {
         RegistrationResponse::refused(refusal, self.config.diagnostic_payloads)
     }
 
-    fn handle(
+    /// Handles one request, leaving its changes in the open batch.
+    pub(super) fn handle(
         &mut self,
         now: Timestamp,
         peer: SocketAddr,
@@ -314,6 +339,8 @@ impl Registrar {
     /// [`RegistrationEvent::Expired`]).
     pub fn handle_timeout(&mut self, now: Timestamp) {
         self.expire(now);
+        // A failed removal is counted in the stats and harmless (see `expire`).
+        let _ = self.commit();
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next: the earliest
@@ -364,24 +391,12 @@ impl Registrar {
         self.events.push_back(event);
     }
 
+    /// Removes the registrations past their deadline; their removal from the store goes with
+    /// the open batch. It stands even if that write fails: the stored record is past its
+    /// deadline, so the next start-up expires it again.
     fn expire(&mut self, now: Timestamp) {
-        let mut expired = Vec::new();
         while let Some(registration) = self.table.pop_expired(now) {
-            expired.push(registration);
-        }
-        if expired.is_empty() {
-            return;
-        }
-        let changes: Vec<_> = expired
-            .iter()
-            .map(|r| RegistrationChange::Remove(r.id()))
-            .collect();
-        // A failed removal is harmless: the stored record is past its deadline, so the next
-        // start-up expires it again.
-        if self.store.apply(&changes).is_err() {
-            self.stats.store_errors += 1;
-        }
-        for registration in expired {
+            self.batch.expired(registration.id());
             self.stats.expired += 1;
             self.push_event(RegistrationEvent::Expired { registration });
         }

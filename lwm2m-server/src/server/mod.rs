@@ -457,30 +457,43 @@ impl Shared {
     }
 
     fn handle_request(&self, request: ServerRequest, origin: security::Origin) {
-        let ServerRequest {
-            peer,
-            request,
-            responder,
-            ..
-        } = request;
-        let is_rd = request
-            .message()
-            .is_ok_and(|m| Registrar::is_registration_request(&m));
-        let response = if is_rd {
-            let answer = {
-                let mut registrar = lock(&self.registrar);
-                // Set under the registrar lock: the identity check reads it for this request.
-                *lock(&self.origin) = origin;
-                registrar.handle_incoming(Timestamp::now(), peer, &request)
-            };
-            if let Some(refusal) = answer.refusal() {
-                tracing::debug!(%peer, code = %answer.code(), %refusal, "registration request refused");
+        self.handle_requests(vec![request], origin);
+    }
+
+    /// Answers the requests that were waiting together, all from one origin: those on `/rd` as
+    /// one registrar batch (one store transaction, written before any of them is answered), the
+    /// others 4.04.
+    fn handle_requests(&self, requests: Vec<ServerRequest>, origin: security::Origin) {
+        let mut registration = Vec::with_capacity(requests.len());
+        for request in requests {
+            let is_rd = request
+                .request
+                .message()
+                .is_ok_and(|m| Registrar::is_registration_request(&m));
+            if is_rd {
+                registration.push(request);
+            } else {
+                let _ = request.responder.respond(Response::new(Code::NOT_FOUND));
             }
-            answer.to_response()
-        } else {
-            Response::new(Code::NOT_FOUND)
-        };
-        let _ = responder.respond(response);
+        }
+        if !registration.is_empty() {
+            let answers = {
+                let mut registrar = lock(&self.registrar);
+                // Set under the registrar lock: the identity check reads it for these requests.
+                *lock(&self.origin) = origin;
+                registrar.handle_incoming_batch(
+                    Timestamp::now(),
+                    registration.iter().map(|r| (r.peer, &r.request)),
+                )
+            };
+            for (request, answer) in registration.into_iter().zip(answers) {
+                if let Some(refusal) = answer.refusal() {
+                    let peer = request.peer;
+                    tracing::debug!(%peer, code = %answer.code(), %refusal, "registration request refused");
+                }
+                let _ = request.responder.respond(answer.to_response());
+            }
+        }
         self.publish_registrar_events();
     }
 }
@@ -518,6 +531,9 @@ fn log_event(event: &RegistrationEvent) {
     }
 }
 
+/// Most requests answered with one registrar batch (one store transaction).
+const MAX_BATCH: usize = 1024;
+
 /// The server task: requests in, registrar timers, until stopped.
 async fn run(
     endpoint: UdpEndpoint,
@@ -535,7 +551,17 @@ async fn run(
         tokio::select! {
             _ = &mut stop => break,
             request = incoming.next() => match request {
-                Some(request) => shared.handle_request(request, security::Origin::Plain),
+                Some(request) => {
+                    // Whatever else is waiting joins this batch (group commit).
+                    let mut requests = vec![request];
+                    while requests.len() < MAX_BATCH {
+                        match incoming.try_next() {
+                            Ok(Some(request)) => requests.push(request),
+                            _ => break,
+                        }
+                    }
+                    shared.handle_requests(requests, security::Origin::Plain);
+                }
                 None => break,
             },
             open = async {

@@ -7,11 +7,23 @@
 //! name, with a second table from PSK identity to endpoint; observations under registration id
 //! and token; bootstrap configurations under their endpoint name (the records of
 //! [`super::encode_observation`] and friends).
+//!
+//! ## Registration writes: a log, folded into the table
+//!
+//! A busy server changes registrations at random ids; written straight into the B-tree, every
+//! change of a batch dirties its own 4 KiB leaf page, and the flush of those pages is what
+//! limits a durable server. So [`RegistrationStore::apply`] appends each batch of changes as one
+//! entry of a log table (sequential: a few pages per commit, whatever the number of clients),
+//! and the log is folded into the registrations table, in order, in one transaction, once it
+//! holds as many changes as the table has registrations (at least 65 536), and whenever the
+//! store is opened. Every change is durable when `apply` returns; reads see the table after the
+//! fold.
 
 // redb's error is 160 bytes; it only ever travels from a failed operation straight into a
 // boxed `StoreError`, so its size costs nothing on the success path.
 #![allow(clippy::result_large_err)]
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use lwm2m_codec::coap::Token;
@@ -23,8 +35,8 @@ use super::records::{
 };
 use super::{
     decode_registration, encode_registration, BootstrapConfig, BootstrapConfigStore, Credential,
-    CredentialStore, LoadedRegistrations, Observation, ObservationStore, RegistrationChange,
-    RegistrationStore, SecurityInfo, StoreError,
+    CredentialStore, LoadedRegistrations, Observation, ObservationStore, RecordError,
+    RegistrationChange, RegistrationStore, SecurityInfo, StoreError,
 };
 use crate::registration::RegistrationId;
 
@@ -37,10 +49,20 @@ const PSK_IDENTITIES: TableDefinition<'static, &str, &str> = TableDefinition::ne
 const OBSERVATIONS: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("observations");
 const BOOTSTRAP_CONFIGS: TableDefinition<'static, &str, &[u8]> =
     TableDefinition::new("bootstrap_configs");
+/// Registration changes not yet folded into [`REGISTRATIONS`], by sequence number: each value is
+/// the changes of one `apply` (see [`LogEntry`]).
+const REGISTRATION_LOG: TableDefinition<'static, u64, &[u8]> =
+    TableDefinition::new("registration_log");
+
+/// The log is folded once it holds this many changes, or as many as the table has registrations
+/// if that is more (so folding costs at most a rewrite of the table per table's worth of changes).
+const FOLD_AFTER: u64 = 65_536;
 
 /// The layout of the tables above; a file with another layout is refused. (Tables added
-/// since version 1 are created on open, so a version 1 file stays readable.)
-const SCHEMA_VERSION: u32 = 1;
+/// since version 1 are created on open, so a version 1 file stays readable; version 2 added the
+/// registration log, which a version 1 build would ignore, so such a build refuses the file.)
+const SCHEMA_VERSION: u32 = 2;
+const OLDEST_READABLE_SCHEMA: u32 = 1;
 const SCHEMA_KEY: &str = "schema";
 
 /// When a commit reaches the disk.
@@ -68,6 +90,15 @@ pub enum Durability {
 pub struct RedbStore {
     db: Database,
     durability: Durability,
+    /// The log's next sequence number and how many changes it holds.
+    log_next: u64,
+    log_changes: u64,
+    /// Registrations in the table at the last fold.
+    folded_len: u64,
+    /// The fold threshold's floor ([`FOLD_AFTER`]; lowered by tests).
+    fold_after: u64,
+    /// Log entries that could not be read when the store was opened.
+    damaged: Vec<String>,
 }
 
 impl core::fmt::Debug for RedbStore {
@@ -94,12 +125,18 @@ impl RedbStore {
     pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
         let db = Database::create(path)
             .map_err(|e| StoreError::backend("open the database", redb::Error::from(e)))?;
-        let store = RedbStore {
+        let mut store = RedbStore {
             db,
             durability: Durability::Immediate,
+            log_next: 0,
+            log_changes: 0,
+            folded_len: 0,
+            fold_after: FOLD_AFTER,
+            damaged: Vec::new(),
         };
         match store.schema_version()? {
-            None | Some(SCHEMA_VERSION) => {}
+            None => {}
+            Some(v) if (OLDEST_READABLE_SCHEMA..=SCHEMA_VERSION).contains(&v) => {}
             Some(found) => {
                 return Err(StoreError::backend(
                     "check the schema",
@@ -113,9 +150,13 @@ impl RedbStore {
             tx.open_table(PSK_IDENTITIES)?;
             tx.open_table(OBSERVATIONS)?;
             tx.open_table(BOOTSTRAP_CONFIGS)?;
+            tx.open_table(REGISTRATION_LOG)?;
             tx.open_table(META)?.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
             Ok(())
         })?;
+        // A log left by the last run (a crash, or no fold before it stopped) is folded now;
+        // damaged entries are reported by the first `load`.
+        store.damaged = store.fold(&[])?;
         Ok(store)
     }
 
@@ -138,11 +179,30 @@ impl RedbStore {
         self.durability = durability;
     }
 
-    /// How many registrations are stored.
+    /// How many registrations are stored (the table's, as the log's changes leave it).
     pub fn registration_count(&self) -> Result<u64, StoreError> {
         let read = || -> Result<u64, redb::Error> {
             let tx = self.db.begin_read()?;
-            Ok(tx.open_table(REGISTRATIONS)?.len()?)
+            let table = tx.open_table(REGISTRATIONS)?;
+            let mut present: HashMap<String, (bool, bool)> = HashMap::new();
+            for item in tx.open_table(REGISTRATION_LOG)?.iter()? {
+                let (_, entry) = item?;
+                for op in LogEntry::read(entry.value()) {
+                    let (id, now) = match op {
+                        LogOp::Put(id, _) => (id, true),
+                        LogOp::Remove(id) => (id, false),
+                    };
+                    if let Some(state) = present.get_mut(id) {
+                        state.1 = now;
+                    } else {
+                        let before = table.get(id)?.is_some();
+                        present.insert(id.to_owned(), (before, now));
+                    }
+                }
+            }
+            let added = present.values().filter(|(b, n)| !b && *n).count() as u64;
+            let removed = present.values().filter(|(b, n)| *b && !n).count() as u64;
+            Ok(table.len()? + added - removed)
         };
         read().map_err(backend("count registrations"))
     }
@@ -168,9 +228,83 @@ impl RedbStore {
     }
 }
 
+impl RedbStore {
+    /// Folds the log and then `changes` into the registrations table, in one transaction, and
+    /// empties the log. Returns the keys of log entries that could not be read (dropped).
+    fn fold(&mut self, changes: &[RegistrationChange<'_>]) -> Result<Vec<String>, StoreError> {
+        let (damaged, len) = self.write(|tx| {
+            let mut damaged = Vec::new();
+            {
+                let mut table = tx.open_table(REGISTRATIONS)?;
+                let log = tx.open_table(REGISTRATION_LOG)?;
+                let mut entries = Vec::new();
+                for item in log.iter()? {
+                    entries.push(item?);
+                }
+                // Only the last change of each id counts; applied in key order, each leaf
+                // page of the table is visited once.
+                let mut last: BTreeMap<&str, Option<&[u8]>> = BTreeMap::new();
+                for (seq, entry) in &entries {
+                    let mut ops = LogEntry::read(entry.value());
+                    // An entry damaged half-way still has its good part, which is what the
+                    // commit that wrote it had.
+                    for op in ops.by_ref() {
+                        match op {
+                            LogOp::Put(id, record) => last.insert(id, Some(record)),
+                            LogOp::Remove(id) => last.insert(id, None),
+                        };
+                    }
+                    if ops.damaged {
+                        damaged.push(format!("registration_log/{}", seq.value()));
+                    }
+                }
+                for (id, record) in last {
+                    match record {
+                        Some(record) => {
+                            table.insert(id, record)?;
+                        }
+                        None => {
+                            table.remove(id)?;
+                        }
+                    }
+                }
+                drop(entries);
+                for change in changes {
+                    match change {
+                        RegistrationChange::Put(r) => {
+                            let bytes = encode_registration(r);
+                            table.insert(r.id().as_str(), bytes.as_slice())?;
+                        }
+                        RegistrationChange::Remove(id) => {
+                            table.remove(id.as_str())?;
+                        }
+                    }
+                }
+            }
+            tx.delete_table(REGISTRATION_LOG)?;
+            tx.open_table(REGISTRATION_LOG)?;
+            let len = tx.open_table(REGISTRATIONS)?.len()?;
+            Ok((damaged, len))
+        })?;
+        self.log_next = 0;
+        self.log_changes = 0;
+        self.folded_len = len;
+        Ok(damaged)
+    }
+}
+
 impl RegistrationStore for RedbStore {
     fn load(&mut self) -> Result<LoadedRegistrations, StoreError> {
         let mut loaded = LoadedRegistrations::default();
+        let mut damaged = core::mem::take(&mut self.damaged);
+        if self.log_changes > 0 {
+            damaged.extend(self.fold(&[])?);
+        }
+        for key in damaged {
+            loaded
+                .unreadable
+                .push((key, RecordError::InvalidField { field: "log entry" }));
+        }
         let mut read = || -> Result<(), redb::Error> {
             let tx = self.db.begin_read()?;
             let table = tx.open_table(REGISTRATIONS)?;
@@ -191,21 +325,23 @@ impl RegistrationStore for RedbStore {
         if changes.is_empty() {
             return Ok(());
         }
-        self.write(|tx| {
-            let mut table = tx.open_table(REGISTRATIONS)?;
-            for change in changes {
-                match change {
-                    RegistrationChange::Put(r) => {
-                        let bytes = encode_registration(r);
-                        table.insert(r.id().as_str(), bytes.as_slice())?;
-                    }
-                    RegistrationChange::Remove(id) => {
-                        table.remove(id.as_str())?;
-                    }
-                }
+        let count = changes.len() as u64;
+        if self.log_changes + count >= self.fold_after.max(self.folded_len) {
+            for key in self.fold(changes)? {
+                tracing::warn!(key, "a damaged registration log entry was dropped");
             }
+            return Ok(());
+        }
+        let entry = LogEntry::write(changes);
+        let seq = self.log_next;
+        self.write(|tx| {
+            tx.open_table(REGISTRATION_LOG)?
+                .insert(seq, entry.as_slice())?;
             Ok(())
-        })
+        })?;
+        self.log_next += 1;
+        self.log_changes += count;
+        Ok(())
     }
 }
 
@@ -307,6 +443,107 @@ impl CredentialStore for RedbStore {
         })?;
         old.map(|bytes| decode_credential(endpoint, endpoint, &bytes))
             .transpose()
+    }
+}
+
+/// One log entry: the changes of one `apply`, each a tag byte (`P`ut or `R`emove), the id's
+/// length (one byte) and bytes, and for a put the record's length (u32, little-endian) and bytes.
+struct LogEntry;
+
+const LOG_PUT: u8 = b'P';
+const LOG_REMOVE: u8 = b'R';
+
+impl LogEntry {
+    fn write(changes: &[RegistrationChange<'_>]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(changes.len() * 128);
+        for change in changes {
+            match change {
+                RegistrationChange::Put(r) => {
+                    let record = encode_registration(r);
+                    out.push(LOG_PUT);
+                    push_id(&mut out, r.id());
+                    // A record is a few hundred bytes; `max_object_links` keeps it far below 4 GiB.
+                    out.extend_from_slice(
+                        &u32::try_from(record.len())
+                            .unwrap_or(u32::MAX)
+                            .to_le_bytes(),
+                    );
+                    out.extend_from_slice(&record);
+                }
+                RegistrationChange::Remove(id) => {
+                    out.push(LOG_REMOVE);
+                    push_id(&mut out, *id);
+                }
+            }
+        }
+        out
+    }
+
+    fn read(bytes: &[u8]) -> LogOps<'_> {
+        LogOps {
+            rest: bytes,
+            damaged: false,
+        }
+    }
+}
+
+fn push_id(out: &mut Vec<u8>, id: RegistrationId) {
+    let id = id.as_str().as_bytes();
+    // Ids are at most `RegistrationId::MAX_LEN` (12) bytes.
+    out.push(id.len() as u8);
+    out.extend_from_slice(id);
+}
+
+/// One change read back from a log entry.
+enum LogOp<'a> {
+    Put(&'a str, &'a [u8]),
+    Remove(&'a str),
+}
+
+/// The changes of a log entry, in order; stops (setting `damaged`) at bytes that do not parse.
+struct LogOps<'a> {
+    rest: &'a [u8],
+    damaged: bool,
+}
+
+impl<'a> LogOps<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.rest.len() < n {
+            return None;
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Some(head)
+    }
+
+    fn op(&mut self) -> Option<LogOp<'a>> {
+        let tag = *self.take(1)?.first()?;
+        let id_len = usize::from(*self.take(1)?.first()?);
+        let id = std::str::from_utf8(self.take(id_len)?).ok()?;
+        match tag {
+            LOG_PUT => {
+                let len = u32::from_le_bytes(self.take(4)?.try_into().ok()?);
+                let record = self.take(usize::try_from(len).ok()?)?;
+                Some(LogOp::Put(id, record))
+            }
+            LOG_REMOVE => Some(LogOp::Remove(id)),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> Iterator for LogOps<'a> {
+    type Item = LogOp<'a>;
+
+    fn next(&mut self) -> Option<LogOp<'a>> {
+        if self.rest.is_empty() || self.damaged {
+            return None;
+        }
+        let op = self.op();
+        if op.is_none() {
+            self.damaged = true;
+        }
+        op
     }
 }
 
@@ -475,8 +712,144 @@ mod tests {
     // Not `super::*`: RedbStore implements four store traits whose `put`/`remove` would clash.
     use super::{
         Credential, CredentialStore, Database, Durability, RedbStore, SecurityInfo, StoreError,
-        META, SCHEMA_KEY,
+        META, REGISTRATION_LOG, SCHEMA_KEY,
     };
+    use crate::registration::{CompactObjectLinks, Registration};
+    use crate::store::{RegistrationChange, RegistrationStore};
+    use crate::Timestamp;
+    use lwm2m_model::RegisterParams;
+
+    fn registration(id: &str, endpoint: &str, lifetime: u32) -> Registration {
+        let mut params = RegisterParams::new(endpoint).unwrap();
+        params.lifetime = lifetime;
+        Registration::new(
+            id.parse().unwrap(),
+            params,
+            CompactObjectLinks::parse(b"</3/0>", 8).unwrap(),
+            "10.0.0.1:5683".parse().unwrap(),
+            Timestamp::from_unix_secs(1_000),
+        )
+    }
+
+    fn stored(store: &mut RedbStore) -> Vec<(String, u32)> {
+        let mut all: Vec<(String, u32)> = store
+            .load()
+            .unwrap()
+            .registrations
+            .iter()
+            .map(|r| (r.endpoint().to_owned(), r.lifetime()))
+            .collect();
+        all.sort();
+        all
+    }
+
+    fn log_len(store: &RedbStore) -> u64 {
+        use redb::ReadableTableMetadata;
+        let tx = store.db.begin_read().unwrap();
+        tx.open_table(REGISTRATION_LOG).unwrap().len().unwrap()
+    }
+
+    #[test]
+    fn the_log_is_replayed_in_order_counted_and_folded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.redb");
+        let (a, b, c) = (
+            registration("aaaa", "a", 10),
+            registration("bbbb", "b", 20),
+            registration("cccc", "c", 30),
+        );
+        {
+            let mut store = RedbStore::open(&path).unwrap();
+            store.set_durability(Durability::Eventual);
+            store.fold_after = 6;
+            store
+                .apply(&[RegistrationChange::Put(&a), RegistrationChange::Put(&b)])
+                .unwrap();
+            let a2 = registration("aaaa", "a", 11);
+            store
+                .apply(&[
+                    RegistrationChange::Put(&a2),
+                    RegistrationChange::Remove(b.id()),
+                ])
+                .unwrap();
+            assert_eq!(log_len(&store), 2, "two batches, two log entries");
+            assert_eq!(store.registration_count().unwrap(), 1);
+            // The sixth change reaches the threshold: everything is folded into the table.
+            store
+                .apply(&[RegistrationChange::Put(&c), RegistrationChange::Put(&b)])
+                .unwrap();
+            assert_eq!(log_len(&store), 0);
+            assert_eq!(store.registration_count().unwrap(), 3);
+            store.apply(&[RegistrationChange::Remove(c.id())]).unwrap();
+            assert_eq!(log_len(&store), 1);
+            assert_eq!(store.registration_count().unwrap(), 2);
+        } // closed with one entry in the log
+        let mut store = RedbStore::open(&path).unwrap();
+        assert_eq!(log_len(&store), 0, "folded at open");
+        assert_eq!(
+            stored(&mut store),
+            [("a".to_owned(), 11), ("b".to_owned(), 20)]
+        );
+    }
+
+    #[test]
+    fn a_damaged_log_entry_keeps_its_readable_part_and_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("damaged.redb");
+        {
+            let mut store = RedbStore::open(&path).unwrap();
+            store
+                .apply(&[RegistrationChange::Put(&registration("aaaa", "a", 10))])
+                .unwrap();
+        }
+        {
+            // A valid removal of "aaaa" followed by garbage, as entry 7.
+            let db = Database::create(&path).unwrap();
+            let tx = db.begin_write().unwrap();
+            let mut entry = vec![b'R', 4];
+            entry.extend_from_slice(b"aaaa");
+            entry.extend_from_slice(&[b'P', 200, 1, 2]);
+            tx.open_table(REGISTRATION_LOG)
+                .unwrap()
+                .insert(7, entry.as_slice())
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        let mut store = RedbStore::open(&path).unwrap();
+        let loaded = store.load().unwrap();
+        assert!(
+            loaded.registrations.is_empty(),
+            "the readable removal applied"
+        );
+        assert_eq!(loaded.unreadable.len(), 1);
+        assert_eq!(loaded.unreadable[0].0, "registration_log/7");
+        assert_eq!(store.registration_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_version_1_file_is_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.redb");
+        {
+            let db = Database::create(&path).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(META).unwrap().insert(SCHEMA_KEY, 1).unwrap();
+            tx.commit().unwrap();
+        }
+        let mut store = RedbStore::open(&path).unwrap();
+        assert!(stored(&mut store).is_empty());
+        drop(store);
+        let db = Database::create(&path).unwrap();
+        let tx = db.begin_read().unwrap();
+        let version = tx
+            .open_table(META)
+            .unwrap()
+            .get(SCHEMA_KEY)
+            .unwrap()
+            .unwrap()
+            .value();
+        assert_eq!(version, super::SCHEMA_VERSION);
+    }
 
     fn psk(endpoint: &str, identity: &str) -> SecurityInfo {
         SecurityInfo {
