@@ -100,6 +100,23 @@ pub enum ClientEvent {
     BootstrapStarted,
     /// A Bootstrap-Finish was accepted; the client registers with the configured servers.
     BootstrapFinished,
+    /// Firmware Update State (`/5/0/3`) or Update Result (`/5/0/5`) changed.
+    FirmwareStateChanged {
+        /// The new State.
+        state: crate::firmware::FirmwareState,
+        /// The new Update Result.
+        result: crate::firmware::UpdateResult,
+    },
+    /// A server wrote a Package URI the client does not pull by itself (`http://`,
+    /// `https://`): the application (the tokio runtime with the `http` feature) downloads
+    /// it and feeds it to [`Client::firmware_data`], then calls
+    /// [`Client::firmware_download_finished`] with the same `download` id.
+    FirmwareDownloadRequested {
+        /// Identifies this download in the calls back.
+        download: u32,
+        /// The Package URI.
+        uri: String,
+    },
     /// A bootstrap failed (Bootstrap-Request refused or unanswered, no Finish in time); the
     /// next Bootstrap-Request goes out at `retry_at`.
     BootstrapFailed {
@@ -139,6 +156,8 @@ pub struct Client<P> {
     pub(crate) now: Instant,
     /// The Bootstrap-Server account and bootstrap state, if the client has one.
     pub(crate) bootstrap: Option<Bootstrap<P>>,
+    /// The firmware update process, once the client has a Firmware Update object.
+    pub(crate) firmware: Option<Box<crate::firmware::FirmwareTask<P>>>,
 }
 
 impl<P> core::fmt::Debug for Client<P> {
@@ -177,11 +196,13 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             .min();
         let observations = self.observation_deadline();
         let bootstrap = self.bootstrap.as_ref().and_then(Bootstrap::deadline);
+        let firmware = self.firmware.as_ref().and_then(|f| f.deadline());
         [
             self.endpoint.poll_timeout(),
             registrations,
             observations,
             bootstrap,
+            firmware,
         ]
         .into_iter()
         .flatten()
@@ -192,6 +213,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
         self.endpoint.handle_timeout(now);
+        self.firmware_timeout(now);
         self.process(now);
     }
 
@@ -335,6 +357,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         for _ in 0..64 {
             self.drive_bootstrap(now);
             self.drive_registrations(now);
+            self.drive_firmware(now);
             self.drive_observations(now);
             let mut any = false;
             while let Some(event) = self.endpoint.poll_event() {
@@ -348,6 +371,9 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
     }
 
     fn on_endpoint_event(&mut self, now: Instant, event: Event<P>) {
+        if self.firmware_event(now, &event) {
+            return;
+        }
         match event {
             Event::Request { id, peer, request } => self.route_request(now, id, &peer, &request),
             Event::Response { id, response, .. } => self.route_response(now, id, Ok(&response)),
