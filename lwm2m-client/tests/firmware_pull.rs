@@ -226,7 +226,7 @@ async fn a_coap_pull_from_libcoap_coap_server_notls() {
     let mut stored = None;
     for _ in 0..50 {
         let attempt = tokio::time::timeout(
-            Duration::from_millis(2000),
+            Duration::from_secs(2),
             uploader.handle().request(libcoap_addr, put.clone()),
         )
         .await;

@@ -32,8 +32,8 @@ fn firmware(h: &mut Harness) -> &FirmwareObject {
     h.client().object::<FirmwareObject>(5).unwrap()
 }
 
-fn put_package(body: Vec<u8>) -> Request {
-    req(Code::PUT, "/5/0/0", Some(OPAQUE), &[], &body)
+fn put_package(body: &[u8]) -> Request {
+    req(Code::PUT, "/5/0/0", Some(OPAQUE), &[], body)
 }
 
 fn execute_update() -> Request {
@@ -64,7 +64,7 @@ fn a_200_kib_block1_push_streams_to_the_sink_and_update_installs_it() {
     assert_eq!(h.wait(result_obs).body().as_ref(), b"0");
 
     let data = image(200 * 1024);
-    let write = h.request(0, put_package(data.clone()));
+    let write = h.request(0, put_package(&data));
     assert_eq!(code(&write), Code::CHANGED);
     let fw = firmware(&mut h);
     assert_eq!(fw.state(), FirmwareState::Downloaded);
@@ -135,7 +135,10 @@ fn update_outside_downloaded_is_4_05_and_changes_nothing() {
 #[test]
 fn a_failed_install_returns_to_downloaded_with_result_8() {
     let mut h = harness(MemorySink::new().failing_apply());
-    assert_eq!(code(&h.request(0, put_package(image(3000)))), Code::CHANGED);
+    assert_eq!(
+        code(&h.request(0, put_package(&image(3000)))),
+        Code::CHANGED
+    );
     assert_eq!(code(&h.request(0, execute_update())), Code::CHANGED);
     h.run_for(Duration::from_secs(1));
     let fw = firmware(&mut h);
@@ -148,9 +151,12 @@ fn a_failed_install_returns_to_downloaded_with_result_8() {
 #[test]
 fn empty_or_null_package_resets_to_idle() {
     let mut h = harness(MemorySink::new());
-    assert_eq!(code(&h.request(0, put_package(image(5000)))), Code::CHANGED);
+    assert_eq!(
+        code(&h.request(0, put_package(&image(5000)))),
+        Code::CHANGED
+    );
     assert_eq!(firmware(&mut h).state(), FirmwareState::Downloaded);
-    assert_eq!(code(&h.request(0, put_package(vec![0]))), Code::CHANGED);
+    assert_eq!(code(&h.request(0, put_package(&[0]))), Code::CHANGED);
     let fw = firmware(&mut h);
     assert_eq!(
         (fw.state(), fw.result()),
@@ -162,7 +168,7 @@ fn empty_or_null_package_resets_to_idle() {
 #[test]
 fn a_sink_that_runs_out_of_room_stops_the_push_with_4_13_and_result_2() {
     let mut h = harness(MemorySink::with_capacity_limit(10 * 1024));
-    let answer = h.request(0, put_package(image(50 * 1024)));
+    let answer = h.request(0, put_package(&image(50 * 1024)));
     assert_eq!(code(&answer), Code::REQUEST_ENTITY_TOO_LARGE);
     let fw = firmware(&mut h);
     assert_eq!(
