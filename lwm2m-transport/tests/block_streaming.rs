@@ -79,8 +79,10 @@ fn streamed_block1_upload_arrives_block_by_block_over_a_lossy_link() {
 
 #[test]
 fn streamed_block1_answers_echo_the_block_and_ask_for_our_size() {
-    let mut server_config = Config::default();
-    server_config.block_size = 256;
+    let server_config = Config {
+        block_size: 256,
+        ..Config::default()
+    };
     let (mut net, client, server) = pair(6, Config::default(), server_config);
     net.endpoint(server).stream_block1("5/0/0");
     let client_addr = net.addr(client);

@@ -44,7 +44,8 @@ pub struct FirmwareTask<P> {
     resolve: Option<Resolver<P>>,
     /// What observers last saw.
     seen: (FirmwareState, UpdateResult),
-    coap: Option<CoapPull<P>>,
+    /// Boxed: most devices never pull, and a fleet holds thousands of tasks.
+    coap: Option<Box<CoapPull<P>>>,
     /// The id of the download handed to the application, while it runs.
     external: Option<u32>,
     next_external: u32,
@@ -281,13 +282,13 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         match started {
             Ok(request) => {
                 if let Some(task) = self.firmware.as_mut() {
-                    task.coap = Some(CoapPull {
+                    task.coap = Some(Box::new(CoapPull {
                         peer,
                         uri,
                         request,
                         szx,
                         etag,
-                    });
+                    }));
                 }
             }
             Err(e) => self.pull_failed(e),
@@ -330,7 +331,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
                 "{}: {e}",
                 pull.uri.as_str()
             ))),
-            Ok(response) => self.on_block(now, pull, response),
+            Ok(response) => self.on_block(now, *pull, response),
         }
         true
     }

@@ -168,7 +168,6 @@ pub type ApplyHook = Box<dyn FnMut(&Path) -> Result<(), FirmwareError> + Send>;
 /// ```
 pub struct FileSink {
     path: PathBuf,
-    part: PathBuf,
     file: Option<File>,
     limit: Option<u64>,
     written: u64,
@@ -188,12 +187,8 @@ impl core::fmt::Debug for FileSink {
 impl FileSink {
     /// A sink writing the image to `path` (through `<path>.part`).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        let path = path.into();
-        let mut part = path.clone().into_os_string();
-        part.push(".part");
         FileSink {
-            path,
-            part: PathBuf::from(part),
+            path: path.into(),
             file: None,
             limit: None,
             written: 0,
@@ -218,6 +213,13 @@ impl FileSink {
         self
     }
 
+    /// Where the image is written while it arrives (a fleet of idle sinks keeps only `path`).
+    fn part(&self) -> PathBuf {
+        let mut part = self.path.clone().into_os_string();
+        part.push(".part");
+        PathBuf::from(part)
+    }
+
     /// Where the finished image is.
     pub fn path(&self) -> &Path {
         &self.path
@@ -240,7 +242,7 @@ impl FirmwareSink for FileSink {
         if let Some(e) = size.and_then(|s| self.too_large(s)) {
             return Err(e);
         }
-        let file = File::create(&self.part).map_err(|e| FirmwareError::from_io(&e))?;
+        let file = File::create(self.part()).map_err(|e| FirmwareError::from_io(&e))?;
         self.file = Some(file);
         self.written = 0;
         Ok(())
@@ -272,13 +274,13 @@ impl FirmwareSink for FileSink {
             .ok_or_else(|| FirmwareError::ConnectionLost("no download in progress".into()))?;
         file.sync_all().map_err(|e| FirmwareError::from_io(&e))?;
         drop(file);
-        std::fs::rename(&self.part, &self.path).map_err(|e| FirmwareError::from_io(&e))
+        std::fs::rename(self.part(), &self.path).map_err(|e| FirmwareError::from_io(&e))
     }
 
     fn abort(&mut self) {
         if self.file.take().is_some() {
             // Nothing to do if it is already gone.
-            let _ = std::fs::remove_file(&self.part);
+            let _ = std::fs::remove_file(self.part());
         }
         self.written = 0;
     }

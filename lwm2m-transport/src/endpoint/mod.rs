@@ -156,7 +156,7 @@ pub struct Endpoint<P> {
     block2_cache: Block2Cache,
     budget: Budget,
     /// Uri-Paths whose Block1 uploads are delivered block by block ([`Endpoint::stream_block1`]).
-    block1_streams: Vec<Vec<String>>,
+    block1_streams: Vec<String>,
     transmits: VecDeque<Transmit<P>>,
     events: VecDeque<Event<P>>,
 }
@@ -453,11 +453,8 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
     ///
     /// A firmware image pushed to an LwM2M client this way never sits whole in memory.
     pub fn stream_block1(&mut self, uri_path: &str) {
-        let path: Vec<String> = uri_path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect();
+        let segments: Vec<&str> = uri_path.split('/').filter(|s| !s.is_empty()).collect();
+        let path = segments.join("/");
         if !self.block1_streams.contains(&path) {
             self.block1_streams.push(path);
         }

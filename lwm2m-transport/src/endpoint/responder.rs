@@ -212,7 +212,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         !self.block1_streams.is_empty()
             && self.block1_streams.iter().any(|path| {
                 msg.uri_path()
-                    .is_ok_and(|segments| segments.eq(path.iter().map(String::as_str)))
+                    .is_ok_and(|segments| segments.eq(path.split('/')))
             })
     }
 
