@@ -174,7 +174,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             });
         }
         match action {
-            Some(Action::Download(uri)) => self.start_pull(now, uri),
+            Some(Action::Download(uri)) => self.start_pull(now, *uri),
             Some(Action::Apply) => {
                 if let Some(task) = self.firmware.as_mut() {
                     task.apply_at = Some(now);

@@ -38,7 +38,7 @@ enum Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Action {
     /// Pull the package from this URI.
-    Download(PackageUri),
+    Download(Box<PackageUri>),
     /// Install the package (Update was executed and answered).
     Apply,
 }
@@ -100,7 +100,8 @@ pub struct FirmwareObject {
     package_uri: String,
     pkg_name: Option<String>,
     pkg_version: Option<String>,
-    protocols: Vec<Protocol>,
+    /// The listed protocols, one bit per `Protocol::value` (a fleet keeps thousands of these).
+    protocols: u8,
     delivery: DeliveryMethod,
     source: Option<Source>,
     received: u64,
@@ -129,7 +130,7 @@ impl FirmwareObject {
             package_uri: String::new(),
             pkg_name: None,
             pkg_version: None,
-            protocols: Protocol::supported(),
+            protocols: mask(&Protocol::supported()),
             delivery: DeliveryMethod::Both,
             source: None,
             received: 0,
@@ -141,10 +142,7 @@ impl FirmwareObject {
     /// URI; the others get result 9).
     #[must_use]
     pub fn with_protocols(mut self, protocols: &[Protocol]) -> Self {
-        let mut list = protocols.to_vec();
-        list.sort_unstable();
-        list.dedup();
-        self.protocols = list;
+        self.protocols = mask(protocols);
         self
     }
 
@@ -187,9 +185,21 @@ impl FirmwareObject {
         self.received
     }
 
-    /// The pull protocols listed in `/5/0/8`.
-    pub fn protocols(&self) -> &[Protocol] {
-        &self.protocols
+    /// The pull protocols listed in `/5/0/8`, in increasing order.
+    pub fn protocols(&self) -> Vec<Protocol> {
+        [
+            Protocol::Coap,
+            Protocol::Coaps,
+            Protocol::Http,
+            Protocol::Https,
+        ]
+        .into_iter()
+        .filter(|p| self.lists(*p))
+        .collect()
+    }
+
+    fn lists(&self, protocol: Protocol) -> bool {
+        self.protocols & bit(protocol) != 0
     }
 
     /// The sink, as its concrete type.
@@ -384,7 +394,7 @@ impl FirmwareObject {
         }
         self.package_uri = text.into();
         let uri = PackageUri::parse(text).and_then(|uri| {
-            if self.protocols.contains(&uri.scheme().protocol()) {
+            if self.lists(uri.scheme().protocol()) {
                 Ok(uri)
             } else {
                 Err(FirmwareError::UnsupportedProtocol(alloc::format!(
@@ -396,7 +406,7 @@ impl FirmwareObject {
         match uri {
             Ok(uri) => {
                 if self.start(Source::Pull, None).is_ok() {
-                    self.action = Some(Action::Download(uri));
+                    self.action = Some(Action::Download(Box::new(uri)));
                 }
             }
             // The state stays Idle; the server reads why in Update Result.
@@ -425,6 +435,19 @@ impl FirmwareObject {
     }
 }
 
+fn bit(protocol: Protocol) -> u8 {
+    match protocol {
+        Protocol::Coap => 1,
+        Protocol::Coaps => 2,
+        Protocol::Http => 4,
+        Protocol::Https => 8,
+    }
+}
+
+fn mask(protocols: &[Protocol]) -> u8 {
+    protocols.iter().fold(0, |m, p| m | bit(*p))
+}
+
 /// A Package of nothing or a single null byte resets the state machine.
 fn is_reset(data: &[u8]) -> bool {
     data.is_empty() || data == [0]
@@ -448,7 +471,7 @@ impl ObjectHandler for FirmwareObject {
             return Err(DmError::NotFound(instance_path(5, instance)));
         }
         let protocols: BTreeMap<u16, i64> = (0u16..)
-            .zip(self.protocols.iter().map(|p| p.value()))
+            .zip(self.protocols().iter().map(|p| p.value()))
             .collect();
         let values = FirmwareUpdate {
             package: Vec::new(),
