@@ -298,3 +298,84 @@ impl FirmwareSink for FileSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("lwm2m-sink-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn file_sink_keeps_half_images_out_of_the_final_name_and_aborts_cleanly() {
+        let dir = temp_dir("abort");
+        let image = dir.join("fw.bin");
+        let mut sink = FileSink::new(&image);
+        sink.begin(None).unwrap();
+        sink.write_chunk(0, b"half").unwrap();
+        assert!(!image.exists());
+        assert!(dir.join("fw.bin.part").exists());
+        sink.abort();
+        assert!(!dir.join("fw.bin.part").exists());
+        assert!(matches!(sink.apply(), Err(FirmwareError::UpdateFailed(_))));
+        assert!(matches!(
+            sink.write_chunk(4, b"more"),
+            Err(FirmwareError::ConnectionLost(_))
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn file_sink_refuses_what_exceeds_max_size_and_runs_the_apply_hook() {
+        let dir = temp_dir("limit");
+        let image = dir.join("fw.bin");
+        let mut sink = FileSink::new(&image).max_size(8);
+        assert!(matches!(
+            sink.begin(Some(9)),
+            Err(FirmwareError::NotEnoughFlash(_))
+        ));
+        sink.begin(Some(8)).unwrap();
+        sink.write_chunk(0, b"12345").unwrap();
+        assert!(matches!(
+            sink.write_chunk(5, b"6789"),
+            Err(FirmwareError::NotEnoughFlash(_))
+        ));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut sink = FileSink::new(&image).on_apply(move |path| {
+            tx.send(std::fs::read(path).unwrap()).unwrap();
+            Ok(())
+        });
+        sink.begin(None).unwrap();
+        sink.write_chunk(0, b"new image").unwrap();
+        sink.finish().unwrap();
+        sink.apply().unwrap();
+        assert_eq!(rx.recv().unwrap(), b"new image");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn memory_sink_checks_offsets_and_integrity() {
+        let mut sink = MemorySink::new().with_integrity_check(|d| {
+            if d.len() == 3 {
+                Ok(())
+            } else {
+                Err("length".into())
+            }
+        });
+        sink.begin(None).unwrap();
+        assert!(sink.write_chunk(1, b"x").is_err());
+        sink.write_chunk(0, b"ab").unwrap();
+        assert!(matches!(
+            sink.finish(),
+            Err(FirmwareError::IntegrityCheckFailure(_))
+        ));
+        sink.write_chunk(2, b"c").unwrap();
+        sink.finish().unwrap();
+        sink.apply().unwrap();
+        assert_eq!(sink.applied(), [b"abc".to_vec()]);
+    }
+}
