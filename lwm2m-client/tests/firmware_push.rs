@@ -320,3 +320,14 @@ fn a_whole_package_without_block1_is_written_at_once() {
     assert_eq!(fw.state(), FirmwareState::Downloaded);
     assert_eq!(fw.sink::<MemorySink>().unwrap().data(), data.as_slice());
 }
+
+#[test]
+fn a_push_with_post_as_in_the_ts_example_works_too() {
+    let mut h = harness(MemorySink::new());
+    let data = image(10 * 1024 + 5);
+    let answer = h.request(0, req(Code::POST, "/5/0/0", Some(OPAQUE), &[], &data));
+    assert_eq!(code(&answer), Code::CHANGED);
+    let fw = firmware(&mut h);
+    assert_eq!(fw.state(), FirmwareState::Downloaded);
+    assert!(fw.sink::<MemorySink>().unwrap().data() == data.as_slice());
+}
