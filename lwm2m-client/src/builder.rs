@@ -55,6 +55,7 @@ pub struct ClientBuilder<P> {
     timings: Timings,
     seed: Option<[u8; 32]>,
     bootstrap: Option<BootstrapConfig<P>>,
+    firmware_resolver: Option<crate::bootstrap::Resolver<P>>,
 }
 
 impl<P> core::fmt::Debug for ClientBuilder<P> {
@@ -78,6 +79,7 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
             timings: Timings::default(),
             seed: None,
             bootstrap: None,
+            firmware_resolver: None,
         }
     }
 
@@ -109,6 +111,16 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
     #[must_use]
     pub fn bootstrap_server(mut self, config: BootstrapConfig<P>) -> Self {
         self.bootstrap = Some(config);
+        self
+    }
+
+    /// How the host of a `coap://` Package URI becomes a peer for the firmware pull (e.g.
+    /// [`firmware::resolve_udp`](crate::firmware::resolve_udp)); without it the bootstrap
+    /// configuration's resolver is used, and without either a `coap://` pull ends with
+    /// result 7.
+    #[must_use]
+    pub fn firmware_resolver(mut self, resolve: crate::bootstrap::Resolver<P>) -> Self {
+        self.firmware_resolver = Some(resolve);
         self
     }
 
@@ -164,6 +176,9 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
                 },
             );
         }
+        let firmware_resolver = self
+            .firmware_resolver
+            .or_else(|| self.bootstrap.as_ref().map(|b| b.resolve));
         let bootstrap = Bootstrap::install_any(self.bootstrap, &mut security, self.servers.len());
         let mut objects: BTreeMap<u16, Box<dyn ObjectHandler>> = BTreeMap::new();
         objects.insert(0, Box::new(security));
@@ -191,11 +206,13 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
         let mut config = self.timings.transport.clone();
         // A notification that times out is stored and re-sent on the same relation.
         config.keep_relations_on_timeout = true;
-        let endpoint = match self.seed {
+        let mut endpoint = match self.seed {
             Some(seed) => Endpoint::new(config, seed),
             None => Endpoint::with_entropy(config),
         }
         .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let firmware =
+            crate::firmware::FirmwareTask::for_objects(&objects, firmware_resolver, &mut endpoint);
         Ok(Client {
             endpoint,
             endpoint_name: self.endpoint_name,
@@ -212,6 +229,7 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
             now: Instant::ZERO,
             bootstrap,
             queue: QueueState::default(),
+            firmware,
         })
     }
 }

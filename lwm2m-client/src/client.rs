@@ -106,6 +106,23 @@ pub enum ClientEvent {
     BootstrapStarted,
     /// A Bootstrap-Finish was accepted; the client registers with the configured servers.
     BootstrapFinished,
+    /// Firmware Update State (`/5/0/3`) or Update Result (`/5/0/5`) changed.
+    FirmwareStateChanged {
+        /// The new State.
+        state: crate::firmware::FirmwareState,
+        /// The new Update Result.
+        result: crate::firmware::UpdateResult,
+    },
+    /// A server wrote a Package URI the client does not pull by itself (`http://`,
+    /// `https://`): the application (the tokio runtime with the `http` feature) downloads
+    /// it and feeds it to [`Client::firmware_data`], then calls
+    /// [`Client::firmware_download_finished`] with the same `download` id.
+    FirmwareDownloadRequested {
+        /// Identifies this download in the calls back.
+        download: u32,
+        /// The Package URI.
+        uri: String,
+    },
     /// A bootstrap failed (Bootstrap-Request refused or unanswered, no Finish in time); the
     /// next Bootstrap-Request goes out at `retry_at`.
     BootstrapFailed {
@@ -147,6 +164,8 @@ pub struct Client<P> {
     pub(crate) bootstrap: Option<Bootstrap<P>>,
     /// Queue mode: asleep or awake, and until when.
     pub(crate) queue: QueueState,
+    /// The firmware update process, once the client has a Firmware Update object.
+    pub(crate) firmware: Option<Box<crate::firmware::FirmwareTask<P>>>,
 }
 
 impl<P> core::fmt::Debug for Client<P> {
@@ -194,12 +213,14 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             .min();
         let observations = self.observation_deadline();
         let bootstrap = self.bootstrap.as_ref().and_then(Bootstrap::deadline);
+        let firmware = self.firmware.as_ref().and_then(|f| f.deadline());
         [
             self.endpoint.poll_timeout(),
             registrations,
             observations,
             bootstrap,
             self.sleep_deadline(),
+            firmware,
         ]
         .into_iter()
         .flatten()
@@ -210,6 +231,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
         self.endpoint.handle_timeout(now);
+        self.firmware_timeout(now);
         self.process(now);
     }
 
@@ -379,6 +401,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             if !self.queue.asleep {
                 self.drive_registrations(now);
             }
+            self.drive_firmware(now);
             self.drive_observations(now);
             // A change just made a notification ready while asleep: wake and Update now.
             let mut any = self.drive_wake(now);
@@ -394,6 +417,9 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
     }
 
     fn on_endpoint_event(&mut self, now: Instant, event: Event<P>) {
+        if self.firmware_event(now, &event) {
+            return;
+        }
         match event {
             Event::Request { id, peer, request } => self.route_request(now, id, &peer, &request),
             Event::Response { id, response, .. } => self.route_response(now, id, Ok(&response)),

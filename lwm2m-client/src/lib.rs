@@ -12,6 +12,7 @@
 //! | [`ObjectHandler`] | what a device developer implements per object (read, write, execute, create, delete; defaults answer 4.05) |
 //! | [`TypedStore`] | an [`ObjectHandler`] over instances of a generated typed object (Server, Access Control, Location, ...) |
 //! | [`DeviceObject`] | the Device object with Reboot, Factory Reset and Error Code behaviour |
+//! | [`FirmwareObject`] | Firmware Update: push (Block1, streamed), pull (CoAP Block2, HTTP(S) with the `http`/`https` features), the state machine; images go to a [`firmware::FirmwareSink`] |
 //! | [`ClientEvent`] | registrations, executes (reboot!), writes, creates, deletes, observations |
 //! | [`DmError`] | a refused operation with the response code the TS gives |
 //!
@@ -57,8 +58,8 @@
 //! holds a pre-shared key ([`ServerAccount::psk`]); the `lwm2m-client` binary (feature `cli`)
 //! is a simulated device, or a fleet of them.
 //!
-//! Not in this crate yet: the firmware update process, DTLS with certificates or raw public
-//! keys, SMS.
+//! Not in this crate yet: DTLS with certificates or raw public keys (so no `coaps://` firmware
+//! pull), SMS.
 
 extern crate alloc;
 
@@ -71,6 +72,7 @@ mod config;
 mod content;
 mod dm;
 mod error;
+pub mod firmware;
 mod object;
 mod observe;
 mod queue;
@@ -84,4 +86,4 @@ pub use builder::{parse_coap_uri, ClientBuilder};
 pub use client::{Client, ClientEvent};
 pub use config::{ServerAccount, Timings};
 pub use error::{ClientError, DmError};
-pub use object::{DeviceObject, ObjectHandler, TypedStore, WriteMode};
+pub use object::{DeviceObject, FirmwareObject, ObjectHandler, TypedStore, WriteMode};

@@ -122,6 +122,8 @@ pub(crate) fn head_len(msg: &Message<'_>) -> usize {
 pub struct Request {
     pub(crate) template: Template,
     pub(crate) confirmable: bool,
+    /// Asks for this one Block2 block: the response is delivered as it comes, not fetched whole.
+    pub(crate) block2: Option<Block>,
 }
 
 impl Request {
@@ -130,6 +132,7 @@ impl Request {
         Request {
             template: Template::new(code),
             confirmable: true,
+            block2: None,
         }
     }
 
@@ -150,6 +153,7 @@ impl Request {
         Ok(Request {
             template,
             confirmable: ty != Type::NonConfirmable,
+            block2: None,
         })
     }
 
@@ -165,6 +169,30 @@ impl Request {
     pub fn with_confirmable(mut self, confirmable: bool) -> Request {
         self.confirmable = confirmable;
         self
+    }
+
+    /// Asks for exactly this Block2 block (RFC 7959 §2.4) and delivers the response as it comes,
+    /// with its Block2 option, instead of fetching the rest of the body: a downloader that
+    /// streams a large resource asks for one block after the other and never holds the whole
+    /// body.
+    ///
+    /// ```
+    /// use lwm2m_codec::coap::{Block, Code};
+    /// use lwm2m_transport::Request;
+    /// let get = Request::build(Code::GET, |b| { b.uri_path("/fw.bin"); })?
+    ///     .with_block2(Block::new(3, false, 6)?);
+    /// assert_eq!(get.block2(), Some(Block::new(3, false, 6)?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_block2(mut self, block: Block) -> Request {
+        self.block2 = Some(block);
+        self
+    }
+
+    /// The Block2 block asked for with [`with_block2`](Self::with_block2).
+    pub fn block2(&self) -> Option<Block> {
+        self.block2
     }
 
     /// The method.
@@ -199,6 +227,7 @@ impl core::fmt::Debug for Request {
         f.debug_struct("Request")
             .field("template", &self.template)
             .field("confirmable", &self.confirmable)
+            .field("block2", &self.block2)
             .finish()
     }
 }

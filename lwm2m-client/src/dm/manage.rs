@@ -31,6 +31,10 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         msg: &Message<'_>,
         body: &[u8],
     ) -> Result<Reply, DmError> {
+        if (path.object_id(), path.resource_id()) == (Some(5), Some(0)) {
+            // A firmware Package pushed with POST (as the TS example does) is a Write.
+            return self.write(ssid, path, msg, body);
+        }
         self.check_instance(path)?;
         let resource = self.resource_definition(path)?;
         self.require(ssid, path, AccessRights::EXECUTE)?;

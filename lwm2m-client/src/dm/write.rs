@@ -47,6 +47,9 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         } else {
             self.require(ssid, path, AccessRights::WRITE)?;
         }
+        if let Some(reply) = self.write_package_block(ssid, path, msg, body) {
+            return reply;
+        }
         let handler = self.handler(path)?;
         let definition = handler.definition();
         let node = content::decode(format, path, body, &self.registry)?;
@@ -132,6 +135,32 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         self.events
             .push_back(ClientEvent::Written { ssid, path: *path });
         Ok(Reply::empty(Code::CHANGED))
+    }
+
+    /// A Block1 block of a firmware Package (`/5/0/0`), streamed to the firmware sink.
+    fn write_package_block(
+        &mut self,
+        ssid: u16,
+        path: &Path,
+        msg: &Message<'_>,
+        body: &[u8],
+    ) -> Option<Result<Reply, DmError>> {
+        if (path.object_id(), path.resource_id(), path.level())
+            != (Some(5), Some(0), Level::Resource)
+        {
+            return None;
+        }
+        let block = msg.block1().ok().flatten()?;
+        let answer = match self.firmware_push(path, msg, block, body)? {
+            Ok(answer) => answer,
+            Err(e) => return Some(Err(e)),
+        };
+        if answer.complete {
+            self.changed.push(*path);
+            self.events
+                .push_back(ClientEvent::Written { ssid, path: *path });
+        }
+        Some(Ok(Reply::empty(answer.code)))
     }
 
     /// Write-Attributes: `PUT` with the attributes as Uri-Query items and no payload.

@@ -13,6 +13,7 @@
 //! behaviour.
 
 mod device;
+pub(crate) mod firmware;
 mod store;
 
 use alloc::vec::Vec;
@@ -24,6 +25,7 @@ use lwm2m_model::{ObjectDefinition, ObjectInstance, Path, Resource};
 use crate::error::DmError;
 
 pub use device::DeviceObject;
+pub use firmware::FirmwareObject;
 pub use store::TypedStore;
 
 /// How a Write changes an instance.

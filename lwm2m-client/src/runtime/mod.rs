@@ -46,6 +46,8 @@ use tokio::sync::{mpsc, oneshot};
 
 #[cfg(feature = "dtls")]
 mod dtls;
+#[cfg(feature = "http")]
+mod firmware;
 mod mailbox;
 
 use mailbox::{Command, Mailbox};
@@ -517,6 +519,10 @@ impl ClientTask {
     fn drain_events(&mut self, mut waiting: Option<&mut BTreeSet<u16>>) {
         while let Some(event) = self.client.poll_event() {
             log_event(self.client.endpoint_name(), &event);
+            #[cfg(feature = "http")]
+            if let ClientEvent::FirmwareDownloadRequested { download, uri } = &event {
+                firmware::spawn_http_download(Arc::clone(&self.mailbox), *download, uri.clone());
+            }
             if let (Some(waiting), ClientEvent::Deregistered { ssid }) =
                 (waiting.as_deref_mut(), &event)
             {

@@ -135,7 +135,9 @@ impl Outgoing {
                 extras.observe = Some(1);
             }
             let szx = config.szx();
-            if config.early_block2_negotiation
+            if let Some(block) = self.request.block2 {
+                extras.block2 = Some(block);
+            } else if config.early_block2_negotiation
                 && szx < Block::MAX_SZX
                 && self.request.code() == Code::GET
             {
@@ -205,6 +207,10 @@ impl Outgoing {
                 };
                 return Step::Block1(restart, true);
             }
+        }
+        if self.request.block2.is_some() && self.block1.is_none() {
+            // One block asked for by the application: delivered as it is.
+            return Step::Done;
         }
         let block2 = if code.is_success() {
             msg.block2().ok().flatten()

@@ -155,6 +155,8 @@ pub struct Endpoint<P> {
     uploads: Uploads,
     block2_cache: Block2Cache,
     budget: Budget,
+    /// Uri-Paths whose Block1 uploads are delivered block by block ([`Endpoint::stream_block1`]).
+    block1_streams: Vec<String>,
     transmits: VecDeque<Transmit<P>>,
     events: VecDeque<Event<P>>,
 }
@@ -201,6 +203,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
                 lifetime,
             ),
             budget: Budget::new(l.max_reassembly_bytes),
+            block1_streams: Vec::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             config,
@@ -436,6 +439,25 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
             .ok_or(EndpointError::UnknownIncoming(id))?;
         self.send_response(now, &incoming, &response, None)?;
         Ok(())
+    }
+
+    /// Delivers the Block1 uploads (RFC 7959 §2.5) to `uri_path` (e.g. `"/5/0/0"`) block by
+    /// block instead of reassembling them: each block is an [`Event::Request`] whose body is
+    /// the block's payload and whose options carry its Block1 option (read it with
+    /// `request.message()?.block1()`). The application writes the block where it belongs and
+    /// answers a block with M = 1 with 2.31 Continue, the last one with the final code; the
+    /// endpoint echoes the Block1 option in the answer (asking for its own block size if the
+    /// peer's is larger). A non-final block that is not of its block size is answered 4.00
+    /// here. Order and completeness are the application's to check (4.08 Request Entity
+    /// Incomplete when a block is missing). Requests to other paths are reassembled as before.
+    ///
+    /// A firmware image pushed to an LwM2M client this way never sits whole in memory.
+    pub fn stream_block1(&mut self, uri_path: &str) {
+        let segments: Vec<&str> = uri_path.split('/').filter(|s| !s.is_empty()).collect();
+        let path = segments.join("/");
+        if !self.block1_streams.contains(&path) {
+            self.block1_streams.push(path);
+        }
     }
 
     /// Sends the empty ACK for an incoming Confirmable request now ("the response will take a

@@ -136,10 +136,21 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
             }
         }
         let mut body = None;
+        let mut echo1 = block1.map(|b| b.with_more(false));
         if let Some(b1) = block1 {
-            match self.receive_block1(now, to, transfer, b1, msg) {
-                Some(whole) => body = Some(whole),
-                None => return,
+            if self.streams_block1(msg) {
+                // Delivered as it is; the application answers 2.31 Continue or the final code.
+                if b1.more() && msg.payload().len() != b1.size() as usize {
+                    self.reply_code(now, to, Code::BAD_REQUEST, None);
+                    return;
+                }
+                let szx = b1.szx().min(self.config.szx());
+                echo1 = Block::new(b1.num(), b1.more(), szx).ok();
+            } else {
+                match self.receive_block1(now, to, transfer, b1, msg) {
+                    Some(whole) => body = Some(whole),
+                    None => return,
+                }
             }
         }
         if observe == Some(1) {
@@ -173,7 +184,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
                 confirmable,
                 acked: false,
                 key,
-                block1: block1.map(|b| b.with_more(false)),
+                block1: echo1,
                 block2,
                 registration: msg.code() == Code::GET && observe == Some(0),
                 timer,
@@ -194,6 +205,15 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
                 confirmable,
             },
         });
+    }
+
+    /// Whether Block1 blocks of requests to this message's Uri-Path are delivered one by one.
+    fn streams_block1(&self, msg: &Message<'_>) -> bool {
+        !self.block1_streams.is_empty()
+            && self.block1_streams.iter().any(|path| {
+                msg.uri_path()
+                    .is_ok_and(|segments| segments.eq(path.split('/')))
+            })
     }
 
     /// One Block1 block: answered here (2.31 or an error) unless it completes the body, which is

@@ -85,6 +85,12 @@ struct Args {
     /// Seconds between two changes of the simulated values.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     update_interval: u64,
+
+    /// Directory where firmware images pushed to `/5/0/0` or pulled from the Package URI
+    /// (`coap://`, and `http(s)://` when built with the `http`/`https` features) are written,
+    /// as `<endpoint>.bin`; executing Update logs the image and reports success.
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("lwm2m-client-firmware"))]
+    firmware_dir: std::path::PathBuf,
 }
 
 /// The binding flag's values.
@@ -161,6 +167,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs what a server did to device `device` (1-based).
+fn log_device_event(device: usize, event: &ClientEvent) {
+    match event {
+        ClientEvent::Executed { path, .. } => tracing::info!(device, %path, "executed"),
+        ClientEvent::Written { path, .. } => tracing::info!(device, %path, "written"),
+        ClientEvent::FirmwareStateChanged { state, result } => {
+            tracing::info!(device, %state, result = result.value(), "firmware update");
+        }
+        _ => {}
+    }
+}
+
 /// The server address, once the flags make sense for what this client can do.
 fn check(args: &Args) -> Result<SocketAddr, String> {
     if args.psk_identity.as_deref() == Some("") {
@@ -176,6 +194,8 @@ fn check(args: &Args) -> Result<SocketAddr, String> {
     if args.count == 1 && args.endpoint.is_empty() {
         return Err("--endpoint must not be empty".into());
     }
+    std::fs::create_dir_all(&args.firmware_dir)
+        .map_err(|e| format!("cannot create {}: {e}", args.firmware_dir.display()))?;
     parse_coap_uri(&args.server).map_err(|e| e.to_string())
 }
 
@@ -190,6 +210,7 @@ fn account_of(args: &Args) -> Account<'_> {
             .as_deref()
             .zip(args.psk_key.as_ref())
             .map(|(identity, key)| (identity.as_bytes(), key.0.as_slice())),
+        firmware_dir: &args.firmware_dir,
     }
 }
 
@@ -277,9 +298,7 @@ async fn run(args: &Args, server: SocketAddr) -> Result<(), String> {
                             registered_count -= 1;
                         }
                     }
-                    ClientEvent::Executed { path, .. } => tracing::info!(device = client + 1, %path, "executed"),
-                    ClientEvent::Written { path, .. } => tracing::info!(device = client + 1, %path, "written"),
-                    _ => {}
+                    other => log_device_event(client + 1, &other),
                 }
                 if !memory_reported && registered_count == count {
                     memory_reported = true;

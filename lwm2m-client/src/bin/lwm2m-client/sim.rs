@@ -2,13 +2,14 @@
 //! them every few seconds (battery draining, radio and position wandering, traffic counters).
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use lwm2m_client::firmware::{resolve_udp, FileSink};
 use lwm2m_client::runtime::ClientHandle;
-use lwm2m_client::{Client, ClientBuilder, DeviceObject, TypedStore};
+use lwm2m_client::{Client, ClientBuilder, DeviceObject, FirmwareObject, TypedStore};
 use lwm2m_objects::{
-    ConnectivityMonitoring, ConnectivityStatistics, Device, FirmwareUpdate, Location, Security,
-    Server,
+    ConnectivityMonitoring, ConnectivityStatistics, Device, Location, Security, Server,
 };
 use lwm2m_transport::Instant;
 
@@ -23,6 +24,8 @@ pub(crate) struct Account<'a> {
     pub binding: &'a str,
     /// DTLS pre-shared key (identity, key): the server is `coaps://`.
     pub psk: Option<(&'a [u8], &'a [u8])>,
+    /// Where firmware images are written.
+    pub firmware_dir: &'a Path,
 }
 
 /// Device number `k` (1-based) named `name`, registering with `server`.
@@ -61,7 +64,8 @@ pub(crate) fn build_client(
         .map_err(|e| e.to_string())?
         .object(DeviceObject::new(initial_device(account.binding, k)))
         .object(TypedStore::with_instances([(0, initial_connectivity(k))]))
-        .object(TypedStore::with_instances([(0, initial_firmware())]))
+        .object(firmware(account.firmware_dir, name))
+        .firmware_resolver(resolve_udp)
         .object(TypedStore::with_instances([(0, initial_location(k))]))
         .object(TypedStore::with_instances([(
             0,
@@ -128,16 +132,14 @@ fn initial_connectivity(k: u32) -> ConnectivityMonitoring {
     }
 }
 
-fn initial_firmware() -> FirmwareUpdate {
-    FirmwareUpdate {
-        state: 0,         // Idle
-        update_result: 0, // Initial value
-        pkg_name: Some("lwm2m-rs-sim".into()),
-        pkg_version: Some(env!("CARGO_PKG_VERSION").into()),
-        firmware_update_protocol_support: Some([(0, 0)].into()), // CoAP
-        firmware_update_delivery_method: 0,                      // pull
-        ..FirmwareUpdate::default()
-    }
+/// Firmware Update: images go to `<dir>/<name>.bin`; "installing" one logs it.
+fn firmware(dir: &Path, name: &str) -> FirmwareObject {
+    let sink = FileSink::new(dir.join(format!("{name}.bin"))).on_apply(|image| {
+        let size = std::fs::metadata(image).map_or(0, |m| m.len());
+        tracing::info!(image = %image.display(), size, "installing the firmware image (simulated)");
+        Ok(())
+    });
+    FirmwareObject::new(sink).with_package_info("lwm2m-rs-sim", env!("CARGO_PKG_VERSION"))
 }
 
 fn initial_location(k: u32) -> Location {
@@ -284,13 +286,14 @@ mod tests {
             lifetime: 60,
             binding: "UQ",
             psk: None,
+            firmware_dir: Path::new("/nonexistent"),
         };
         let client = build_client(&account, "d1", "127.0.0.1:5683".parse().unwrap(), 1).unwrap();
         assert!(client.object::<DeviceObject>(3).is_some());
         assert!(client
             .object::<TypedStore<ConnectivityMonitoring>>(4)
             .is_some());
-        assert!(client.object::<TypedStore<FirmwareUpdate>>(5).is_some());
+        assert!(client.object::<FirmwareObject>(5).is_some());
         assert!(client.object::<TypedStore<Location>>(6).is_some());
         assert!(client
             .object::<TypedStore<ConnectivityStatistics>>(7)
@@ -310,6 +313,7 @@ mod tests {
             lifetime: 60,
             binding: "U",
             psk: None,
+            firmware_dir: Path::new("/nonexistent"),
         };
         let mut client =
             build_client(&account, "d2", "127.0.0.1:5683".parse().unwrap(), 2).unwrap();
