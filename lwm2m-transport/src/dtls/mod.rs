@@ -24,8 +24,10 @@
 //! The libraries' retransmission timers follow the wall clock; handshake and idle timeouts
 //! follow the caller's [`Instant`]s.
 //!
-//! Raw public keys (RFC 7250) need OpenSSL 3.2 or later; with an older library
-//! [`ClientCredentials::RawPublicKey`] is refused with [`ConfigError::RawPublicKeyUnsupported`].
+//! Raw public keys (RFC 7250, LwM2M security mode 1: [`ClientCredentials::RawPublicKey`],
+//! [`ServerConfigBuilder::raw_public_keys`]) need OpenSSL 3.2 or later, which the `dtls-rpk`
+//! feature builds from source; without it, or on an older library, they are refused with
+//! [`ConfigError::RawPublicKeyUnsupported`].
 //!
 //! [`Instant`]: crate::Instant
 
@@ -50,7 +52,7 @@ pub use config::{
 };
 pub use credentials::{
     Certificate, CertifiedKey, CipherSuite, ClientCredentials, Handshake, PeerIdentity, PrivateKey,
-    Psk, PskStore, Role, ServerTrust, MAX_PSK_IDENTITY_LEN, MAX_PSK_LEN,
+    Psk, PskStore, RawPublicKeyStore, Role, ServerTrust, MAX_PSK_IDENTITY_LEN, MAX_PSK_LEN,
 };
 pub use error::{Alert, ConfigError, DtlsError, HandshakeFailure, Limit, RecordProblem};
 pub use event::{Event, Transmit};
