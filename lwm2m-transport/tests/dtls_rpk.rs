@@ -205,7 +205,11 @@ mod with_rpk {
         let mut psk = client_table();
         psk.connect(Instant::ZERO, server_addr(), &psk_client(IDENTITY, KEY))
             .unwrap();
-        pump(Instant::ZERO, &mut server, &mut [(a, &mut good), (c, &mut psk)]);
+        pump(
+            Instant::ZERO,
+            &mut server,
+            &mut [(a, &mut good), (c, &mut psk)],
+        );
         let established = events(&mut server);
         assert_eq!(established.len(), 2, "{established:?}");
         assert!(connected(&events(&mut psk)).identity.name() == Some("lwm2m-client-1"));
@@ -238,14 +242,22 @@ mod with_rpk {
             .unwrap();
         psk.send(Instant::ZERO, &server_addr(), &get_request(8))
             .unwrap();
-        pump(Instant::ZERO, &mut server, &mut [(a, &mut good), (c, &mut psk)]);
+        pump(
+            Instant::ZERO,
+            &mut server,
+            &mut [(a, &mut good), (c, &mut psk)],
+        );
         for event in events(&mut server) {
             let Event::Data { peer, data } = event else {
                 panic!("unexpected {event:?}");
             };
             answer(&mut server, peer, &data);
         }
-        pump(Instant::ZERO, &mut server, &mut [(a, &mut good), (c, &mut psk)]);
+        pump(
+            Instant::ZERO,
+            &mut server,
+            &mut [(a, &mut good), (c, &mut psk)],
+        );
         assert_answered(&mut good, 7);
         assert_answered(&mut psk, 8);
         assert_eq!(server.stats().sessions, 2);
@@ -318,7 +330,7 @@ mod with_rpk {
         assert!(library_version().starts_with('3'));
     }
 
-    /// The `coap-client-gnutls -M` cases: an independent RFC 7250 implementation (GnuTLS) against
+    /// The `coap-client-gnutls -M` cases: an independent RFC 7250 implementation (`GnuTLS`) against
     /// our server on a real loopback socket.
     mod gnutls {
         use super::*;
@@ -372,7 +384,10 @@ mod with_rpk {
                         while let Some(event) = table.poll_event() {
                             match event {
                                 Event::Connected { handshake, .. } => {
-                                    seen2.lock().unwrap().push(Seen::Connected(handshake.identity));
+                                    seen2
+                                        .lock()
+                                        .unwrap()
+                                        .push(Seen::Connected(handshake.identity));
                                 }
                                 Event::Failed { error, .. } => {
                                     seen2.lock().unwrap().push(Seen::Failed(error));
@@ -442,8 +457,7 @@ mod with_rpk {
         #[test]
         fn coap_client_gnutls_with_a_raw_public_key_against_our_server() {
             let (server_party, device, stranger) = (Party::new(), Party::new(), Party::new());
-            let dir =
-                std::env::temp_dir().join(format!("lwm2m-dtls-rpk-{}", std::process::id()));
+            let dir = std::env::temp_dir().join(format!("lwm2m-dtls-rpk-{}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
             let (device_file, stranger_file) = (dir.join("device.pem"), dir.join("stranger.pem"));
             std::fs::write(&device_file, &device.sec1_pem).unwrap();

@@ -239,9 +239,7 @@ impl ServerConfigBuilder {
     /// Builds the DTLS library context.
     pub fn build(self) -> Result<ServerConfig, ConfigError> {
         check_mtu(self.mtu)?;
-        if self.psk_store.is_none()
-            && self.certificate.is_none()
-            && self.raw_public_keys.is_none()
+        if self.psk_store.is_none() && self.certificate.is_none() && self.raw_public_keys.is_none()
         {
             return Err(ConfigError::NoCredentials);
         }

@@ -64,8 +64,7 @@ fn note_unknown(store: &openssl::x509::X509StoreContextRef, spki: Vec<u8>) {
     let (Ok(ssl_index), Ok(index)) = (
         openssl::x509::X509StoreContext::ssl_idx(),
         super::context::notes_index(),
-    )
-    else {
+    ) else {
         return;
     };
     if let Some(notes) = store.ex_data(ssl_index).and_then(|ssl| ssl.ex_data(index)) {
