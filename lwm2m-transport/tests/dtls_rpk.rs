@@ -15,12 +15,10 @@ use openssl::ec::{EcGroup, EcKey};
 use openssl::nid::Nid;
 use openssl::pkey::Private;
 
-/// A raw-public-key party: its key in our form, its public key (`SubjectPublicKeyInfo` DER), and
-/// the RFC 5915 `EC PRIVATE KEY` PEM libcoap's `-M` reads.
+/// A raw-public-key party: its key in our form and its public key (`SubjectPublicKeyInfo` DER).
 struct Party {
     key: PrivateKey,
     spki: Vec<u8>,
-    sec1_pem: Vec<u8>,
 }
 
 impl Party {
@@ -28,14 +26,17 @@ impl Party {
         let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
         let ec: EcKey<Private> = EcKey::generate(&group).unwrap();
         let key = PrivateKey::from_der(&ec.private_key_to_der().unwrap()).unwrap();
-        let pkey = openssl::pkey::PKey::from_ec_key(ec.clone()).unwrap();
+        let pkey = openssl::pkey::PKey::from_ec_key(ec).unwrap();
         let spki = pkey.public_key_to_der().unwrap();
         assert_eq!(key.public_key_der().unwrap(), spki);
-        Party {
-            key,
-            spki,
-            sec1_pem: ec.private_key_to_pem().unwrap(),
-        }
+        Party { key, spki }
+    }
+
+    /// The RFC 5915 `EC PRIVATE KEY` PEM libcoap's `-M` reads.
+    #[cfg(feature = "dtls-rpk")]
+    fn sec1_pem(&self) -> Vec<u8> {
+        let pkey = openssl::pkey::PKey::private_key_from_der(self.key.pkcs8_der()).unwrap();
+        pkey.ec_key().unwrap().private_key_to_pem().unwrap()
     }
 }
 
@@ -460,8 +461,8 @@ mod with_rpk {
             let dir = std::env::temp_dir().join(format!("lwm2m-dtls-rpk-{}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
             let (device_file, stranger_file) = (dir.join("device.pem"), dir.join("stranger.pem"));
-            std::fs::write(&device_file, &device.sec1_pem).unwrap();
-            std::fs::write(&stranger_file, &stranger.sec1_pem).unwrap();
+            std::fs::write(&device_file, device.sec1_pem()).unwrap();
+            std::fs::write(&stranger_file, stranger.sec1_pem()).unwrap();
             let server = Server::start(rpk_server(&server_party, &[&device]).unwrap());
 
             let printed = gnutls_get(&server, &device_file, 10);
