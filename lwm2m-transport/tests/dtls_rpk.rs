@@ -297,6 +297,113 @@ mod with_rpk {
     }
 
     #[test]
+    fn a_rehandshake_resumes_and_keeps_the_raw_key_identity() {
+        let (server_party, client_party) = (Party::new(), Party::new());
+        let mut server = SessionTable::new(
+            Instant::ZERO,
+            Some(rpk_server(&server_party, &[&client_party]).unwrap()),
+            Limits::default(),
+        )
+        .unwrap();
+        let me = addr("10.0.0.2:40000");
+        let mut client = client_table();
+        client
+            .connect(
+                Instant::ZERO,
+                server_addr(),
+                &rpk_client(&client_party, &server_party.spki).unwrap(),
+            )
+            .unwrap();
+        pump(Instant::ZERO, &mut server, &mut [(me, &mut client)]);
+        assert!(!connected(&events(&mut server)).resumed);
+        events(&mut client);
+
+        let later = Instant::from_secs(30);
+        client.rehandshake(later, &server_addr()).unwrap();
+        assert!(pump(later, &mut server, &mut [(me, &mut client)]).is_empty());
+        let on_client = events(&mut client);
+        assert!(connected(&on_client).resumed, "{on_client:?}");
+        assert_eq!(
+            connected(&on_client).identity,
+            PeerIdentity::RawPublicKey {
+                spki: server_party.spki.clone()
+            }
+        );
+        let on_server = events(&mut server);
+        assert!(connected(&on_server).resumed);
+        assert_eq!(
+            server.handshake(&me).unwrap().identity,
+            PeerIdentity::RawPublicKey {
+                spki: client_party.spki.clone()
+            }
+        );
+        client.send(later, &server_addr(), &get_request(9)).unwrap();
+        pump(later, &mut server, &mut [(me, &mut client)]);
+        let [Event::Data { data, .. }] = &events(&mut server)[..] else {
+            panic!("expected the request after resumption");
+        };
+        assert_eq!(Message::parse(data).unwrap().message_id(), 9);
+    }
+
+    #[test]
+    fn certificate_and_raw_key_clients_share_one_server_key() {
+        let pki = Pki::new();
+        let server_key = PrivateKey::from_pem(&pki.pem["server.key"]).unwrap();
+        let server_spki = server_key.public_key_der().unwrap();
+        let device = Party::new();
+        let config = ServerConfig::builder()
+            .certificate(pki.server.clone())
+            .client_trust_anchors(vec![pki.ca.clone()])
+            .raw_public_keys(server_key, HashSet::from([device.spki.clone()]))
+            .build()
+            .unwrap();
+        let mut server = SessionTable::new(Instant::ZERO, Some(config), Limits::default()).unwrap();
+        let (a, b) = (addr("10.0.0.2:40000"), addr("10.0.0.3:40000"));
+        let mut rpk = client_table();
+        rpk.connect(
+            Instant::ZERO,
+            server_addr(),
+            &rpk_client(&device, &server_spki).unwrap(),
+        )
+        .unwrap();
+        let mut x509 = client_table();
+        let trust = ServerTrust::Anchors {
+            anchors: vec![pki.ca.clone()],
+            host: None,
+        };
+        x509.connect(
+            Instant::ZERO,
+            server_addr(),
+            &cert_client(&pki.client, trust),
+        )
+        .unwrap();
+        assert!(pump(
+            Instant::ZERO,
+            &mut server,
+            &mut [(a, &mut rpk), (b, &mut x509)]
+        )
+        .is_empty());
+        assert_eq!(
+            server.handshake(&a).unwrap().identity,
+            PeerIdentity::RawPublicKey {
+                spki: device.spki.clone()
+            }
+        );
+        assert_eq!(
+            server.handshake(&b).unwrap().identity.name(),
+            Some("urn:dev:client-1")
+        );
+        assert_eq!(
+            connected(&events(&mut x509)).identity.name(),
+            Some("lwm2m-server")
+        );
+        assert_eq!(
+            connected(&events(&mut rpk)).identity,
+            PeerIdentity::RawPublicKey { spki: server_spki }
+        );
+    }
+
+    #[test]
     fn bad_raw_public_key_settings_are_config_errors() {
         let (server_party, client_party) = (Party::new(), Party::new());
         assert!(matches!(
