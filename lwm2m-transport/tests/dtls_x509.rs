@@ -223,33 +223,6 @@ fn rehandshake_resumes_psk_and_certificate_sessions() {
     assert_eq!(server.stats().sessions, 2);
 }
 
-#[test]
-fn raw_public_keys_are_refused_with_a_typed_error_before_openssl_3_2() {
-    let key = PrivateKey::from_der(&pki_key_der()).unwrap();
-    let result = ClientConfig::builder(ClientCredentials::RawPublicKey {
-        key,
-        server_public_key: vec![0x30],
-    })
-    .build();
-    let version = library_version();
-    let err = result.unwrap_err();
-    let old = version.starts_with("3.0.") || version.starts_with("3.1.");
-    if old {
-        assert_eq!(
-            err,
-            ConfigError::RawPublicKeyUnsupported {
-                version: version.clone()
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            format!("raw public keys need OpenSSL >= 3.2, this is {version}")
-        );
-    } else {
-        assert!(matches!(err, ConfigError::Backend(_)), "{err:?}");
-    }
-}
-
 fn pki_key_der() -> Vec<u8> {
     let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
     // The RFC 5915 ECPrivateKey form of the LwM2M 1.0 examples.

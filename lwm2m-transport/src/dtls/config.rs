@@ -7,7 +7,9 @@ use core::time::Duration;
 use std::sync::Arc;
 
 use super::backend::{ClientBackend, ServerBackend};
-use super::credentials::{Certificate, CertifiedKey, ClientCredentials, PskStore};
+use super::credentials::{
+    Certificate, CertifiedKey, ClientCredentials, PrivateKey, PskStore, RawPublicKeyStore,
+};
 use super::error::ConfigError;
 
 /// The DTLS library behind a configuration.
@@ -145,6 +147,7 @@ impl ServerConfig {
             psk_store: None,
             certificate: None,
             client_anchors: Vec::new(),
+            raw_public_keys: None,
             mtu: DEFAULT_MTU,
             backend: Backend::default(),
             session_cache_size: DEFAULT_SESSION_CACHE_SIZE,
@@ -158,6 +161,7 @@ pub struct ServerConfigBuilder {
     psk_store: Option<Arc<dyn PskStore>>,
     certificate: Option<CertifiedKey>,
     client_anchors: Vec<Certificate>,
+    raw_public_keys: Option<(PrivateKey, Arc<dyn RawPublicKeyStore>)>,
     mtu: usize,
     backend: Backend,
     session_cache_size: usize,
@@ -173,6 +177,7 @@ impl fmt::Debug for ServerConfigBuilder {
             .field("psk_store", &self.psk_store.is_some())
             .field("certificate", &self.certificate)
             .field("client_anchors", &self.client_anchors)
+            .field("raw_public_keys", &self.raw_public_keys.is_some())
             .field("mtu", &self.mtu)
             .field("backend", &self.backend)
             .field("session_cache_size", &self.session_cache_size)
@@ -200,6 +205,16 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Accepts raw-public-key clients (RFC 7250, LwM2M security mode 1,
+    /// `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8`) whose key `trusted` accepts, presenting the public
+    /// half of `own`. With a [`certificate`](Self::certificate) as well, `own` must be the
+    /// certificate's key (OpenSSL holds one P-256 key per context). Needs the `dtls-rpk` feature;
+    /// [`build`](Self::build) refuses it otherwise with [`ConfigError::RawPublicKeyUnsupported`].
+    pub fn raw_public_keys(mut self, own: PrivateKey, trusted: impl RawPublicKeyStore) -> Self {
+        self.raw_public_keys = Some((own, Arc::new(trusted)));
+        self
+    }
+
     /// The largest datagram the server sends (default [`DEFAULT_MTU`]).
     pub fn mtu(mut self, mtu: usize) -> Self {
         self.mtu = mtu;
@@ -207,7 +222,7 @@ impl ServerConfigBuilder {
     }
 
     /// The DTLS library (default [`Backend::default`]). [`Backend::Dimpl`] refuses a
-    /// certificate with [`ConfigError::Unsupported`].
+    /// certificate or raw public keys with [`ConfigError::Unsupported`].
     pub fn backend(mut self, backend: Backend) -> Self {
         self.backend = backend;
         self
@@ -224,7 +239,8 @@ impl ServerConfigBuilder {
     /// Builds the DTLS library context.
     pub fn build(self) -> Result<ServerConfig, ConfigError> {
         check_mtu(self.mtu)?;
-        if self.psk_store.is_none() && self.certificate.is_none() {
+        if self.psk_store.is_none() && self.certificate.is_none() && self.raw_public_keys.is_none()
+        {
             return Err(ConfigError::NoCredentials);
         }
         if self.certificate.is_some() && self.client_anchors.is_empty() {
@@ -236,6 +252,9 @@ impl ServerConfigBuilder {
                 self.psk_store,
                 self.certificate.as_ref(),
                 &self.client_anchors,
+                self.raw_public_keys
+                    .as_ref()
+                    .map(|(own, trusted)| (own, Arc::clone(trusted))),
                 self.mtu,
                 self.session_cache_size,
             )?),
@@ -245,6 +264,12 @@ impl ServerConfigBuilder {
                     return Err(ConfigError::Unsupported {
                         backend: Backend::Dimpl,
                         mode: "certificates",
+                    });
+                }
+                if self.raw_public_keys.is_some() {
+                    return Err(ConfigError::Unsupported {
+                        backend: Backend::Dimpl,
+                        mode: "raw public keys",
                     });
                 }
                 let store = self.psk_store.ok_or(ConfigError::NoCredentials)?;

@@ -121,6 +121,49 @@ impl<S: PskStore + ?Sized> PskStore for Arc<S> {
     }
 }
 
+/// Which raw public keys (RFC 7250, LwM2M security mode 1) a DTLS server accepts from clients,
+/// each given as its `SubjectPublicKeyInfo` DER. Called during the handshake.
+///
+/// Sets and closures implement it:
+///
+/// ```
+/// use std::collections::HashSet;
+/// use lwm2m_transport::dtls::RawPublicKeyStore;
+/// let set = HashSet::from([vec![0x30, 0x59]]);
+/// assert!(set.is_trusted(&[0x30, 0x59]));
+/// let closure = |spki: &[u8]| spki.len() == 91;
+/// assert!(!closure.is_trusted(&[0x30, 0x59]));
+/// ```
+pub trait RawPublicKeyStore: Send + Sync + 'static {
+    /// Whether the client holding this key may connect; `false` ends the handshake with an
+    /// alert and [`HandshakeFailure::UnknownRawPublicKey`](crate::dtls::HandshakeFailure::UnknownRawPublicKey).
+    fn is_trusted(&self, spki: &[u8]) -> bool;
+}
+
+impl<F> RawPublicKeyStore for F
+where
+    F: Fn(&[u8]) -> bool + Send + Sync + 'static,
+{
+    fn is_trusted(&self, spki: &[u8]) -> bool {
+        self(spki)
+    }
+}
+
+impl<S> RawPublicKeyStore for std::collections::HashSet<Vec<u8>, S>
+where
+    S: core::hash::BuildHasher + Send + Sync + 'static,
+{
+    fn is_trusted(&self, spki: &[u8]) -> bool {
+        self.contains(spki)
+    }
+}
+
+impl<S: RawPublicKeyStore + ?Sized> RawPublicKeyStore for Arc<S> {
+    fn is_trusted(&self, spki: &[u8]) -> bool {
+        (**self).is_trusted(spki)
+    }
+}
+
 /// An X.509 certificate, validated and kept as DER.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Certificate {
@@ -252,6 +295,21 @@ impl PrivateKey {
     pub fn pkcs8_der(&self) -> &[u8] {
         &self.pkcs8
     }
+
+    /// The public half as `SubjectPublicKeyInfo` DER: what a raw-public-key peer is given to
+    /// trust (LwM2M `/0/x/4` in mode 1). Needs the `dtls-openssl` feature.
+    pub fn public_key_der(&self) -> Result<Vec<u8>, ConfigError> {
+        #[cfg(feature = "dtls-openssl")]
+        {
+            openssl::pkey::PKey::private_key_from_der(&self.pkcs8)
+                .and_then(|k| k.public_key_to_der())
+                .map_err(|e| ConfigError::PrivateKey(e.to_string()))
+        }
+        #[cfg(not(feature = "dtls-openssl"))]
+        {
+            Err(ConfigError::BackendNotCompiled(Backend::OpenSsl))
+        }
+    }
 }
 
 impl fmt::Debug for PrivateKey {
@@ -312,8 +370,9 @@ pub enum ClientCredentials {
         /// How the server's certificate is checked.
         trust: ServerTrust,
     },
-    /// Security mode 1 (RFC 7250). Refused with
-    /// [`ConfigError::RawPublicKeyUnsupported`] by OpenSSL before 3.2.
+    /// Security mode 1 (RFC 7250): `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8` with raw public keys both
+    /// ways. Needs the `dtls-rpk` feature (OpenSSL >= 3.2); refused with
+    /// [`ConfigError::RawPublicKeyUnsupported`] otherwise.
     RawPublicKey {
         /// The client's private key (its public key is derived from it).
         key: PrivateKey,
@@ -379,9 +438,10 @@ pub enum PeerIdentity {
         /// The certificate (DER).
         der: Vec<u8>,
     },
-    /// Raw public key mode: the peer's `SubjectPublicKeyInfo` (DER).
+    /// Raw public key mode: the peer's `SubjectPublicKeyInfo` (DER), which the server looks up to
+    /// find the endpoint (LwM2M binds mode 1 clients by key).
     RawPublicKey {
-        /// The key.
+        /// The key (`SubjectPublicKeyInfo` DER).
         spki: Vec<u8>,
     },
 }

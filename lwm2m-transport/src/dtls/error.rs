@@ -88,6 +88,14 @@ pub enum HandshakeFailure {
         /// OpenSSL's verification result, e.g. "unable to get local issuer certificate".
         reason: String,
     },
+    /// The peer authenticated with a raw public key (RFC 7250) this side does not trust: on a
+    /// server one its [`RawPublicKeyStore`](crate::dtls::RawPublicKeyStore) refused, on a client
+    /// one other than the expected server key.
+    #[error("unknown raw public key ({} bytes of SubjectPublicKeyInfo)", spki.len())]
+    UnknownRawPublicKey {
+        /// The peer's key (`SubjectPublicKeyInfo` DER).
+        spki: Vec<u8>,
+    },
     /// A certificate was required and the peer sent none.
     #[error("the peer sent no certificate")]
     NoCertificate,
@@ -272,24 +280,33 @@ pub enum ConfigError {
     /// A certificate that does not parse.
     #[error("certificate: {0}")]
     Certificate(String),
+    /// A public key (`SubjectPublicKeyInfo` DER) that does not parse.
+    #[error("public key: {0}")]
+    PublicKey(String),
     /// A private key that does not parse, or does not match the certificate.
     #[error("private key: {0}")]
     PrivateKey(String),
     /// A certificate chain without a leaf.
     #[error("empty certificate chain")]
     EmptyChain,
-    /// A server configuration with neither a PSK store nor a certificate.
-    #[error("no credentials: configure a PSK store, a certificate, or both")]
+    /// A server configuration with no PSK store, no certificate and no raw public key.
+    #[error("no credentials: configure a PSK store, a certificate or raw public keys")]
     NoCredentials,
     /// A server certificate without trust anchors for client certificates (LwM2M
     /// authentication is mutual).
     #[error("a server certificate needs trust anchors to verify client certificates")]
     NoClientTrustAnchors,
-    /// Raw public keys (RFC 7250) need a newer DTLS library.
-    #[error("raw public keys need OpenSSL >= 3.2, this is {version}")]
+    /// Raw public keys (RFC 7250) were configured, but the linked OpenSSL predates 3.2 or the
+    /// crate was built without the `dtls-rpk` feature (which builds OpenSSL 3.x from source).
+    #[error(
+        "raw public keys (RFC 7250) need OpenSSL >= 3.2 and the `dtls-rpk` feature; linked: OpenSSL {linked}{}",
+        if *compiled { "" } else { ", feature off" }
+    )]
     RawPublicKeyUnsupported {
         /// The linked library version, e.g. "3.0.19".
-        version: String,
+        linked: String,
+        /// Whether the `dtls-rpk` feature (the RFC 7250 calls) was compiled in.
+        compiled: bool,
     },
     /// An MTU outside 256..=16384.
     #[error("MTU {0} outside 256..=16384")]
@@ -352,11 +369,18 @@ mod tests {
         assert_eq!(Alert(200).to_string(), "#200");
         assert_eq!(
             ConfigError::RawPublicKeyUnsupported {
-                version: "3.0.19".into()
+                linked: "3.0.19".into(),
+                compiled: true,
             }
             .to_string(),
-            "raw public keys need OpenSSL >= 3.2, this is 3.0.19"
+            "raw public keys (RFC 7250) need OpenSSL >= 3.2 and the `dtls-rpk` feature; linked: OpenSSL 3.0.19"
         );
+        assert!(ConfigError::RawPublicKeyUnsupported {
+            linked: "3.5.1".into(),
+            compiled: false,
+        }
+        .to_string()
+        .ends_with("linked: OpenSSL 3.5.1, feature off"));
         assert_eq!(
             DtlsError::Malformed {
                 offset: 13,

@@ -1,6 +1,6 @@
 //! DTLS 1.2 (RFC 6347) for CoAP over one UDP socket, sans-IO, in the security modes of LwM2M 1.0
-//! (§7.1 of the TS): PSK with `TLS_PSK_WITH_AES_128_CCM_8`, and X.509 certificates with
-//! `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8`, both on one server socket.
+//! (§7.1 of the TS): PSK with `TLS_PSK_WITH_AES_128_CCM_8`, and X.509 certificates or raw public
+//! keys with `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8`, all on one server socket.
 //!
 //! - [`SessionTable`] holds the sessions of a socket by peer address: it does the cookie exchange
 //!   statelessly, caps half-open handshakes per source and in total, evicts idle sessions, lets a
@@ -11,21 +11,24 @@
 //!   at once and resends what the server had not answered.
 //! - [`Session`] is one connection, usable alone on the client side.
 //! - [`ServerConfig`] and [`ClientConfig`] hold the credentials ([`PskStore`], [`Psk`],
-//!   [`Certificate`], [`PrivateKey`], [`ServerTrust`]); a completed handshake reports the
-//!   authenticated [`PeerIdentity`] to bind to the LwM2M endpoint name.
+//!   [`Certificate`], [`PrivateKey`], [`ServerTrust`], [`RawPublicKeyStore`]); a completed
+//!   handshake reports the authenticated [`PeerIdentity`] to bind to the LwM2M endpoint name.
 //!
 //! Like the CoAP endpoint it does no IO and reads no clock: a driver feeds datagrams and time and
 //! sends what comes back. The DTLS library sits behind a crate-internal backend trait, chosen per
 //! configuration with [`Backend`]:
-//! - OpenSSL (through the `openssl` crate, feature `dtls-openssl`): PSK, X.509, resumption;
+//! - OpenSSL (through the `openssl` crate, feature `dtls-openssl`): PSK, X.509, resumption, and
+//!   raw public keys with feature `dtls-rpk`;
 //! - dimpl (pure Rust, feature `dtls-dimpl`): PSK only, a few KiB per session instead of tens,
 //!   for servers holding very many sessions. It needs no OpenSSL at all.
 //!
 //! The libraries' retransmission timers follow the wall clock; handshake and idle timeouts
 //! follow the caller's [`Instant`]s.
 //!
-//! Raw public keys (RFC 7250) need OpenSSL 3.2 or later; with an older library
-//! [`ClientCredentials::RawPublicKey`] is refused with [`ConfigError::RawPublicKeyUnsupported`].
+//! Raw public keys (RFC 7250, LwM2M security mode 1: [`ClientCredentials::RawPublicKey`],
+//! [`ServerConfigBuilder::raw_public_keys`]) need OpenSSL 3.2 or later, which the `dtls-rpk`
+//! feature builds from source; without it, or on an older library, they are refused with
+//! [`ConfigError::RawPublicKeyUnsupported`].
 //!
 //! [`Instant`]: crate::Instant
 
@@ -50,7 +53,7 @@ pub use config::{
 };
 pub use credentials::{
     Certificate, CertifiedKey, CipherSuite, ClientCredentials, Handshake, PeerIdentity, PrivateKey,
-    Psk, PskStore, Role, ServerTrust, MAX_PSK_IDENTITY_LEN, MAX_PSK_LEN,
+    Psk, PskStore, RawPublicKeyStore, Role, ServerTrust, MAX_PSK_IDENTITY_LEN, MAX_PSK_LEN,
 };
 pub use error::{Alert, ConfigError, DtlsError, HandshakeFailure, Limit, RecordProblem};
 pub use event::{Event, Transmit};

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use openssl::error::ErrorStack;
 use openssl::pkey::PKey;
@@ -14,17 +14,19 @@ use openssl::x509::X509;
 
 use super::engine::{OpensslEngine, Pipe};
 use super::ffi;
+use super::rpk;
 use crate::dtls::backend::{ClientBackend, Engine, Output, Resumption, ServerBackend};
 use crate::dtls::credentials::{
-    Certificate, CertifiedKey, ClientCredentials, PskStore, Role, ServerTrust,
+    Certificate, CertifiedKey, ClientCredentials, PrivateKey, PskStore, RawPublicKeyStore, Role,
+    ServerTrust,
 };
 use crate::dtls::error::{ConfigError, DtlsError};
 use crate::dtls::record::{self, ClientHello, Summary};
 
 const PSK_SUITE: &str = "PSK-AES128-CCM8";
 const ECDHE_SUITE: &str = "ECDHE-ECDSA-AES128-CCM8";
-/// OpenSSL 3.2 moved the `CCM_8` suites to security level 0, and added RFC 7250 raw public keys.
-const SECLEVEL_0_FROM: i64 = 0x3020_0000;
+/// OpenSSL 3.2 moved the `CCM_8` suites to security level 0 (the release that added RFC 7250).
+const SECLEVEL_0_FROM: i64 = rpk::RPK_FROM;
 
 /// What callbacks of one `Ssl` need to know or leave behind.
 #[derive(Debug, Default)]
@@ -34,6 +36,8 @@ pub(super) struct Notes {
     pub(super) cookie: Vec<u8>,
     /// A PSK identity the store did not know (server).
     pub(super) unknown_identity: Option<Vec<u8>>,
+    /// A raw public key the verify callback refused (it only gets a shared reference).
+    pub(super) unknown_rpk: Mutex<Option<Vec<u8>>>,
 }
 
 /// The `Ssl` `ex_data` slot of [`Notes`].
@@ -47,13 +51,7 @@ pub(super) fn notes_index() -> Result<openssl::ex_data::Index<Ssl, Notes>, DtlsE
 
 /// The linked OpenSSL version as `major.minor.patch`.
 pub(crate) fn library_version() -> String {
-    let n = openssl::version::number();
-    format!(
-        "{}.{}.{}",
-        (n >> 28) & 0xf,
-        (n >> 20) & 0xff,
-        (n >> 4) & 0xff
-    )
+    rpk::version_text(openssl::version::number())
 }
 
 fn cipher_list(suites: &[&str]) -> String {
@@ -135,15 +133,19 @@ impl OpensslServer {
         psk_store: Option<Arc<dyn PskStore>>,
         certificate: Option<&CertifiedKey>,
         client_anchors: &[Certificate],
+        raw_public_keys: Option<(&PrivateKey, Arc<dyn RawPublicKeyStore>)>,
         mtu: usize,
         session_cache_size: usize,
     ) -> Result<OpensslServer, ConfigError> {
+        if raw_public_keys.is_some() {
+            rpk::supported()?;
+        }
         let index = notes_index().map_err(|e| ConfigError::Backend(e.to_string()))?;
         let mut suites = Vec::new();
         if psk_store.is_some() {
             suites.push(PSK_SUITE);
         }
-        if certificate.is_some() {
+        if certificate.is_some() || raw_public_keys.is_some() {
             suites.push(ECDHE_SUITE);
         }
         let mut b = base(SslMethod::dtls_server(), &suites)?;
@@ -192,6 +194,10 @@ impl OpensslServer {
             // OpenSSL requests no certificate on PSK suites, so PSK clients are unaffected.
             b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
         }
+        if let Some((own, trusted)) = raw_public_keys {
+            // Replaces the verify mode above with the same mode and a callback.
+            rpk::server(&mut b, own, trusted, certificate)?;
+        }
         Ok(OpensslServer {
             ctx: b.build(),
             mtu,
@@ -214,7 +220,7 @@ impl ServerBackend for OpensslServer {
             notes_index()?,
             Notes {
                 cookie: cookie.to_vec(),
-                unknown_identity: None,
+                ..Notes::default()
             },
         );
         ssl.set_accept_state();
@@ -296,15 +302,14 @@ impl OpensslClient {
                 }
                 b
             }
-            ClientCredentials::RawPublicKey { .. } => {
-                return Err(if openssl::version::number() < SECLEVEL_0_FROM {
-                    ConfigError::RawPublicKeyUnsupported {
-                        version: library_version(),
-                    }
-                } else {
-                    // OpenSSL >= 3.2 could (RFC 7250 API through FFI); this backend does not yet.
-                    ConfigError::Backend("raw public keys are not implemented yet".into())
-                });
+            ClientCredentials::RawPublicKey {
+                key,
+                server_public_key,
+            } => {
+                rpk::supported()?;
+                let mut b = base(SslMethod::dtls_client(), &[ECDHE_SUITE])?;
+                rpk::client(&mut b, key, server_public_key)?;
+                b
             }
         };
         let sni = server_name.filter(|n| n.parse::<IpAddr>().is_err());

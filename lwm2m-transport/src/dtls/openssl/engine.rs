@@ -223,6 +223,11 @@ impl OpensslEngine {
                     Role::Client => self.own_psk_identity.clone().unwrap_or_default(),
                 },
             },
+            CipherSuite::EcdheEcdsaAes128Ccm8 if peer_raw_key(ssl).is_some() => {
+                PeerIdentity::RawPublicKey {
+                    spki: peer_raw_key(ssl).unwrap_or_default(),
+                }
+            }
             CipherSuite::EcdheEcdsaAes128Ccm8 => {
                 let cert = ssl
                     .peer_certificate()
@@ -247,6 +252,19 @@ impl OpensslEngine {
             cipher_suite,
             resumed: ssl.session_reused(),
         })
+    }
+}
+
+/// The peer's raw public key (RFC 7250), if it used one; never without the `dtls-rpk` feature.
+fn peer_raw_key(ssl: &openssl::ssl::SslRef) -> Option<Vec<u8>> {
+    #[cfg(feature = "dtls-rpk")]
+    {
+        ffi::peer_rpk(ssl)
+    }
+    #[cfg(not(feature = "dtls-rpk"))]
+    {
+        let _ = ssl;
+        None
     }
 }
 

@@ -29,6 +29,10 @@ pub(super) fn classify(
     if let Some(identity) = notes.and_then(|n| n.unknown_identity.clone()) {
         return HandshakeFailure::UnknownPskIdentity { identity };
     }
+    let unknown_rpk = notes.and_then(|n| n.unknown_rpk.lock().ok().and_then(|mut k| k.take()));
+    if let Some(spki) = unknown_rpk {
+        return HandshakeFailure::UnknownRawPublicKey { spki };
+    }
     let reasons = error
         .ssl_error()
         .into_iter()

@@ -2,6 +2,12 @@
 //! `DTLSv1_handle_timeout` (macros over `SSL_ctrl`, needed to drive DTLS retransmission without a
 //! socket) and `SSL_set_session` (marked unsafe there because the session must come from the
 //! same context, which [`set_session`]'s callers guarantee).
+//!
+//! With the `dtls-rpk` feature (which links an OpenSSL >= 3.2 built from source) also the four
+//! RFC 7250 calls of OpenSSL 3.2 that neither `openssl` nor `openssl-sys` bind:
+//! `SSL_CTX_set1_client_cert_type`, `SSL_CTX_set1_server_cert_type`, `SSL_get0_peer_rpk` and
+//! `X509_STORE_CTX_get0_rpk`. They are declared only under that feature: a system OpenSSL 3.0
+//! lacks the symbols and would not link.
 #![allow(unsafe_code)]
 
 use core::time::Duration;
@@ -67,3 +73,92 @@ pub(crate) fn set_session(ssl: &mut SslRef, session: &SslSessionRef) -> Result<(
     // the requirement `SslRef::set_session` documents.
     unsafe { ssl.set_session(session) }
 }
+
+/// RFC 7250 certificate types (`TLSEXT_cert_type_*`).
+#[cfg(feature = "dtls-rpk")]
+pub(crate) mod cert_type {
+    /// `TLSEXT_cert_type_x509`.
+    pub(crate) const X509: u8 = 0;
+    /// `TLSEXT_cert_type_rpk`.
+    pub(crate) const RAW_PUBLIC_KEY: u8 = 2;
+}
+
+#[cfg(feature = "dtls-rpk")]
+mod rpk {
+    use foreign_types::ForeignTypeRef;
+    use openssl::error::ErrorStack;
+    use openssl::pkey::{PKeyRef, Public};
+    use openssl::ssl::{SslContextBuilder, SslRef};
+    use openssl::x509::X509StoreContextRef;
+    use openssl_sys::{EVP_PKEY, SSL, SSL_CTX, X509_STORE_CTX};
+
+    extern "C" {
+        fn SSL_CTX_set1_client_cert_type(
+            ctx: *mut SSL_CTX,
+            val: *const libc::c_uchar,
+            len: libc::size_t,
+        ) -> libc::c_int;
+        fn SSL_CTX_set1_server_cert_type(
+            ctx: *mut SSL_CTX,
+            val: *const libc::c_uchar,
+            len: libc::size_t,
+        ) -> libc::c_int;
+        fn SSL_get0_peer_rpk(s: *const SSL) -> *mut EVP_PKEY;
+        fn X509_STORE_CTX_get0_rpk(ctx: *const X509_STORE_CTX) -> *mut EVP_PKEY;
+    }
+
+    /// The certificate types this context accepts from clients and offers as a server (or asks of
+    /// the server, as a client), in order of preference.
+    pub(crate) fn set_cert_types(
+        b: &mut SslContextBuilder,
+        client: &[u8],
+        server: &[u8],
+    ) -> Result<(), ErrorStack> {
+        // SAFETY: `b` owns a live SSL_CTX; both calls copy `len` bytes from the slices, which
+        // outlive the calls.
+        let (c, s) = unsafe {
+            (
+                SSL_CTX_set1_client_cert_type(b.as_ptr(), client.as_ptr(), client.len()),
+                SSL_CTX_set1_server_cert_type(b.as_ptr(), server.as_ptr(), server.len()),
+            )
+        };
+        if c == 1 && s == 1 {
+            Ok(())
+        } else {
+            Err(ErrorStack::get())
+        }
+    }
+
+    /// `SubjectPublicKeyInfo` DER of a borrowed `EVP_PKEY`, or `None` for a null pointer.
+    ///
+    /// # Safety
+    /// `key` is null or points to an `EVP_PKEY` that stays alive for the call.
+    unsafe fn spki(key: *mut EVP_PKEY) -> Option<Vec<u8>> {
+        if key.is_null() {
+            return None;
+        }
+        // SAFETY: non-null and alive per the contract; the reference does not outlive the call
+        // and does not free the key (a `PKeyRef` borrows).
+        let key = unsafe { PKeyRef::<Public>::from_ptr(key) };
+        key.public_key_to_der().ok()
+    }
+
+    /// The raw public key the peer authenticated with (`SubjectPublicKeyInfo` DER), or `None`
+    /// when it used a certificate or none.
+    pub(crate) fn peer_rpk(ssl: &SslRef) -> Option<Vec<u8>> {
+        // SAFETY: `ssl` is a live SSL; the "get0" key it returns is owned by the SSL (or its
+        // session), which the borrow keeps alive while `spki` copies it out.
+        unsafe { spki(SSL_get0_peer_rpk(ssl.as_ptr())) }
+    }
+
+    /// The raw public key being verified in a verify callback, or `None` when a certificate
+    /// chain is being verified.
+    pub(crate) fn store_rpk(ctx: &X509StoreContextRef) -> Option<Vec<u8>> {
+        // SAFETY: `ctx` is the live store context of the running verification; the "get0" key
+        // belongs to it and outlives the copy.
+        unsafe { spki(X509_STORE_CTX_get0_rpk(ctx.as_ptr())) }
+    }
+}
+
+#[cfg(feature = "dtls-rpk")]
+pub(crate) use rpk::{peer_rpk, set_cert_types, store_rpk};

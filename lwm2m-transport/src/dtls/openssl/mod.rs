@@ -9,5 +9,6 @@ mod context;
 mod engine;
 mod errors;
 mod ffi;
+mod rpk;
 
 pub(crate) use context::{library_version, OpensslClient, OpensslServer};
