@@ -6,11 +6,10 @@
 //! Access Control instances themselves are readable by every server and writable only by their
 //! owner; servers never create or delete them (the client does, on Create and Delete).
 
-use alloc::collections::BTreeMap;
 use core::hash::Hash;
 
 use lwm2m_model::{AccessRights, Path};
-use lwm2m_objects::AccessControl;
+use lwm2m_objects::{AccessControl, ResourceInstances};
 
 use crate::client::Client;
 use crate::error::DmError;
@@ -105,7 +104,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
                 AccessControl {
                     object_id: i64::from(object),
                     object_instance_id: i64::from(instance),
-                    acl: Some(BTreeMap::from([(ssid, AccessRights::FULL.to_acl_value())])),
+                    acl: Some(ResourceInstances::from([(ssid, AccessRights::FULL.to_acl_value())])),
                     access_control_owner: i64::from(ssid),
                 },
             );
