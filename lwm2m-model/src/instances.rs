@@ -381,7 +381,10 @@ mod tests {
         }
         assert_eq!(doubled, m);
         assert_eq!(
-            (&m).into_iter().rev().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(),
+            (&m).into_iter()
+                .rev()
+                .map(|(k, v)| (*k, *v))
+                .collect::<Vec<_>>(),
             [(2, 'c'), (0, 'a')]
         );
         assert_eq!(m.into_iter().collect::<Vec<_>>(), [(0, 'a'), (2, 'c')]);

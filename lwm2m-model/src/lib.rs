@@ -57,13 +57,13 @@ pub mod version;
 #[cfg(feature = "xml")]
 pub mod xml;
 
-/// The string type of typed structs: short strings (up to 24 bytes) are stored inline, without an
-/// allocation. Re-exported from compact_str.
-pub use compact_str::CompactString;
 pub use access::{AccessError, AccessRights};
 pub use attributes::{
     AttributeChange, AttributeError, AttributeUpdate, DiscoverAttributes, NotificationAttributes,
 };
+/// The string type of typed structs: short strings (up to 24 bytes) are stored inline, without an
+/// allocation. Re-exported from compact_str.
+pub use compact_str::CompactString;
 pub use definition::{
     DefinitionError, DefinitionErrorKind, Multiplicity, ObjectDefinition, Operations, Range,
     RangeError, Registry, ResourceDefinition,

@@ -32,7 +32,7 @@
 //! instance allocates nothing for its fields.
 //!
 //! ```
-//! //! use lwm2m_model::{Node, Value};
+//! use lwm2m_model::{Node, Value};
 //! use lwm2m_objects::{Device, ObjectErrorKind, ResourceInstances};
 //!
 //! let device = Device {

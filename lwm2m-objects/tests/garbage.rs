@@ -193,7 +193,10 @@ fn lossless_conversions_are_accepted() {
     assert_eq!(device.battery_level, Some(100));
     assert_eq!(
         device.ext_dev_info,
-        Some(ResourceInstances::from([(0, lwm2m_model::ObjectLink::new(3, 1))]))
+        Some(ResourceInstances::from([(
+            0,
+            lwm2m_model::ObjectLink::new(3, 1)
+        )]))
     );
     let location = ObjectInstance::with_resources(
         0,
