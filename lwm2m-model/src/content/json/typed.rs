@@ -1,9 +1,11 @@
 //! LwM2M JSON → [`TypedInstance`]: the typed fast path, with entry names resolved against a base
 //! name read once.
+// `#[inline(always)]` where a `Result` would otherwise be returned through memory per entry.
+#![allow(clippy::inline_always)]
 
 use alloc::vec::Vec;
 
-use lwm2m_codec::json::{resolve_name, Document, JsonError};
+use lwm2m_codec::json::{resolve_name, Document, JsonError, NamePath};
 
 use super::decode::{check_name_ids, name_path, not_under, typed_value};
 use crate::content::error::{ContentError, Location};
@@ -11,17 +13,39 @@ use crate::content::typed::{field_error, ResourceCursor, Seen, TypedInstance};
 use crate::content::typed_target;
 use crate::path::Path;
 
-/// The ids of an entry name: 1 to 4 of them, object first.
+/// The ids of an entry name: 1 to 4 of them, object first, 16 bits each with the object in the
+/// low bits. Packed in one register, like the codec's resolver does: copying an array of `u16`s
+/// written one by one reads them back with a wide load, a store-forwarding stall per entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Ids {
-    ids: [u16; 4],
-    len: usize,
+    packed: u64,
+    len: u8,
 }
 
 impl Ids {
+    fn of(path: &NamePath) -> Self {
+        let mut packed = 0;
+        for (k, id) in path.ids().iter().enumerate() {
+            packed |= u64::from(*id) << (16 * k);
+        }
+        Ids {
+            packed,
+            len: path.depth() as u8,
+        }
+    }
+
+    /// Id number `k` (0 is the object id).
     #[inline]
-    fn as_slice(&self) -> &[u16] {
-        self.ids.get(..self.len).unwrap_or_default()
+    fn get(self, k: u32) -> u16 {
+        (self.packed >> (16 * k)) as u16
+    }
+
+    /// The ids as an array and how many of them are used, for the error paths.
+    fn unpacked(self) -> ([u16; 4], usize) {
+        (
+            [self.get(0), self.get(1), self.get(2), self.get(3)],
+            usize::from(self.len),
+        )
     }
 }
 
@@ -40,49 +64,54 @@ impl<'d> Names<'d> {
         let prefix = base_name
             .and_then(|bn| bn.strip_suffix('/'))
             .and_then(|path| resolve_name(Some(path), None).ok())
-            .map(|path| {
-                let mut ids = [0; 4];
-                for (slot, id) in ids.iter_mut().zip(path.ids()) {
-                    *slot = *id;
-                }
-                Ids {
-                    ids,
-                    len: path.depth(),
-                }
-            });
+            .map(|path| Ids::of(&path));
         Names { base_name, prefix }
     }
 
     /// The ids of entry `index`, named `name`.
-    #[inline]
+    #[inline(always)]
     fn resolve(&self, name: Option<&str>, index: usize) -> Result<Ids, ContentError> {
         if let (Some(prefix), Some(name)) = (self.prefix, name) {
             if let Some(ids) = append(prefix, name.as_bytes()) {
                 return Ok(ids);
             }
         }
-        // Anything else, including every invalid name, takes the codec's resolver, which
-        // reports the fault with its offset.
-        let path = resolve_name(self.base_name, name).map_err(|source| JsonError::InvalidName {
-            entry: index,
-            source,
-        })?;
-        let mut ids = [0; 4];
-        for (slot, id) in ids.iter_mut().zip(path.ids()) {
-            *slot = *id;
+        self.resolve_slow(name, index)
+    }
+
+    /// Anything but the usual form, including every invalid name: the codec's resolver, which
+    /// reports a fault with its offset.
+    #[cold]
+    #[inline(never)]
+    fn resolve_slow(&self, name: Option<&str>, index: usize) -> Result<Ids, ContentError> {
+        match resolve_name(self.base_name, name) {
+            Ok(path) => Ok(Ids::of(&path)),
+            Err(source) => Err(JsonError::InvalidName {
+                entry: index,
+                source,
+            }
+            .into()),
         }
-        Ok(Ids {
-            ids,
-            len: path.depth(),
-        })
     }
 }
 
 /// `prefix` followed by the ids of `name` (`id *("/" id)`, ids 0-65535, 4 ids in all at most),
 /// or `None` when `name` is not of that form.
 #[inline]
-fn append(mut ids: Ids, name: &[u8]) -> Option<Ids> {
+fn append(prefix: Ids, name: &[u8]) -> Option<Ids> {
+    let Ids {
+        mut packed,
+        mut len,
+    } = prefix;
     let mut current: Option<u32> = None;
+    let mut push = |current: Option<u32>| -> Option<()> {
+        if len >= 4 {
+            return None;
+        }
+        packed |= u64::from(current?) << (16 * u32::from(len));
+        len += 1;
+        Some(())
+    };
     for &byte in name {
         match byte {
             b'0'..=b'9' => {
@@ -92,16 +121,12 @@ fn append(mut ids: Ids, name: &[u8]) -> Option<Ids> {
                 }
                 current = Some(id);
             }
-            b'/' => {
-                *ids.ids.get_mut(ids.len)? = u16::try_from(current.take()?).ok()?;
-                ids.len += 1;
-            }
+            b'/' => push(current.take())?,
             _ => return None,
         }
     }
-    *ids.ids.get_mut(ids.len)? = u16::try_from(current?).ok()?;
-    ids.len += 1;
-    Some(ids)
+    push(current)?;
+    Some(Ids { packed, len })
 }
 
 /// Decodes an instance payload for `target` (`/o/i`, `o` being `T`'s object) straight into `T`.
@@ -122,15 +147,20 @@ pub(crate) fn decode_typed<T: TypedInstance>(
     let mut cursor = ResourceCursor::new();
     let mut scratch = Vec::new();
     for (index, record) in document.records.iter().enumerate() {
-        let ids = names.resolve(record.name.as_deref(), index)?;
-        let ids = ids.as_slice();
-        let (resource_id, instance) = match *ids {
-            [o, i, r] if o == object_id && Some(i) == instance_id => (r, None),
-            [o, i, r, ri] if o == object_id && Some(i) == instance_id => (r, Some(ri)),
+        let packed = names.resolve(record.name.as_deref(), index)?;
+        let (array, depth) = packed.unpacked();
+        let ids = array.get(..depth).unwrap_or_default();
+        let under = packed.get(0) == object_id && Some(packed.get(1)) == instance_id;
+        let (resource_id, instance) = match packed.len {
+            3 if under => (packed.get(2), None),
+            4 if under => (packed.get(2), Some(packed.get(3))),
             _ => return Err(not_under(target, ids, index)),
         };
         let location = Location::Entry(index);
-        check_name_ids(ids, index)?;
+        if packed.packed & 0xFFFF_0000_0000 == 0xFFFF_0000_0000 || instance == Some(u16::MAX) {
+            // 65535 is reserved (the object and instance ids matched the target's, so they are not).
+            check_name_ids(ids, index)?;
+        }
         let path = || name_path(ids, 3);
         let Some(resource_index) = cursor.find(definition, resource_id) else {
             continue;
@@ -188,15 +218,7 @@ mod tests {
 
     /// What the codec resolves, as `Ids`.
     fn reference(bn: Option<&str>, n: Option<&str>) -> Option<Ids> {
-        let path = resolve_name(bn, n).ok()?;
-        let mut ids = [0; 4];
-        for (slot, id) in ids.iter_mut().zip(path.ids()) {
-            *slot = *id;
-        }
-        Some(Ids {
-            ids,
-            len: path.depth(),
-        })
+        resolve_name(bn, n).ok().map(|path| Ids::of(&path))
     }
 
     #[test]
