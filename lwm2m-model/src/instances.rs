@@ -327,6 +327,8 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    // `get(&id)` is tested on purpose: it is how `BTreeMap` code calls it.
+    #[allow(clippy::needless_borrows_for_generic_args)]
     fn map_operations_keep_ids_sorted_and_unique() {
         let mut m = ResourceInstances::new();
         assert!(m.is_empty());

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use lwm2m_codec::execute::ExecuteArgs;
 use lwm2m_model::{ObjectDefinition, ObjectInstance, Path, Resource};
-use lwm2m_objects::{Device, ResourceInstances, TypedObject};
+use lwm2m_objects::{Device, TypedObject};
 
 use super::store::merge;
 use super::{instance_path, ObjectHandler, WriteMode};
@@ -49,7 +49,7 @@ impl DeviceObject {
     /// supported. An empty Error Code becomes the single "no error" instance.
     pub fn new(mut device: Device) -> Self {
         if device.error_code.is_empty() {
-            device.error_code = ResourceInstances::from([(0, 0)]);
+            device.error_code = [(0, 0)].into();
         }
         DeviceObject {
             device,
@@ -109,7 +109,7 @@ impl DeviceObject {
 
     /// Error Code back to the single "no error" instance (what Reset Error Code does).
     pub fn reset_errors(&mut self) {
-        self.device.error_code = ResourceInstances::from([(0, 0)]);
+        self.device.error_code = [(0, 0)].into();
     }
 }
 
