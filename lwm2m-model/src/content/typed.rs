@@ -2,8 +2,10 @@
 //! struct such as `lwm2m_objects::Device`) and encoding one, without building a [`Node`] tree.
 //!
 //! The decoders type every value by the object's definition and hand it over as a borrowed
-//! [`ValueRef`]; the struct copies what it keeps (one allocation per string or byte field). The
-//! encoders take the struct's values through a [`ValueSink`]. `lwm2m_model::codegen` implements
+//! [`ValueRef`]; the struct copies what it keeps. Generated structs hold strings as
+//! [`CompactString`] and multiple resources as [`ResourceInstances`], which store short strings
+//! (up to 24 bytes) and up to two instances inline: a typical instance decodes without an
+//! allocation (opaque fields and longer strings or lists still allocate). The encoders take the struct's values through a [`ValueSink`]. `lwm2m_model::codegen` implements
 //! [`TypedInstance`] for every generated struct with the helpers of this module; a hand-written
 //! implementation uses the same ones.
 //!
