@@ -172,14 +172,17 @@ pub(crate) fn typed_instance(definition: &ObjectDefinition, names: &ObjectNames)
                 }
             }
 
+            #[inline]
             fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
                 #set_value
             }
 
+            #[inline]
             fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
                 #set_multiple
             }
 
+            #[inline]
             fn set_instance_value(
                 &mut self,
                 resource: u16,

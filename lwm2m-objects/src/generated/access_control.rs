@@ -212,6 +212,7 @@ impl TypedInstance for AccessControl {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store_mandatory(&mut self.object_id, value),
@@ -221,6 +222,7 @@ impl TypedInstance for AccessControl {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         match resource {
             2 => {
@@ -231,6 +233,7 @@ impl TypedInstance for AccessControl {
         }
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

@@ -255,6 +255,7 @@ impl TypedInstance for BinaryAppDataContainer {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             1 => content::store(&mut self.data_priority, value),
@@ -266,6 +267,7 @@ impl TypedInstance for BinaryAppDataContainer {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         match resource {
             0 => Ok(()),
@@ -273,6 +275,7 @@ impl TypedInstance for BinaryAppDataContainer {
         }
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

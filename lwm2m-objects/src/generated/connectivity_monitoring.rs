@@ -359,6 +359,7 @@ impl TypedInstance for ConnectivityMonitoring {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store_mandatory(&mut self.network_bearer, value),
@@ -372,6 +373,7 @@ impl TypedInstance for ConnectivityMonitoring {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         match resource {
             5 => {
@@ -387,6 +389,7 @@ impl TypedInstance for ConnectivityMonitoring {
         }
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

@@ -308,6 +308,7 @@ impl TypedInstance for ConnectivityStatistics {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store(&mut self.sms_tx_counter, value),
@@ -321,11 +322,13 @@ impl TypedInstance for ConnectivityStatistics {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         let _ = resource;
         Err(FieldError::NoField)
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

@@ -597,6 +597,7 @@ impl TypedInstance for Device {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store(&mut self.manufacturer, value),
@@ -618,6 +619,7 @@ impl TypedInstance for Device {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         match resource {
             6 => {
@@ -641,6 +643,7 @@ impl TypedInstance for Device {
         }
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

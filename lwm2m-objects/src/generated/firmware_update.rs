@@ -318,6 +318,7 @@ impl TypedInstance for FirmwareUpdate {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store_mandatory(&mut self.package, value),
@@ -331,6 +332,7 @@ impl TypedInstance for FirmwareUpdate {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         match resource {
             8 => {
@@ -341,6 +343,7 @@ impl TypedInstance for FirmwareUpdate {
         }
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

@@ -313,6 +313,7 @@ impl TypedInstance for GenericSensor {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             5601 => content::store(&mut self.min_measured_value, value),
@@ -327,11 +328,13 @@ impl TypedInstance for GenericSensor {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         let _ = resource;
         Err(FieldError::NoField)
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

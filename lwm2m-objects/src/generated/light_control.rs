@@ -296,6 +296,7 @@ impl TypedInstance for LightControl {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             5701 => content::store(&mut self.sensor_units, value),
@@ -310,11 +311,13 @@ impl TypedInstance for LightControl {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         let _ = resource;
         Err(FieldError::NoField)
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

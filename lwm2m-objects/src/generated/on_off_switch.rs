@@ -233,6 +233,7 @@ impl TypedInstance for OnOffSwitch {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             5500 => content::store_mandatory(&mut self.digital_input_state, value),
@@ -244,11 +245,13 @@ impl TypedInstance for OnOffSwitch {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         let _ = resource;
         Err(FieldError::NoField)
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

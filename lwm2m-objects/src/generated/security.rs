@@ -410,6 +410,7 @@ impl TypedInstance for Security {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store_mandatory(&mut self.lwm2m_server_uri, value),
@@ -429,11 +430,13 @@ impl TypedInstance for Security {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         let _ = resource;
         Err(FieldError::NoField)
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

@@ -315,6 +315,7 @@ impl TypedInstance for Server {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store_mandatory(&mut self.short_server_id, value),
@@ -331,11 +332,13 @@ impl TypedInstance for Server {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         let _ = resource;
         Err(FieldError::NoField)
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,
