@@ -6,7 +6,6 @@
 //! Access Control instances themselves are readable by every server and writable only by their
 //! owner; servers never create or delete them (the client does, on Create and Delete).
 
-use alloc::collections::BTreeMap;
 use core::hash::Hash;
 
 use lwm2m_model::{AccessRights, Path};
@@ -22,7 +21,7 @@ pub const CREATE_INSTANCE: u16 = 65_535;
 pub(crate) fn rights_from(ac: &AccessControl, ssid: u16) -> AccessRights {
     let acl = ac.acl.as_ref();
     let entry = |id: u16| {
-        acl.and_then(|m| m.get(&id))
+        acl.and_then(|m| m.get(id))
             .map(|&v| AccessRights::from_bits_truncate(u16::try_from(v).unwrap_or(0)))
     };
     if let Some(rights) = entry(ssid) {
@@ -105,7 +104,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
                 AccessControl {
                     object_id: i64::from(object),
                     object_instance_id: i64::from(instance),
-                    acl: Some(BTreeMap::from([(ssid, AccessRights::FULL.to_acl_value())])),
+                    acl: Some([(ssid, AccessRights::FULL.to_acl_value())].into()),
                     access_control_owner: i64::from(ssid),
                 },
             );

@@ -172,7 +172,7 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
                     default_maximum_period: account.default_pmax.map(i64::from),
                     disable_timeout: account.disable_timeout.map(i64::from),
                     notification_storing_when_disabled_or_offline: account.notification_storing,
-                    binding: account.binding.to_string(),
+                    binding: account.binding.to_string().into(),
                 },
             );
         }
@@ -241,7 +241,7 @@ fn security_instance<P>(account: &ServerAccount<P>, ssid: u16) -> Security {
         None => (NO_SEC, Vec::new(), Vec::new()),
     };
     Security {
-        lwm2m_server_uri: account.uri.clone(),
+        lwm2m_server_uri: account.uri.as_str().into(),
         bootstrap_server: false,
         security_mode,
         public_key_or_identity,
@@ -314,14 +314,14 @@ impl ClientBuilder<SocketAddr> {
             let binding =
                 BindingMode::parse(&s.binding).ok_or_else(|| ClientError::UnsupportedBinding {
                     ssid,
-                    binding: s.binding.clone(),
+                    binding: s.binding.to_string(),
                 })?;
             let peer = parse_coap_uri(&account.lwm2m_server_uri)?;
             let period = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok());
             self.servers.push(ServerAccount {
                 short_server_id: ssid,
                 peer,
-                uri: account.lwm2m_server_uri.clone(),
+                uri: account.lwm2m_server_uri.to_string(),
                 lifetime,
                 binding,
                 default_pmin: period(s.default_minimum_period),

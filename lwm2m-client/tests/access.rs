@@ -2,14 +2,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::*;
 use lwm2m_client::{DeviceObject, ServerAccount, TypedStore};
 use lwm2m_codec::coap::Code;
 use lwm2m_codec::tlv;
-use lwm2m_objects::AccessControl;
+use lwm2m_objects::{AccessControl, ResourceInstances};
 
 const A: usize = 0; // ssid 101
 const B: usize = 1; // ssid 102
@@ -18,7 +17,7 @@ fn ac(object: i64, instance: i64, acl: &[(u16, i64)], owner: i64) -> AccessContr
     AccessControl {
         object_id: object,
         object_instance_id: instance,
-        acl: Some(acl.iter().copied().collect::<BTreeMap<_, _>>()),
+        acl: Some(acl.iter().copied().collect::<ResourceInstances<_>>()),
         access_control_owner: owner,
     }
 }

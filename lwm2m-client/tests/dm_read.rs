@@ -3,13 +3,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::*;
 use lwm2m_client::DeviceObject;
 use lwm2m_codec::coap::Code;
-use lwm2m_objects::Device;
+use lwm2m_objects::{Device, ResourceInstances};
 
 fn registered() -> Harness {
     let mut h = Harness::new();
@@ -143,7 +142,7 @@ fn discover_device() -> DeviceObject {
         Some(
             (0..8)
                 .map(|i| (i, base + i64::from(i)))
-                .collect::<BTreeMap<u16, i64>>(),
+                .collect::<ResourceInstances<i64>>(),
         )
     };
     DeviceObject::new(Device {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use lwm2m_objects::ResourceInstances;
 use std::time::Duration;
 
 use common::*;
@@ -16,7 +16,7 @@ fn ac(object: i64, instance: i64, acl: &[(u16, i64)], owner: i64) -> AccessContr
     AccessControl {
         object_id: object,
         object_instance_id: instance,
-        acl: Some(acl.iter().copied().collect::<BTreeMap<_, _>>()),
+        acl: Some(acl.iter().copied().collect::<ResourceInstances<_>>()),
         access_control_owner: owner,
     }
 }
@@ -254,7 +254,8 @@ fn observe_one_instance() {
         let now = h.now();
         h.client()
             .update_object::<DeviceObject, _>(now, 3, |d| {
-                d.device_mut().power_source_voltage = Some(BTreeMap::from([(0, v0), (1, v1)]));
+                d.device_mut().power_source_voltage =
+                    Some(ResourceInstances::from([(0, v0), (1, v1)]));
             })
             .unwrap();
         h.run_for(Duration::from_secs(1));
@@ -276,7 +277,7 @@ fn observe_one_instance() {
     let now = h.now();
     h.client()
         .update_object::<DeviceObject, _>(now, 3, |d| {
-            d.device_mut().power_source_voltage = Some(BTreeMap::from([(0, 3000)]));
+            d.device_mut().power_source_voltage = Some(ResourceInstances::from([(0, 3000)]));
         })
         .unwrap();
     h.run_for(Duration::from_secs(1));

@@ -7,6 +7,7 @@
 //! | [`path`] | [`Path`] `/`, `/o`, `/o/i`, `/o/i/r`, `/o/i/r/ri`: parsing (text and Uri-Path), ordering, ancestry |
 //! | [`value`] | [`Value`] and [`DataType`] (executables are typeless: `Option<DataType>`), [`ObjectLink`] |
 //! | [`node`] | the [`Node`] tree: [`Object`] / [`ObjectInstance`] / [`Resource`] / [`ResourceInstance`] in ordered maps |
+//! | [`instances`] | [`ResourceInstances`], the small sorted map typed structs hold multiple resources in; [`CompactString`] (re-exported from `compact_str`), their inline string |
 //! | [`definition`] | [`ObjectDefinition`], [`ResourceDefinition`] (const-constructible), [`Operations`], [`Range`], the [`Registry`] |
 //! | [`xml`] (feature `xml`) | OMA DDF XML → definitions, [`Registry::load_dir`] |
 //! | `codegen` (feature `codegen`) | definitions → Rust modules with typed structs (for `cargo xtask codegen` and build scripts) |
@@ -47,6 +48,7 @@ pub mod attributes;
 pub mod codegen;
 pub mod content;
 pub mod definition;
+pub mod instances;
 pub mod node;
 pub mod path;
 pub mod registration;
@@ -59,10 +61,14 @@ pub use access::{AccessError, AccessRights};
 pub use attributes::{
     AttributeChange, AttributeError, AttributeUpdate, DiscoverAttributes, NotificationAttributes,
 };
+/// The string type of typed structs: short strings (up to 24 bytes) are stored inline, without an
+/// allocation. Re-exported from `compact_str`.
+pub use compact_str::CompactString;
 pub use definition::{
     DefinitionError, DefinitionErrorKind, Multiplicity, ObjectDefinition, Operations, Range,
     RangeError, Registry, ResourceDefinition,
 };
+pub use instances::ResourceInstances;
 pub use node::{
     Node, NodeError, NodeRef, Object, ObjectInstance, Resource, ResourceInstance, ResourceValue,
 };

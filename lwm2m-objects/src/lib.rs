@@ -24,19 +24,20 @@
 //! (`DEFINITION`, so no XML is read at run time) and the struct, which implements
 //! [`TypedObject`]. [`core_registry`] is a [`Registry`] of all of them.
 //!
-//! Field types: String → `String`, Integer and Time → `i64`, Float → `f64`, Boolean → `bool`,
-//! Opaque → `Vec<u8>`, Objlnk → [`ObjectLink`](lwm2m_model::ObjectLink); `Option<T>` for optional
-//! resources, `BTreeMap<u16, T>` (resource instance id → value) for multiple resources.
-//! Executable resources have no field.
+//! Field types: String → [`CompactString`] (inline up to 24 bytes), Integer and Time → `i64`,
+//! Float → `f64`, Boolean → `bool`, Opaque → `Vec<u8>`, Objlnk →
+//! [`ObjectLink`](lwm2m_model::ObjectLink); `Option<T>` for optional resources,
+//! [`ResourceInstances<T>`] (resource instance id → value, a small sorted map with a `BTreeMap`-like
+//! API) for multiple resources. Executable resources have no field. A typed decode of a typical
+//! instance allocates nothing for its fields.
 //!
 //! ```
-//! use std::collections::BTreeMap;
 //! use lwm2m_model::{Node, Value};
-//! use lwm2m_objects::{Device, ObjectErrorKind};
+//! use lwm2m_objects::{Device, ObjectErrorKind, ResourceInstances};
 //!
 //! let device = Device {
 //!     manufacturer: Some("Open Mobile Alliance".into()),
-//!     error_code: BTreeMap::from([(0, 0)]),
+//!     error_code: ResourceInstances::from([(0, 0)]),
 //!     supported_binding_and_modes: "U".into(),
 //!     ..Device::default()
 //! };
@@ -72,6 +73,7 @@ mod typed;
 
 pub use error::{ObjectError, ObjectErrorKind};
 pub use generated::*;
+pub use lwm2m_model::{CompactString, ResourceInstances};
 pub use typed::TypedObject;
 
 use lwm2m_model::Registry;

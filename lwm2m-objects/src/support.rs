@@ -6,12 +6,12 @@
 //! conversion is one line per resource. The generator passes each resource's id and
 //! [`DataType`] as constants, which keeps the look-ups infallible.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use lwm2m_model::{
-    DataType, ObjectDefinition, ObjectInstance, ObjectLink, Resource, ResourceValue, Value,
+    CompactString, DataType, ObjectDefinition, ObjectInstance, ObjectLink, Resource,
+    ResourceInstances, ResourceValue, Value,
 };
 
 use crate::error::{ObjectError, ObjectErrorKind};
@@ -20,7 +20,7 @@ use crate::error::{ObjectError, ObjectErrorKind};
 ///
 /// | Data type | Rust type |
 /// |---|---|
-/// | String | [`String`] |
+/// | String | [`CompactString`] (generated structs) or [`String`] |
 /// | Integer, Time | [`i64`] |
 /// | Float | [`f64`] |
 /// | Boolean | [`bool`] |
@@ -53,6 +53,16 @@ impl ResourceType for String {
 
     fn to_value(&self, _: DataType) -> Value {
         Value::String(self.clone())
+    }
+}
+
+impl ResourceType for CompactString {
+    fn from_exact(value: &Value) -> Option<Self> {
+        value.as_str().map(CompactString::new)
+    }
+
+    fn to_value(&self, _: DataType) -> Value {
+        Value::String(String::from(self.as_str()))
     }
 }
 
@@ -178,7 +188,7 @@ impl<'a> InstanceReader<'a> {
         &self,
         resource: &Resource,
         data_type: DataType,
-    ) -> Result<BTreeMap<u16, T>, ObjectError> {
+    ) -> Result<ResourceInstances<T>, ObjectError> {
         match resource.value() {
             ResourceValue::Multiple(instances) => instances
                 .iter()
@@ -221,7 +231,7 @@ impl<'a> InstanceReader<'a> {
         &self,
         id: u16,
         data_type: DataType,
-    ) -> Result<BTreeMap<u16, T>, ObjectError> {
+    ) -> Result<ResourceInstances<T>, ObjectError> {
         match self.instance.resource(id) {
             Some(resource) => self.multiple(resource, data_type),
             None => Err(self.error(id, ObjectErrorKind::MissingMandatory)),
@@ -234,7 +244,7 @@ impl<'a> InstanceReader<'a> {
         &self,
         id: u16,
         data_type: DataType,
-    ) -> Result<Option<BTreeMap<u16, T>>, ObjectError> {
+    ) -> Result<Option<ResourceInstances<T>>, ObjectError> {
         self.instance
             .resource(id)
             .map(|resource| self.multiple(resource, data_type))
@@ -290,7 +300,7 @@ impl InstanceWriter {
         mut self,
         id: u16,
         data_type: DataType,
-        values: &BTreeMap<u16, T>,
+        values: &ResourceInstances<T>,
     ) -> Self {
         self.instance.insert(Resource::multiple(
             id,
@@ -304,7 +314,7 @@ impl InstanceWriter {
         self,
         id: u16,
         data_type: DataType,
-        values: Option<&BTreeMap<u16, T>>,
+        values: Option<&ResourceInstances<T>>,
     ) -> Self {
         match values {
             Some(values) => self.multiple(id, data_type, values),
@@ -417,24 +427,24 @@ mod tests {
 
     #[test]
     fn writer_is_the_inverse_of_the_reader() {
-        let links = BTreeMap::from([(0, ObjectLink::new(3, 0)), (9, ObjectLink::NULL)]);
+        let links = ResourceInstances::from([(0, ObjectLink::new(3, 0)), (9, ObjectLink::NULL)]);
         let instance = InstanceWriter::new(1)
             .single(1, DataType::Time, &99i64)
             .optional::<String>(3, DataType::String, None)
             .optional_multiple(2, DataType::Objlnk, Some(&links))
-            .multiple::<bool>(4, DataType::Boolean, &BTreeMap::new())
+            .multiple::<bool>(4, DataType::Boolean, &ResourceInstances::new())
             .finish();
         assert_eq!(instance.value(1), Some(&Value::Time(99)));
         assert!(instance.resource(3).is_none());
         assert_eq!(
             instance.resource(4).and_then(Resource::instances),
-            Some(&BTreeMap::new())
+            Some(&alloc::collections::BTreeMap::new())
         );
         let reader = InstanceReader::new(&TEST_OBJECT, &instance);
         assert_eq!(reader.mandatory_multiple(2, DataType::Objlnk), Ok(links));
         assert_eq!(
             reader.optional_multiple::<bool>(4, DataType::Boolean),
-            Ok(Some(BTreeMap::new()))
+            Ok(Some(ResourceInstances::new()))
         );
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use lwm2m_model::{Node, ObjectInstance, Resource, Value};
-use lwm2m_objects::{Device, TypedObject};
+use lwm2m_objects::{Device, ResourceInstances, TypedObject};
 
 fn vector_device() -> Device {
     Device {
@@ -12,12 +12,12 @@ fn vector_device() -> Device {
         model_number: Some("Lightweight M2M Client".into()),
         serial_number: Some("345000123".into()),
         firmware_version: Some("1.0".into()),
-        available_power_sources: Some(BTreeMap::from([(0, 1), (1, 5)])),
-        power_source_voltage: Some(BTreeMap::from([(0, 3800), (1, 5000)])),
-        power_source_current: Some(BTreeMap::from([(0, 125), (1, 900)])),
+        available_power_sources: Some(ResourceInstances::from([(0, 1), (1, 5)])),
+        power_source_voltage: Some(ResourceInstances::from([(0, 3800), (1, 5000)])),
+        power_source_current: Some(ResourceInstances::from([(0, 125), (1, 900)])),
         battery_level: Some(100),
         memory_free: Some(15),
-        error_code: BTreeMap::from([(0, 0)]),
+        error_code: ResourceInstances::from([(0, 0)]),
         current_time: Some(1_367_491_215),
         utc_offset: Some("+02:00".into()),
         supported_binding_and_modes: "U".into(),

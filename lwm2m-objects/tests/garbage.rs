@@ -4,7 +4,6 @@
 #[macro_use]
 mod common;
 
-use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use lwm2m_model::{
@@ -194,7 +193,10 @@ fn lossless_conversions_are_accepted() {
     assert_eq!(device.battery_level, Some(100));
     assert_eq!(
         device.ext_dev_info,
-        Some(BTreeMap::from([(0, lwm2m_model::ObjectLink::new(3, 1))]))
+        Some(ResourceInstances::from([(
+            0,
+            lwm2m_model::ObjectLink::new(3, 1)
+        )]))
     );
     let location = ObjectInstance::with_resources(
         0,
@@ -228,7 +230,7 @@ fn lossless_conversions_are_accepted() {
 #[test]
 fn validate_checks_ranges() {
     let mut device = Device {
-        error_code: BTreeMap::from([(0, 0)]),
+        error_code: ResourceInstances::from([(0, 0)]),
         supported_binding_and_modes: "U".into(),
         battery_level: Some(100),
         ..Device::default()
@@ -262,7 +264,7 @@ fn validate_checks_ranges() {
     let acl = AccessControl {
         object_id: 3,
         object_instance_id: 0,
-        acl: Some(BTreeMap::from([(1, 0x1_0000)])),
+        acl: Some(ResourceInstances::from([(1, 0x1_0000)])),
         access_control_owner: 1,
     };
     assert_eq!(acl.validate().unwrap_err().resource, Some(2));

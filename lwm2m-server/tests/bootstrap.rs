@@ -40,7 +40,7 @@ fn config_for(server: SocketAddr) -> BootstrapConfig {
         .security(
             1,
             &Security {
-                lwm2m_server_uri: format!("coap://{server}"),
+                lwm2m_server_uri: format!("coap://{server}").into(),
                 security_mode: 3,
                 short_server_id: Some(101),
                 ..Security::default()

@@ -62,7 +62,7 @@ async fn the_binary_bootstraps_a_client_to_itself() {
             .security(
                 1,
                 &Security {
-                    lwm2m_server_uri: format!("coap://{coap}"),
+                    lwm2m_server_uri: format!("coap://{coap}").into(),
                     security_mode: 3,
                     short_server_id: Some(7),
                     ..Security::default()

@@ -102,7 +102,7 @@ async fn two_nodes_share_configurations_through_redis() {
         .security(
             1,
             &Security {
-                lwm2m_server_uri: format!("coap://{}", server.local_addr()),
+                lwm2m_server_uri: format!("coap://{}", server.local_addr()).into(),
                 security_mode: 3,
                 short_server_id: Some(5),
                 ..Security::default()

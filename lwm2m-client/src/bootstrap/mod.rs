@@ -140,7 +140,7 @@ impl<P> Bootstrap<P> {
             security.insert(
                 id,
                 Security {
-                    lwm2m_server_uri: config.uri.clone(),
+                    lwm2m_server_uri: config.uri.as_str().into(),
                     bootstrap_server: true,
                     security_mode: 3,
                     client_hold_off_time: Some(i64::from(config.hold_off)),

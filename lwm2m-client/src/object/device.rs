@@ -1,6 +1,5 @@
 //! [`DeviceObject`]: the Device object (3) with its executable resources.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use lwm2m_codec::execute::ExecuteArgs;
@@ -50,7 +49,7 @@ impl DeviceObject {
     /// supported. An empty Error Code becomes the single "no error" instance.
     pub fn new(mut device: Device) -> Self {
         if device.error_code.is_empty() {
-            device.error_code = BTreeMap::from([(0, 0)]);
+            device.error_code = [(0, 0)].into();
         }
         DeviceObject {
             device,
@@ -110,7 +109,7 @@ impl DeviceObject {
 
     /// Error Code back to the single "no error" instance (what Reset Error Code does).
     pub fn reset_errors(&mut self) {
-        self.device.error_code = BTreeMap::from([(0, 0)]);
+        self.device.error_code = [(0, 0)].into();
     }
 }
 

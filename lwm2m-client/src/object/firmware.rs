@@ -1,7 +1,6 @@
 //! [`FirmwareObject`]: Firmware Update (5) with the LwM2M 1.0 state machine (digest §16).
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -470,16 +469,16 @@ impl ObjectHandler for FirmwareObject {
         if instance != 0 {
             return Err(DmError::NotFound(instance_path(5, instance)));
         }
-        let protocols: BTreeMap<u16, i64> = (0u16..)
+        let protocols: lwm2m_objects::ResourceInstances<i64> = (0u16..)
             .zip(self.protocols().iter().map(|p| p.value()))
             .collect();
         let values = FirmwareUpdate {
             package: Vec::new(),
-            package_uri: self.package_uri.clone(),
+            package_uri: self.package_uri.as_str().into(),
             state: self.state.value(),
             update_result: self.result.value(),
-            pkg_name: self.pkg_name.clone(),
-            pkg_version: self.pkg_version.clone(),
+            pkg_name: self.pkg_name.as_deref().map(Into::into),
+            pkg_version: self.pkg_version.as_deref().map(Into::into),
             firmware_update_protocol_support: Some(protocols),
             firmware_update_delivery_method: self.delivery.value(),
         };

@@ -2,13 +2,13 @@
 //! client on the simulated network (virtual time).
 #![allow(dead_code, clippy::missing_panics_doc)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use lwm2m_client::{Client, ClientBuilder, ClientEvent, DeviceObject, ServerAccount, TypedStore};
 use lwm2m_codec::coap::{option, Code};
-use lwm2m_objects::{AccessControl, Device, LightControl, Location};
+use lwm2m_objects::{AccessControl, Device, LightControl, Location, ResourceInstances};
 use lwm2m_transport::sim::{Host, Network, NodeId};
 use lwm2m_transport::{
     Config, Endpoint, Event, IncomingRequest, IncomingResponse, Instant, Request, RequestId,
@@ -207,12 +207,12 @@ pub fn example_device() -> Device {
         model_number: Some("Lightweight M2M Client".into()),
         serial_number: Some("345000123".into()),
         firmware_version: Some("1.0".into()),
-        available_power_sources: Some(BTreeMap::from([(0, 1), (1, 5)])),
-        power_source_voltage: Some(BTreeMap::from([(0, 3800), (1, 5000)])),
-        power_source_current: Some(BTreeMap::from([(0, 125), (1, 900)])),
+        available_power_sources: Some(ResourceInstances::from([(0, 1), (1, 5)])),
+        power_source_voltage: Some(ResourceInstances::from([(0, 3800), (1, 5000)])),
+        power_source_current: Some(ResourceInstances::from([(0, 125), (1, 900)])),
         battery_level: Some(100),
         memory_free: Some(15),
-        error_code: BTreeMap::from([(0, 0)]),
+        error_code: ResourceInstances::from([(0, 0)]),
         current_time: Some(1_367_491_215),
         utc_offset: Some("+02:00".into()),
         supported_binding_and_modes: "U".into(),

@@ -22,6 +22,8 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "Cow",
     "BTreeMap",
     "String",
+    "CompactString",
+    "ResourceInstances",
     "Vec",
     "DataType",
     "Multiplicity",
@@ -143,7 +145,7 @@ pub(crate) fn code(text: &str) -> String {
 
 fn rust_type(data_type: DataType) -> TokenStream {
     match data_type {
-        DataType::String => quote!(String),
+        DataType::String => quote!(CompactString),
         DataType::Integer | DataType::Time => quote!(i64),
         DataType::Float => quote!(f64),
         DataType::Boolean => quote!(bool),
@@ -155,7 +157,7 @@ fn rust_type(data_type: DataType) -> TokenStream {
 fn field_type(resource: &ResourceDefinition, data_type: DataType) -> TokenStream {
     let t = rust_type(data_type);
     let t = if resource.is_multiple() {
-        quote!(BTreeMap<u16, #t>)
+        quote!(ResourceInstances<#t>)
     } else {
         t
     };
@@ -208,16 +210,14 @@ fn imports(paths: &Paths, definition: &ObjectDefinition) -> TokenStream {
     let has = |f: &dyn Fn(&ResourceDefinition) -> bool| definition.resources.iter().any(f);
     let fields = |t: DataType| has(&|r: &ResourceDefinition| r.data_type == Some(t));
     let mut alloc_uses = vec_of([quote!(#alloc::borrow::Cow)]);
-    if has(&|r: &ResourceDefinition| r.data_type.is_some() && r.is_multiple()) {
-        alloc_uses.push(quote!(#alloc::collections::BTreeMap));
-    }
-    if fields(DataType::String) {
-        alloc_uses.push(quote!(#alloc::string::String));
-    }
     if fields(DataType::Opaque) {
         alloc_uses.push(quote!(#alloc::vec::Vec));
     }
-    let mut model_uses = vec_of([quote!(DataType), quote!(Multiplicity), quote!(Node)]);
+    let mut model_uses = Vec::new();
+    if fields(DataType::String) {
+        model_uses.push(quote!(CompactString));
+    }
+    model_uses.extend([quote!(DataType), quote!(Multiplicity), quote!(Node)]);
     model_uses.extend([quote!(ObjectDefinition), quote!(ObjectInstance)]);
     if fields(DataType::Objlnk) {
         model_uses.push(quote!(ObjectLink));
@@ -226,7 +226,11 @@ fn imports(paths: &Paths, definition: &ObjectDefinition) -> TokenStream {
     if has(&|r: &ResourceDefinition| r.range.is_some()) {
         model_uses.push(quote!(Range));
     }
-    model_uses.extend([quote!(ResourceDefinition), quote!(Version)]);
+    model_uses.push(quote!(ResourceDefinition));
+    if has(&|r: &ResourceDefinition| r.data_type.is_some() && r.is_multiple()) {
+        model_uses.push(quote!(ResourceInstances));
+    }
+    model_uses.push(quote!(Version));
     quote! {
         #(use #alloc_uses;)*
         use #model::{#(#model_uses),*};
@@ -455,7 +459,8 @@ fn typed_struct(definition: &ObjectDefinition, names: &ObjectNames, title: &str)
         format!("An instance of {title}: {}.", object_shape(definition)),
         String::new(),
         "One field per resource that holds a value: an `Option` when the resource is optional, \
-         a `BTreeMap` from resource instance id to value when it has multiple instances."
+         a `ResourceInstances` (resource instance id → value, in id order) when it has multiple \
+         instances; strings are `CompactString`s, stored inline up to 24 bytes."
             .into(),
         String::new(),
     ]);

@@ -15,9 +15,10 @@
 //! - `static RESOURCES` and `static DEFINITION: ObjectDefinition`, the full definition as
 //!   `Cow::Borrowed` struct literals, without the description texts (the doc comments give the
 //!   facts: type, operations, multiplicity, mandatory, range, units);
-//! - `struct Device` with one public field per non-executable resource (String → `String`,
-//!   Integer and Time → `i64`, Float → `f64`, Boolean → `bool`, Opaque → `Vec<u8>`, Objlnk →
-//!   `ObjectLink`; `Option<T>` for optional resources and `BTreeMap<u16, T>` for multiple ones),
+//! - `struct Device` with one public field per non-executable resource (String →
+//!   [`CompactString`](crate::CompactString), Integer and Time → `i64`, Float → `f64`, Boolean →
+//!   `bool`, Opaque → `Vec<u8>`, Objlnk → `ObjectLink`; `Option<T>` for optional resources and
+//!   [`ResourceInstances<T>`](crate::ResourceInstances) for multiple ones),
 //!   with `to_instance`, `from_instance`, `to_instance_node` and `from_instance_node`, an
 //!   implementation of `lwm2m_objects::TypedObject`, and one of
 //!   [`content::TypedInstance`](crate::content::TypedInstance), which lets the content codecs

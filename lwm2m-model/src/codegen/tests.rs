@@ -106,7 +106,7 @@ fn every_range_kind_and_number_is_written_exactly() {
         // Doc text from the XML is one-line inline code without backticks.
         "/// `Mode \"quoted\" \\ 'tick'` (resource 5): String, operations RW, single instance, \
          optional. Range `U, 'UQ' <b>S</b>`.",
-        "pub mode_quoted_tick: Option<String>,",
+        "pub mode_quoted_tick: Option<CompactString>,",
         "ModeQuotedTick = 5,",
     ] {
         assert!(code.contains(expected), "missing {expected:?} in\n{code}");
@@ -136,8 +136,8 @@ fn fields_follow_multiplicity_and_mandatory() {
     for expected in [
         "pub one: i64,",
         "pub maybe: Option<i64>,",
-        "pub many: BTreeMap<u16, ObjectLink>,",
-        "pub perhaps_many: Option<BTreeMap<u16, Vec<u8>>>,",
+        "pub many: ResourceInstances<ObjectLink>,",
+        "pub perhaps_many: Option<ResourceInstances<Vec<u8>>>,",
         "pub flag: Option<bool>,",
         ".single(0, DataType::Integer, &self.one)",
         ".optional(1, DataType::Time, self.maybe.as_ref())",
@@ -147,7 +147,7 @@ fn fields_follow_multiplicity_and_mandatory() {
         "many: reader.mandatory_multiple(2, DataType::Objlnk)?,",
         "reader.executables(&[4])?;",
         "Executable resources have no field (see [`ResourceId`]): `Go` (4, mandatory).",
-        "use ::alloc::collections::BTreeMap;",
+        "ResourceInstances,",
         "use ::alloc::vec::Vec;",
         "ObjectLink",
     ] {
@@ -164,7 +164,11 @@ fn fields_follow_multiplicity_and_mandatory() {
     assert!(no_default
         .code()
         .contains("#[derive(Debug, Clone, PartialEq)]\n"));
-    assert!(!no_default.code().contains("use ::alloc::string::String;"));
+    assert!(
+        !no_default.code().contains("{CompactString,"),
+        "no unused import"
+    );
+    assert!(!no_default.code().contains("ResourceInstances,"));
 }
 
 #[test]
@@ -189,9 +193,9 @@ fn clashing_and_awkward_names() {
         "OnTime5853 = 5853,",
         "pub on_time: Option<i64>,",
         "pub on_time_5853: Option<i64>,",
-        "pub type_: Option<String>,",
+        "pub type_: Option<CompactString>,",
         "Resource5855 = 5855,",
-        "pub resource_5855: Option<String>,",
+        "pub resource_5855: Option<CompactString>,",
     ] {
         assert!(code.contains(expected), "missing {expected:?} in\n{code}");
     }

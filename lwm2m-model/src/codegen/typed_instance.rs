@@ -18,10 +18,10 @@ fn empty_value(resource: &ResourceDefinition, data_type: DataType) -> TokenStrea
         return quote!(None);
     }
     if resource.is_multiple() {
-        return quote!(BTreeMap::new());
+        return quote!(ResourceInstances::new());
     }
     match data_type {
-        DataType::String => quote!(String::new()),
+        DataType::String => quote!(CompactString::default()),
         DataType::Integer | DataType::Time => quote!(0),
         DataType::Float => quote!(0.0),
         DataType::Boolean => quote!(false),
@@ -172,14 +172,17 @@ pub(crate) fn typed_instance(definition: &ObjectDefinition, names: &ObjectNames)
                 }
             }
 
+            #[inline]
             fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
                 #set_value
             }
 
+            #[inline]
             fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
                 #set_multiple
             }
 
+            #[inline]
             fn set_instance_value(
                 &mut self,
                 resource: u16,

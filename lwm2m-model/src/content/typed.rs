@@ -2,8 +2,10 @@
 //! struct such as `lwm2m_objects::Device`) and encoding one, without building a [`Node`] tree.
 //!
 //! The decoders type every value by the object's definition and hand it over as a borrowed
-//! [`ValueRef`]; the struct copies what it keeps (one allocation per string or byte field). The
-//! encoders take the struct's values through a [`ValueSink`]. `lwm2m_model::codegen` implements
+//! [`ValueRef`]; the struct copies what it keeps. Generated structs hold strings as
+//! [`CompactString`] and multiple resources as [`ResourceInstances`], which store short strings
+//! (up to 24 bytes) and up to two instances inline: a typical instance decodes without an
+//! allocation (opaque fields and longer strings or lists still allocate). The encoders take the struct's values through a [`ValueSink`]. `lwm2m_model::codegen` implements
 //! [`TypedInstance`] for every generated struct with the helpers of this module; a hand-written
 //! implementation uses the same ones.
 //!
@@ -16,13 +18,15 @@
 // (a store-forwarding stall per record) or a dispatch on a variant known at the call site.
 #![allow(clippy::inline_always)]
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
+
+use compact_str::CompactString;
 
 use super::error::{ContentError, Location};
 use super::ValueRef;
 use crate::definition::ObjectDefinition;
+use crate::instances::ResourceInstances;
 use crate::path::Path;
 use crate::value::{DataType, ObjectLink};
 
@@ -94,7 +98,7 @@ pub trait ValueSink {
 ///
 /// | Data type | Rust type |
 /// |---|---|
-/// | String | [`String`] |
+/// | String | [`CompactString`] (generated structs) or [`String`] |
 /// | Integer, Time | [`i64`] |
 /// | Float | [`f64`] |
 /// | Boolean | [`bool`] |
@@ -113,6 +117,21 @@ impl FieldValue for String {
     fn from_value_ref(value: ValueRef<'_>) -> Option<Self> {
         match value {
             ValueRef::String(s) => Some(String::from(s)),
+            _ => None,
+        }
+    }
+
+    #[inline(always)]
+    fn to_value_ref(&self, _: DataType) -> ValueRef<'_> {
+        ValueRef::String(self)
+    }
+}
+
+impl FieldValue for CompactString {
+    #[inline]
+    fn from_value_ref(value: ValueRef<'_>) -> Option<Self> {
+        match value {
+            ValueRef::String(s) => Some(CompactString::new(s)),
             _ => None,
         }
     }
@@ -222,24 +241,20 @@ pub fn store_mandatory<T: FieldValue>(
 /// Stores one resource instance in a multiple-resource field.
 #[inline]
 pub fn store_instance<T: FieldValue>(
-    field: &mut BTreeMap<u16, T>,
+    field: &mut ResourceInstances<T>,
     instance: u16,
     value: ValueRef<'_>,
 ) -> Result<(), FieldError> {
     let value = T::from_value_ref(value).ok_or(FieldError::WrongType)?;
-    match field.entry(instance) {
-        alloc::collections::btree_map::Entry::Vacant(slot) => {
-            slot.insert(value);
-            Ok(())
-        }
-        alloc::collections::btree_map::Entry::Occupied(_) => Err(FieldError::Duplicate),
-    }
+    field
+        .insert_new(instance, value)
+        .map_err(|_| FieldError::Duplicate)
 }
 
-/// The map of an optional multiple-resource field, made present (empty) if it was absent.
+/// The instances of an optional multiple-resource field, made present (empty) if it was absent.
 #[inline]
-pub fn present<T>(field: &mut Option<BTreeMap<u16, T>>) -> &mut BTreeMap<u16, T> {
-    field.get_or_insert_with(BTreeMap::new)
+pub fn present<T>(field: &mut Option<ResourceInstances<T>>) -> &mut ResourceInstances<T> {
+    field.get_or_insert_with(ResourceInstances::new)
 }
 
 // The write helpers are always inlined: the generated `write_values` then hands each encoder a
@@ -276,7 +291,7 @@ pub fn write_multiple<S: ValueSink, T: FieldValue>(
     sink: &mut S,
     resource: u16,
     data_type: DataType,
-    field: &BTreeMap<u16, T>,
+    field: &ResourceInstances<T>,
 ) -> Result<(), S::Error> {
     sink.values(
         resource,
@@ -292,7 +307,7 @@ pub fn write_optional_multiple<S: ValueSink, T: FieldValue>(
     sink: &mut S,
     resource: u16,
     data_type: DataType,
-    field: Option<&BTreeMap<u16, T>>,
+    field: Option<&ResourceInstances<T>>,
 ) -> Result<(), S::Error> {
     match field {
         Some(map) => write_multiple(sink, resource, data_type, map),
@@ -421,7 +436,7 @@ mod tests {
         let value = Test {
             name: "t".into(),
             count: Some(-2),
-            samples: Some(BTreeMap::from([(0, 1.5), (7, -0.25)])),
+            samples: Some(ResourceInstances::from([(0, 1.5), (7, -0.25)])),
             since: Some(1_700_000_000),
         };
         let tlv = encode_typed(ContentFormat::Tlv, &target, &value).unwrap();
@@ -483,7 +498,7 @@ mod tests {
 
     #[test]
     fn store_helpers_report_duplicates_and_types() {
-        let mut map = BTreeMap::new();
+        let mut map = ResourceInstances::new();
         assert_eq!(store_instance(&mut map, 1, ValueRef::Integer(5)), Ok(()));
         assert_eq!(
             store_instance(&mut map, 1, ValueRef::Integer(6)),

@@ -2,11 +2,10 @@
 use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
-use ::alloc::collections::BTreeMap;
 use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
     DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
-    ResourceDefinition, Version,
+    ResourceDefinition, ResourceInstances, Version,
 };
 
 /// The id of object 2 `LwM2M Access Control` (version 1.0).
@@ -132,7 +131,7 @@ pub static DEFINITION: ObjectDefinition = ObjectDefinition {
 
 /// An instance of object 2 `LwM2M Access Control` (version 1.0): multiple instances, optional object, URN `urn:oma:lwm2m:oma:2`.
 ///
-/// One field per resource that holds a value: an `Option` when the resource is optional, a `BTreeMap` from resource instance id to value when it has multiple instances.
+/// One field per resource that holds a value: an `Option` when the resource is optional, a `ResourceInstances` (resource instance id → value, in id order) when it has multiple instances; strings are `CompactString`s, stored inline up to 24 bytes.
 ///
 /// The object has no executable resources.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -143,7 +142,7 @@ pub struct AccessControl {
     /// `Object Instance ID` (resource 1): Integer, operations R, single instance, mandatory. Range `0..65535`.
     pub object_instance_id: i64,
     /// `ACL` (resource 2): Integer, operations RW, multiple instances, optional. Range `16-bit`.
-    pub acl: Option<BTreeMap<u16, i64>>,
+    pub acl: Option<ResourceInstances<i64>>,
     /// `Access Control Owner` (resource 3): Integer, operations RW, single instance, mandatory. Range `0..65535`.
     pub access_control_owner: i64,
 }
@@ -213,6 +212,7 @@ impl TypedInstance for AccessControl {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store_mandatory(&mut self.object_id, value),
@@ -222,6 +222,7 @@ impl TypedInstance for AccessControl {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         match resource {
             2 => {
@@ -232,6 +233,7 @@ impl TypedInstance for AccessControl {
         }
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

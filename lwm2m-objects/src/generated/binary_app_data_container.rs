@@ -2,13 +2,11 @@
 use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
-use ::alloc::collections::BTreeMap;
-use ::alloc::string::String;
 use ::alloc::vec::Vec;
 use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
-    DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
-    ResourceDefinition, Version,
+    CompactString, DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations,
+    Range, ResourceDefinition, ResourceInstances, Version,
 };
 
 /// The id of object 19 `BinaryAppDataContainer` (version 1.0).
@@ -166,22 +164,22 @@ pub static DEFINITION: ObjectDefinition = ObjectDefinition {
 
 /// An instance of object 19 `BinaryAppDataContainer` (version 1.0): multiple instances, optional object, URN `urn:oma:lwm2m:oma:19`.
 ///
-/// One field per resource that holds a value: an `Option` when the resource is optional, a `BTreeMap` from resource instance id to value when it has multiple instances.
+/// One field per resource that holds a value: an `Option` when the resource is optional, a `ResourceInstances` (resource instance id → value, in id order) when it has multiple instances; strings are `CompactString`s, stored inline up to 24 bytes.
 ///
 /// The object has no executable resources.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[allow(clippy::struct_field_names)]
 pub struct BinaryAppDataContainer {
     /// `Data` (resource 0): Opaque, operations RW, multiple instances, mandatory.
-    pub data: BTreeMap<u16, Vec<u8>>,
+    pub data: ResourceInstances<Vec<u8>>,
     /// `Data Priority` (resource 1): Integer, operations RW, single instance, optional. Range `1 bytes`.
     pub data_priority: Option<i64>,
     /// `Data Creation Time` (resource 2): Time, operations RW, single instance, optional.
     pub data_creation_time: Option<i64>,
     /// `Data Description` (resource 3): String, operations RW, single instance, optional. Range `32 bytes`.
-    pub data_description: Option<String>,
+    pub data_description: Option<CompactString>,
     /// `Data Format` (resource 4): String, operations RW, single instance, optional. Range `32 bytes`.
-    pub data_format: Option<String>,
+    pub data_format: Option<CompactString>,
     /// `App ID` (resource 5): Integer, operations RW, single instance, optional. Range `2 bytes`.
     pub app_id: Option<i64>,
 }
@@ -248,7 +246,7 @@ impl TypedInstance for BinaryAppDataContainer {
 
     fn empty() -> Self {
         BinaryAppDataContainer {
-            data: BTreeMap::new(),
+            data: ResourceInstances::new(),
             data_priority: None,
             data_creation_time: None,
             data_description: None,
@@ -257,6 +255,7 @@ impl TypedInstance for BinaryAppDataContainer {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             1 => content::store(&mut self.data_priority, value),
@@ -268,6 +267,7 @@ impl TypedInstance for BinaryAppDataContainer {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         match resource {
             0 => Ok(()),
@@ -275,6 +275,7 @@ impl TypedInstance for BinaryAppDataContainer {
         }
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

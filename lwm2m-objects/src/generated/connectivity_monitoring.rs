@@ -2,12 +2,10 @@
 use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
-use ::alloc::collections::BTreeMap;
-use ::alloc::string::String;
 use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
-    DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
-    ResourceDefinition, Version,
+    CompactString, DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations,
+    Range, ResourceDefinition, ResourceInstances, Version,
 };
 
 /// The id of object 4 `Connectivity Monitoring` (version 1.0).
@@ -245,7 +243,7 @@ pub static DEFINITION: ObjectDefinition = ObjectDefinition {
 
 /// An instance of object 4 `Connectivity Monitoring` (version 1.0): single instance, optional object, URN `urn:oma:lwm2m:oma:4`.
 ///
-/// One field per resource that holds a value: an `Option` when the resource is optional, a `BTreeMap` from resource instance id to value when it has multiple instances.
+/// One field per resource that holds a value: an `Option` when the resource is optional, a `ResourceInstances` (resource instance id → value, in id order) when it has multiple instances; strings are `CompactString`s, stored inline up to 24 bytes.
 ///
 /// The object has no executable resources.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -254,19 +252,19 @@ pub struct ConnectivityMonitoring {
     /// `Network Bearer` (resource 0): Integer, operations R, single instance, mandatory. Range `0..50`.
     pub network_bearer: i64,
     /// `Available Network Bearer` (resource 1): Integer, operations R, multiple instances, mandatory. Range `0..50`.
-    pub available_network_bearer: BTreeMap<u16, i64>,
+    pub available_network_bearer: ResourceInstances<i64>,
     /// `Radio Signal Strength` (resource 2): Integer, operations R, single instance, mandatory. Units `dBm`.
     pub radio_signal_strength: i64,
     /// `Link Quality` (resource 3): Integer, operations R, single instance, optional.
     pub link_quality: Option<i64>,
     /// `IP Addresses` (resource 4): String, operations R, multiple instances, mandatory.
-    pub ip_addresses: BTreeMap<u16, String>,
+    pub ip_addresses: ResourceInstances<CompactString>,
     /// `Router IP Addresses` (resource 5): String, operations R, multiple instances, optional.
-    pub router_ip_addresses: Option<BTreeMap<u16, String>>,
+    pub router_ip_addresses: Option<ResourceInstances<CompactString>>,
     /// `Link Utilization` (resource 6): Integer, operations R, single instance, optional. Range `0..100`. Units `%`.
     pub link_utilization: Option<i64>,
     /// `APN` (resource 7): String, operations R, multiple instances, optional.
-    pub apn: Option<BTreeMap<u16, String>>,
+    pub apn: Option<ResourceInstances<CompactString>>,
     /// `Cell ID` (resource 8): Integer, operations R, single instance, optional.
     pub cell_id: Option<i64>,
     /// `SMNC` (resource 9): Integer, operations R, single instance, optional. Range `0..999`. Units `%`.
@@ -348,10 +346,10 @@ impl TypedInstance for ConnectivityMonitoring {
     fn empty() -> Self {
         ConnectivityMonitoring {
             network_bearer: 0,
-            available_network_bearer: BTreeMap::new(),
+            available_network_bearer: ResourceInstances::new(),
             radio_signal_strength: 0,
             link_quality: None,
-            ip_addresses: BTreeMap::new(),
+            ip_addresses: ResourceInstances::new(),
             router_ip_addresses: None,
             link_utilization: None,
             apn: None,
@@ -361,6 +359,7 @@ impl TypedInstance for ConnectivityMonitoring {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store_mandatory(&mut self.network_bearer, value),
@@ -374,6 +373,7 @@ impl TypedInstance for ConnectivityMonitoring {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         match resource {
             5 => {
@@ -389,6 +389,7 @@ impl TypedInstance for ConnectivityMonitoring {
         }
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

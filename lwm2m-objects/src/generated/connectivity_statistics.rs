@@ -211,7 +211,7 @@ pub static DEFINITION: ObjectDefinition = ObjectDefinition {
 
 /// An instance of object 7 `Connectivity Statistics` (version 1.0): single instance, optional object, URN `urn:oma:lwm2m:oma:7`.
 ///
-/// One field per resource that holds a value: an `Option` when the resource is optional, a `BTreeMap` from resource instance id to value when it has multiple instances.
+/// One field per resource that holds a value: an `Option` when the resource is optional, a `ResourceInstances` (resource instance id → value, in id order) when it has multiple instances; strings are `CompactString`s, stored inline up to 24 bytes.
 ///
 /// Executable resources have no field (see [`ResourceId`]): `Start` (6, mandatory), `Stop` (7, mandatory).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -308,6 +308,7 @@ impl TypedInstance for ConnectivityStatistics {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store(&mut self.sms_tx_counter, value),
@@ -321,11 +322,13 @@ impl TypedInstance for ConnectivityStatistics {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         let _ = resource;
         Err(FieldError::NoField)
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

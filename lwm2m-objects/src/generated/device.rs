@@ -2,12 +2,10 @@
 use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
-use ::alloc::collections::BTreeMap;
-use ::alloc::string::String;
 use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
-    DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, ObjectLink, Operations, Range,
-    ResourceDefinition, Version,
+    CompactString, DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, ObjectLink,
+    Operations, Range, ResourceDefinition, ResourceInstances, Version,
 };
 
 /// The id of object 3 `Device` (version 1.0).
@@ -437,52 +435,52 @@ pub static DEFINITION: ObjectDefinition = ObjectDefinition {
 
 /// An instance of object 3 `Device` (version 1.0): single instance, mandatory object, URN `urn:oma:lwm2m:oma:3`.
 ///
-/// One field per resource that holds a value: an `Option` when the resource is optional, a `BTreeMap` from resource instance id to value when it has multiple instances.
+/// One field per resource that holds a value: an `Option` when the resource is optional, a `ResourceInstances` (resource instance id → value, in id order) when it has multiple instances; strings are `CompactString`s, stored inline up to 24 bytes.
 ///
 /// Executable resources have no field (see [`ResourceId`]): `Reboot` (4, mandatory), `Factory Reset` (5, optional), `Reset Error Code` (12, optional).
 #[derive(Debug, Clone, PartialEq, Default)]
 #[allow(clippy::struct_field_names)]
 pub struct Device {
     /// `Manufacturer` (resource 0): String, operations R, single instance, optional.
-    pub manufacturer: Option<String>,
+    pub manufacturer: Option<CompactString>,
     /// `Model Number` (resource 1): String, operations R, single instance, optional.
-    pub model_number: Option<String>,
+    pub model_number: Option<CompactString>,
     /// `Serial Number` (resource 2): String, operations R, single instance, optional.
-    pub serial_number: Option<String>,
+    pub serial_number: Option<CompactString>,
     /// `Firmware Version` (resource 3): String, operations R, single instance, optional.
-    pub firmware_version: Option<String>,
+    pub firmware_version: Option<CompactString>,
     /// `Available Power Sources` (resource 6): Integer, operations R, multiple instances, optional. Range `0..7`.
-    pub available_power_sources: Option<BTreeMap<u16, i64>>,
+    pub available_power_sources: Option<ResourceInstances<i64>>,
     /// `Power Source Voltage` (resource 7): Integer, operations R, multiple instances, optional. Units `mV`.
-    pub power_source_voltage: Option<BTreeMap<u16, i64>>,
+    pub power_source_voltage: Option<ResourceInstances<i64>>,
     /// `Power Source Current` (resource 8): Integer, operations R, multiple instances, optional. Units `mA`.
-    pub power_source_current: Option<BTreeMap<u16, i64>>,
+    pub power_source_current: Option<ResourceInstances<i64>>,
     /// `Battery Level` (resource 9): Integer, operations R, single instance, optional. Range `0..100`. Units `%`.
     pub battery_level: Option<i64>,
     /// `Memory Free` (resource 10): Integer, operations R, single instance, optional. Units `KB`.
     pub memory_free: Option<i64>,
     /// `Error Code` (resource 11): Integer, operations R, multiple instances, mandatory. Range `0..8`.
-    pub error_code: BTreeMap<u16, i64>,
+    pub error_code: ResourceInstances<i64>,
     /// `Current Time` (resource 13): Time, operations RW, single instance, optional.
     pub current_time: Option<i64>,
     /// `UTC Offset` (resource 14): String, operations RW, single instance, optional.
-    pub utc_offset: Option<String>,
+    pub utc_offset: Option<CompactString>,
     /// `Timezone` (resource 15): String, operations RW, single instance, optional.
-    pub timezone: Option<String>,
+    pub timezone: Option<CompactString>,
     /// `Supported Binding and Modes` (resource 16): String, operations R, single instance, mandatory.
-    pub supported_binding_and_modes: String,
+    pub supported_binding_and_modes: CompactString,
     /// `Device Type` (resource 17): String, operations R, single instance, optional.
-    pub device_type: Option<String>,
+    pub device_type: Option<CompactString>,
     /// `Hardware Version` (resource 18): String, operations R, single instance, optional.
-    pub hardware_version: Option<String>,
+    pub hardware_version: Option<CompactString>,
     /// `Software Version` (resource 19): String, operations R, single instance, optional.
-    pub software_version: Option<String>,
+    pub software_version: Option<CompactString>,
     /// `Battery Status` (resource 20): Integer, operations R, single instance, optional. Range `0..6`.
     pub battery_status: Option<i64>,
     /// `Memory Total` (resource 21): Integer, operations R, single instance, optional.
     pub memory_total: Option<i64>,
     /// `ExtDevInfo` (resource 22): Objlnk, operations R, multiple instances, optional.
-    pub ext_dev_info: Option<BTreeMap<u16, ObjectLink>>,
+    pub ext_dev_info: Option<ResourceInstances<ObjectLink>>,
 }
 
 impl Device {
@@ -585,11 +583,11 @@ impl TypedInstance for Device {
             power_source_current: None,
             battery_level: None,
             memory_free: None,
-            error_code: BTreeMap::new(),
+            error_code: ResourceInstances::new(),
             current_time: None,
             utc_offset: None,
             timezone: None,
-            supported_binding_and_modes: String::new(),
+            supported_binding_and_modes: CompactString::default(),
             device_type: None,
             hardware_version: None,
             software_version: None,
@@ -599,6 +597,7 @@ impl TypedInstance for Device {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store(&mut self.manufacturer, value),
@@ -620,6 +619,7 @@ impl TypedInstance for Device {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         match resource {
             6 => {
@@ -643,6 +643,7 @@ impl TypedInstance for Device {
         }
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

@@ -2,13 +2,11 @@
 use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
-use ::alloc::collections::BTreeMap;
-use ::alloc::string::String;
 use ::alloc::vec::Vec;
 use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
-    DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
-    ResourceDefinition, Version,
+    CompactString, DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations,
+    Range, ResourceDefinition, ResourceInstances, Version,
 };
 
 /// The id of object 5 `Firmware Update` (version 1.0).
@@ -214,7 +212,7 @@ pub static DEFINITION: ObjectDefinition = ObjectDefinition {
 
 /// An instance of object 5 `Firmware Update` (version 1.0): single instance, optional object, URN `urn:oma:lwm2m:oma:5`.
 ///
-/// One field per resource that holds a value: an `Option` when the resource is optional, a `BTreeMap` from resource instance id to value when it has multiple instances.
+/// One field per resource that holds a value: an `Option` when the resource is optional, a `ResourceInstances` (resource instance id → value, in id order) when it has multiple instances; strings are `CompactString`s, stored inline up to 24 bytes.
 ///
 /// Executable resources have no field (see [`ResourceId`]): `Update` (2, mandatory).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -223,17 +221,17 @@ pub struct FirmwareUpdate {
     /// `Package` (resource 0): Opaque, operations W, single instance, mandatory.
     pub package: Vec<u8>,
     /// `Package URI` (resource 1): String, operations RW, single instance, mandatory. Range `0..255 bytes`.
-    pub package_uri: String,
+    pub package_uri: CompactString,
     /// `State` (resource 3): Integer, operations R, single instance, mandatory. Range `0..3`.
     pub state: i64,
     /// `Update Result` (resource 5): Integer, operations R, single instance, mandatory. Range `0..9`.
     pub update_result: i64,
     /// `PkgName` (resource 6): String, operations R, single instance, optional. Range `0..255 bytes`.
-    pub pkg_name: Option<String>,
+    pub pkg_name: Option<CompactString>,
     /// `PkgVersion` (resource 7): String, operations R, single instance, optional. Range `0..255 bytes`.
-    pub pkg_version: Option<String>,
+    pub pkg_version: Option<CompactString>,
     /// `Firmware Update Protocol Support` (resource 8): Integer, operations R, multiple instances, optional. Range `0..5`.
-    pub firmware_update_protocol_support: Option<BTreeMap<u16, i64>>,
+    pub firmware_update_protocol_support: Option<ResourceInstances<i64>>,
     /// `Firmware Update Delivery Method` (resource 9): Integer, operations R, single instance, mandatory. Range `0..2`.
     pub firmware_update_delivery_method: i64,
 }
@@ -310,7 +308,7 @@ impl TypedInstance for FirmwareUpdate {
     fn empty() -> Self {
         FirmwareUpdate {
             package: Vec::new(),
-            package_uri: String::new(),
+            package_uri: CompactString::default(),
             state: 0,
             update_result: 0,
             pkg_name: None,
@@ -320,6 +318,7 @@ impl TypedInstance for FirmwareUpdate {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store_mandatory(&mut self.package, value),
@@ -333,6 +332,7 @@ impl TypedInstance for FirmwareUpdate {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         match resource {
             8 => {
@@ -343,6 +343,7 @@ impl TypedInstance for FirmwareUpdate {
         }
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

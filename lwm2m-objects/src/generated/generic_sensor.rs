@@ -2,11 +2,10 @@
 use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
-use ::alloc::string::String;
 use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
-    DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, ResourceDefinition,
-    Version,
+    CompactString, DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations,
+    ResourceDefinition, Version,
 };
 
 /// The id of object 3300 `Generic Sensor` (version 1.0).
@@ -212,7 +211,7 @@ pub static DEFINITION: ObjectDefinition = ObjectDefinition {
 
 /// An instance of object 3300 `Generic Sensor` (version 1.0): multiple instances, optional object, URN `urn:oma:lwm2m:ext:3300`.
 ///
-/// One field per resource that holds a value: an `Option` when the resource is optional, a `BTreeMap` from resource instance id to value when it has multiple instances.
+/// One field per resource that holds a value: an `Option` when the resource is optional, a `ResourceInstances` (resource instance id → value, in id order) when it has multiple instances; strings are `CompactString`s, stored inline up to 24 bytes.
 ///
 /// Executable resources have no field (see [`ResourceId`]): `Reset Min and Max Measured Values` (5605, optional).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -229,11 +228,11 @@ pub struct GenericSensor {
     /// `Sensor Value` (resource 5700): Float, operations R, single instance, mandatory.
     pub sensor_value: f64,
     /// `Sensor Units` (resource 5701): String, operations R, single instance, optional.
-    pub sensor_units: Option<String>,
+    pub sensor_units: Option<CompactString>,
     /// `Application Type` (resource 5750): String, operations RW, single instance, optional.
-    pub application_type: Option<String>,
+    pub application_type: Option<CompactString>,
     /// `Sensor Type` (resource 5751): String, operations R, single instance, optional.
-    pub sensor_type: Option<String>,
+    pub sensor_type: Option<CompactString>,
 }
 
 impl GenericSensor {
@@ -314,6 +313,7 @@ impl TypedInstance for GenericSensor {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             5601 => content::store(&mut self.min_measured_value, value),
@@ -328,11 +328,13 @@ impl TypedInstance for GenericSensor {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         let _ = resource;
         Err(FieldError::NoField)
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

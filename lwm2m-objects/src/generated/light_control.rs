@@ -2,11 +2,10 @@
 use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
-use ::alloc::string::String;
 use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
-    DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
-    ResourceDefinition, Version,
+    CompactString, DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations,
+    Range, ResourceDefinition, Version,
 };
 
 /// The id of object 3311 `Light Control` (version 1.0).
@@ -196,18 +195,18 @@ pub static DEFINITION: ObjectDefinition = ObjectDefinition {
 
 /// An instance of object 3311 `Light Control` (version 1.0): multiple instances, optional object, URN `urn:oma:lwm2m:ext:3311`.
 ///
-/// One field per resource that holds a value: an `Option` when the resource is optional, a `BTreeMap` from resource instance id to value when it has multiple instances.
+/// One field per resource that holds a value: an `Option` when the resource is optional, a `ResourceInstances` (resource instance id → value, in id order) when it has multiple instances; strings are `CompactString`s, stored inline up to 24 bytes.
 ///
 /// The object has no executable resources.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[allow(clippy::struct_field_names)]
 pub struct LightControl {
     /// `Sensor Units` (resource 5701): String, operations R, single instance, optional.
-    pub sensor_units: Option<String>,
+    pub sensor_units: Option<CompactString>,
     /// `Colour` (resource 5706): String, operations RW, single instance, optional.
-    pub colour: Option<String>,
+    pub colour: Option<CompactString>,
     /// `Application Type` (resource 5750): String, operations RW, single instance, optional.
-    pub application_type: Option<String>,
+    pub application_type: Option<CompactString>,
     /// `Cumulative active power` (resource 5805): Float, operations R, single instance, optional. Units `Wh`.
     pub cumulative_active_power: Option<f64>,
     /// `Power factor` (resource 5820): Float, operations R, single instance, optional.
@@ -297,6 +296,7 @@ impl TypedInstance for LightControl {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             5701 => content::store(&mut self.sensor_units, value),
@@ -311,11 +311,13 @@ impl TypedInstance for LightControl {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         let _ = resource;
         Err(FieldError::NoField)
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

@@ -2,11 +2,10 @@
 use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
-use ::alloc::string::String;
 use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
-    DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, ResourceDefinition,
-    Version,
+    CompactString, DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations,
+    ResourceDefinition, Version,
 };
 
 /// The id of object 3342 `On/Off switch` (version 1.0).
@@ -148,7 +147,7 @@ pub static DEFINITION: ObjectDefinition = ObjectDefinition {
 
 /// An instance of object 3342 `On/Off switch` (version 1.0): multiple instances, optional object, URN `urn:oma:lwm2m:ext:3342`.
 ///
-/// One field per resource that holds a value: an `Option` when the resource is optional, a `BTreeMap` from resource instance id to value when it has multiple instances.
+/// One field per resource that holds a value: an `Option` when the resource is optional, a `ResourceInstances` (resource instance id → value, in id order) when it has multiple instances; strings are `CompactString`s, stored inline up to 24 bytes.
 ///
 /// The object has no executable resources.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -159,7 +158,7 @@ pub struct OnOffSwitch {
     /// `Digital Input Counter` (resource 5501): Integer, operations R, single instance, optional.
     pub digital_input_counter: Option<i64>,
     /// `Application Type` (resource 5750): String, operations RW, single instance, optional.
-    pub application_type: Option<String>,
+    pub application_type: Option<CompactString>,
     /// `On time` (resource 5852): Integer, operations RW, single instance, optional. Units `s`.
     pub on_time: Option<i64>,
     /// `Off Time` (resource 5854): Integer, operations RW, single instance, optional. Units `s`.
@@ -234,6 +233,7 @@ impl TypedInstance for OnOffSwitch {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             5500 => content::store_mandatory(&mut self.digital_input_state, value),
@@ -245,11 +245,13 @@ impl TypedInstance for OnOffSwitch {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         let _ = resource;
         Err(FieldError::NoField)
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

@@ -2,12 +2,11 @@
 use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
-use ::alloc::string::String;
 use ::alloc::vec::Vec;
 use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
-    DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
-    ResourceDefinition, Version,
+    CompactString, DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations,
+    Range, ResourceDefinition, Version,
 };
 
 /// The id of object 0 `LWM2M Security` (version 1.0).
@@ -277,14 +276,14 @@ pub static DEFINITION: ObjectDefinition = ObjectDefinition {
 
 /// An instance of object 0 `LWM2M Security` (version 1.0): multiple instances, mandatory object, URN `urn:oma:lwm2m:oma:0`.
 ///
-/// One field per resource that holds a value: an `Option` when the resource is optional, a `BTreeMap` from resource instance id to value when it has multiple instances.
+/// One field per resource that holds a value: an `Option` when the resource is optional, a `ResourceInstances` (resource instance id → value, in id order) when it has multiple instances; strings are `CompactString`s, stored inline up to 24 bytes.
 ///
 /// The object has no executable resources.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[allow(clippy::struct_field_names)]
 pub struct Security {
     /// `LWM2M Server URI` (resource 0): String, no operations, single instance, mandatory. Range `0..255 bytes`.
-    pub lwm2m_server_uri: String,
+    pub lwm2m_server_uri: CompactString,
     /// `Bootstrap-Server` (resource 1): Boolean, no operations, single instance, mandatory.
     pub bootstrap_server: bool,
     /// `Security Mode` (resource 2): Integer, no operations, single instance, mandatory. Range `0..4`.
@@ -302,7 +301,7 @@ pub struct Security {
     /// `SMS Binding Secret Key(s)` (resource 8): Opaque, no operations, single instance, optional. Range `16, 32, 48 bytes`.
     pub sms_binding_secret_keys: Option<Vec<u8>>,
     /// `LwM2M Server SMS Number` (resource 9): String, no operations, single instance, optional.
-    pub lwm2m_server_sms_number: Option<String>,
+    pub lwm2m_server_sms_number: Option<CompactString>,
     /// `Short Server ID` (resource 10): Integer, no operations, single instance, optional. Range `1..65534`.
     pub short_server_id: Option<i64>,
     /// `Client Hold Off Time` (resource 11): Integer, no operations, single instance, optional. Units `s`.
@@ -395,7 +394,7 @@ impl TypedInstance for Security {
 
     fn empty() -> Self {
         Security {
-            lwm2m_server_uri: String::new(),
+            lwm2m_server_uri: CompactString::default(),
             bootstrap_server: false,
             security_mode: 0,
             public_key_or_identity: Vec::new(),
@@ -411,6 +410,7 @@ impl TypedInstance for Security {
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store_mandatory(&mut self.lwm2m_server_uri, value),
@@ -430,11 +430,13 @@ impl TypedInstance for Security {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         let _ = resource;
         Err(FieldError::NoField)
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

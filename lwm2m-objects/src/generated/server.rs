@@ -2,11 +2,10 @@
 use crate::support::{InstanceReader, InstanceWriter};
 use crate::{ObjectError, TypedObject};
 use ::alloc::borrow::Cow;
-use ::alloc::string::String;
 use ::lwm2m_model::content::{self, FieldError, TypedInstance, ValueRef, ValueSink};
 use ::lwm2m_model::{
-    DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations, Range,
-    ResourceDefinition, Version,
+    CompactString, DataType, Multiplicity, Node, ObjectDefinition, ObjectInstance, Operations,
+    Range, ResourceDefinition, Version,
 };
 
 /// The id of object 1 `LwM2M Server` (version 1.0).
@@ -214,7 +213,7 @@ pub static DEFINITION: ObjectDefinition = ObjectDefinition {
 
 /// An instance of object 1 `LwM2M Server` (version 1.0): multiple instances, mandatory object, URN `urn:oma:lwm2m:oma:1`.
 ///
-/// One field per resource that holds a value: an `Option` when the resource is optional, a `BTreeMap` from resource instance id to value when it has multiple instances.
+/// One field per resource that holds a value: an `Option` when the resource is optional, a `ResourceInstances` (resource instance id → value, in id order) when it has multiple instances; strings are `CompactString`s, stored inline up to 24 bytes.
 ///
 /// Executable resources have no field (see [`ResourceId`]): `Disable` (4, optional), `Registration Update Trigger` (8, mandatory).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -233,7 +232,7 @@ pub struct Server {
     /// `Notification Storing When Disabled or Offline` (resource 6): Boolean, operations RW, single instance, mandatory.
     pub notification_storing_when_disabled_or_offline: bool,
     /// `Binding` (resource 7): String, operations RW, single instance, mandatory. Range `The possible values of Resource are listed in 5.3.1.1`.
-    pub binding: String,
+    pub binding: CompactString,
 }
 
 impl Server {
@@ -312,10 +311,11 @@ impl TypedInstance for Server {
             default_maximum_period: None,
             disable_timeout: None,
             notification_storing_when_disabled_or_offline: false,
-            binding: String::new(),
+            binding: CompactString::default(),
         }
     }
 
+    #[inline]
     fn set_value(&mut self, resource: u16, value: ValueRef<'_>) -> Result<(), FieldError> {
         match resource {
             0 => content::store_mandatory(&mut self.short_server_id, value),
@@ -332,11 +332,13 @@ impl TypedInstance for Server {
         }
     }
 
+    #[inline]
     fn set_multiple(&mut self, resource: u16) -> Result<(), FieldError> {
         let _ = resource;
         Err(FieldError::NoField)
     }
 
+    #[inline]
     fn set_instance_value(
         &mut self,
         resource: u16,

@@ -5,12 +5,11 @@ pub mod http;
 pub mod libcoap;
 pub mod raw;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use lwm2m_client::{Client, ClientBuilder, ClientEvent, DeviceObject, ServerAccount, TypedStore};
 use lwm2m_model::BindingMode;
-use lwm2m_objects::{Device, LightControl};
+use lwm2m_objects::{Device, LightControl, ResourceInstances};
 use lwm2m_transport::Clock;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -23,7 +22,7 @@ pub fn example_device() -> Device {
         serial_number: Some("345000123".into()),
         firmware_version: Some("1.0".into()),
         battery_level: Some(100),
-        error_code: BTreeMap::from([(0, 0)]),
+        error_code: ResourceInstances::from([(0, 0)]),
         current_time: Some(1_367_491_215),
         supported_binding_and_modes: "U".into(),
         ..Device::default()

@@ -38,7 +38,7 @@ pub(crate) fn build_client(
     let ssid = i64::from(account.short_server_id);
     let security = match account.psk {
         Some((identity, key)) => Security {
-            lwm2m_server_uri: format!("coaps://{server}"),
+            lwm2m_server_uri: format!("coaps://{server}").into(),
             security_mode: 0,
             public_key_or_identity: identity.to_vec(),
             secret_key: key.to_vec(),
@@ -46,7 +46,7 @@ pub(crate) fn build_client(
             ..Security::default()
         },
         None => Security {
-            lwm2m_server_uri: format!("coap://{server}"),
+            lwm2m_server_uri: format!("coap://{server}").into(),
             security_mode: 3,
             short_server_id: Some(ssid),
             ..Security::default()
@@ -92,7 +92,7 @@ fn initial_device(binding: &str, k: u32) -> Device {
     Device {
         manufacturer: Some("lwm2m-rs".into()),
         model_number: Some("Simulated Device".into()),
-        serial_number: Some(format!("SIM-{k:08}")),
+        serial_number: Some(format!("SIM-{k:08}").into()),
         firmware_version: Some(env!("CARGO_PKG_VERSION").into()),
         available_power_sources: Some([(0, 1), (1, 5)].into()),
         power_source_voltage: Some([(0, 3700), (1, 5000)].into()),
@@ -120,7 +120,7 @@ fn initial_connectivity(k: u32) -> ConnectivityMonitoring {
         link_quality: Some(70),
         ip_addresses: [(
             0,
-            format!("10.{}.{}.{}", (k >> 16) & 0xff, (k >> 8) & 0xff, k & 0xff),
+            format!("10.{}.{}.{}", (k >> 16) & 0xff, (k >> 8) & 0xff, k & 0xff).into(),
         )]
         .into(),
         router_ip_addresses: Some([(0, "10.0.0.1".into())].into()),

@@ -1,4 +1,4 @@
-//! LwM2M JSON → [`Node`] (grouped by time) and LwM2M JSON → [`TypedInstance`].
+//! LwM2M JSON → [`Node`] (grouped by time), and the value typing the typed decoder shares.
 // `#[inline(always)]` is used where profiling showed a `Result` or value returned through memory
 // (a store-forwarding stall per record) or a dispatch on a variant known at the call site.
 #![allow(clippy::inline_always)]
@@ -10,9 +10,8 @@ use lwm2m_codec::json::{Document, JsonError, NamePath, Number, Objlnk, Value as 
 use lwm2m_codec::text;
 
 use crate::content::error::{ContentError, Location, RawPath};
-use crate::content::typed::{field_error, ResourceCursor, Seen, TypedInstance};
 use crate::content::value::Slot;
-use crate::content::{typed_target, Content, ValueRef};
+use crate::content::{Content, ValueRef};
 use crate::definition::{ObjectDefinition, Registry};
 use crate::node::{Node, Object, ObjectInstance, Resource, ResourceInstance, ResourceValue};
 use crate::path::{Level, Path};
@@ -93,26 +92,26 @@ fn is_under(target: &Path, name: &NamePath) -> bool {
     name.depth() >= 3 && name.starts_with(target.ids())
 }
 
-fn not_under(target: &Path, name: &NamePath, index: usize) -> ContentError {
+pub(super) fn not_under(target: &Path, ids: &[u16], index: usize) -> ContentError {
     ContentError::NotUnderTarget {
         target: *target,
-        found: RawPath::new(name.ids()),
+        found: RawPath::new(ids),
         location: Location::Entry(index),
     }
 }
 
 /// The resource path and, for a resource instance, its path, of a name of depth 3 or 4.
-fn value_paths(name: &NamePath, index: usize) -> Result<(Path, Option<Path>), ContentError> {
+fn value_paths(ids: &[u16], index: usize) -> Result<(Path, Option<Path>), ContentError> {
     let location = Location::Entry(index);
     let mut path = Path::ROOT;
-    for &id in name.ids().iter().take(3) {
+    for &id in ids.iter().take(3) {
         path = path.child(id).map_err(|_| ContentError::ReservedId {
             parent: path,
             location,
         })?;
     }
-    let instance = match name.resource_instance() {
-        Some(ri) => Some(path.child(ri).map_err(|_| ContentError::ReservedId {
+    let instance = match ids.get(3) {
+        Some(&ri) => Some(path.child(ri).map_err(|_| ContentError::ReservedId {
             parent: path,
             location,
         })?),
@@ -122,15 +121,15 @@ fn value_paths(name: &NamePath, index: usize) -> Result<(Path, Option<Path>), Co
 }
 
 /// The path of the first `depth` ids of a name whose ids [`value_paths`] accepts.
-fn name_path(name: &NamePath, depth: usize) -> Path {
-    Path::new(name.ids().get(..depth).unwrap_or_default()).unwrap_or(Path::ROOT)
+pub(super) fn name_path(ids: &[u16], depth: usize) -> Path {
+    Path::new(ids.get(..depth).unwrap_or_default()).unwrap_or(Path::ROOT)
 }
 
 /// Refuses a name holding the reserved id 65535, without building paths for the others.
 #[inline]
-fn check_name_ids(name: &NamePath, index: usize) -> Result<(), ContentError> {
-    if name.ids().contains(&u16::MAX) {
-        value_paths(name, index)?;
+pub(super) fn check_name_ids(ids: &[u16], index: usize) -> Result<(), ContentError> {
+    if ids.contains(&u16::MAX) {
+        value_paths(ids, index)?;
     }
     Ok(())
 }
@@ -158,7 +157,7 @@ impl Builder<'_> {
                 );
                 outside.entry(key).or_default().push(entry);
             } else {
-                return Err(not_under(&self.target, &entry.name, entry.index));
+                return Err(not_under(&self.target, entry.name.ids(), entry.index));
             }
         }
         if outside.is_empty() {
@@ -205,7 +204,7 @@ impl Builder<'_> {
         }
         let first_left = outside.values().flatten().min_by_key(|entry| entry.index);
         if let Some(entry) = first_left {
-            return Err(not_under(&self.target, &entry.name, entry.index));
+            return Err(not_under(&self.target, entry.name.ids(), entry.index));
         }
         Ok(linked.into_values().collect())
     }
@@ -284,7 +283,7 @@ fn place(
     untyped: &mut Vec<Path>,
 ) -> Result<(), ContentError> {
     let location = Location::Entry(entry.index);
-    let (path, instance_path) = value_paths(&entry.name, entry.index)?;
+    let (path, instance_path) = value_paths(entry.name.ids(), entry.index)?;
     let resource_id = entry.name.resource().unwrap_or_default();
     let value = match Slot::of(definition, resource_id) {
         Slot::Typed {
@@ -299,7 +298,14 @@ fn place(
                 });
             }
             let mut scratch = Vec::new();
-            typed_value(entry.value, data_type, &mut scratch, &entry.name, location)?.to_value()
+            typed_value(
+                entry.value,
+                data_type,
+                &mut scratch,
+                entry.name.ids(),
+                location,
+            )?
+            .to_value()
         }
         Slot::Executable | Slot::Unknown => {
             untyped.push(path);
@@ -364,17 +370,17 @@ fn found(value: &JsonValue<'_>) -> &'static str {
 
 /// The value of an entry typed as `data_type`; Opaque base64 is decoded into `scratch`.
 ///
-/// `name` (already checked for reserved ids) is only turned into a path for an error.
+/// `ids` (the entry's name, already checked for reserved ids) only become a path for an error.
 // Always inlined: a `Result` returned through memory costs a store-forwarding stall per entry.
 #[inline(always)]
-fn typed_value<'v>(
+pub(super) fn typed_value<'v>(
     value: &'v JsonValue<'_>,
     data_type: DataType,
     scratch: &'v mut Vec<u8>,
-    name: &NamePath,
+    ids: &[u16],
     location: Location,
 ) -> Result<ValueRef<'v>, ContentError> {
-    let path = || name_path(name, name.depth());
+    let path = || name_path(ids, ids.len());
     let mismatch = |found: &'static str| ContentError::TypeMismatch {
         path: path(),
         expected: data_type,
@@ -430,91 +436,4 @@ fn untyped_value(value: &JsonValue<'_>) -> Value {
         JsonValue::Boolean(b) => Value::Boolean(*b),
         JsonValue::Objlnk(link) => Value::Objlnk(ObjectLink::new(link.object, link.instance)),
     }
-}
-
-/// Decodes an instance payload for `target` (`/o/i`, `o` being `T`'s object) straight into `T`.
-pub(crate) fn decode_typed<T: TypedInstance>(
-    target: &Path,
-    payload: &[u8],
-) -> Result<T, ContentError> {
-    let definition = T::definition();
-    typed_target(target, definition)?;
-    let document = Document::decode(payload)?;
-    if document.base_time.is_some() || document.records.iter().any(|r| r.time.is_some()) {
-        return Err(ContentError::Timestamped);
-    }
-    let base_name = document.base_name.as_deref();
-    let mut out = T::empty();
-    let mut seen = Seen::new();
-    let mut cursor = ResourceCursor::new();
-    let mut scratch = Vec::new();
-    for (index, record) in document.records.iter().enumerate() {
-        // Matched by reference: moving the name out of the `Result` the codec wrote field by
-        // field would read it back with wide loads (a store-forwarding stall per entry).
-        let resolved = record.path(base_name);
-        let name = match &resolved {
-            Ok(name) => name,
-            Err(source) => {
-                return Err(JsonError::InvalidName {
-                    entry: index,
-                    source: *source,
-                }
-                .into())
-            }
-        };
-        if !is_under(target, name) {
-            return Err(not_under(target, name, index));
-        }
-        let location = Location::Entry(index);
-        check_name_ids(name, index)?;
-        let path = || name_path(name, 3);
-        let resource_id = name.resource().unwrap_or_default();
-        let Some(resource_index) = cursor.find(definition, resource_id) else {
-            continue;
-        };
-        let Some(resource) = definition.resources.get(resource_index) else {
-            continue;
-        };
-        let Some(data_type) = resource.data_type else {
-            return Err(ContentError::ExecutableValue {
-                path: path(),
-                location,
-            });
-        };
-        let instance = name.resource_instance();
-        if resource.is_multiple() != instance.is_some() {
-            return Err(ContentError::Multiplicity {
-                path: path(),
-                expected_multiple: resource.is_multiple(),
-                location,
-            });
-        }
-        let value = typed_value(&record.value, data_type, &mut scratch, name, location)?;
-        let fresh = seen.mark(resource_index);
-        match instance {
-            None if !fresh => {
-                return Err(ContentError::Duplicate {
-                    path: path(),
-                    location,
-                })
-            }
-            None => out
-                .set_value(resource_id, value)
-                .map_err(|e| field_error(e, path(), location))?,
-            Some(ri) => {
-                if fresh {
-                    out.set_multiple(resource_id)
-                        .map_err(|e| field_error(e, path(), location))?;
-                }
-                out.set_instance_value(resource_id, ri, value)
-                    .map_err(|e| field_error(e, name_path(name, 4), location))?;
-            }
-        }
-    }
-    if let Some(missing) = seen.missing_mandatory(definition) {
-        return Err(ContentError::MissingMandatory {
-            path: target.child(missing).unwrap_or(*target),
-        });
-    }
-    Ok(out)
 }

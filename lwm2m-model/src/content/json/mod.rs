@@ -18,9 +18,11 @@
 
 mod decode;
 mod encode;
+mod typed;
 
-pub(super) use decode::{decode, decode_typed};
+pub(super) use decode::decode;
 pub(super) use encode::{encode, encode_typed};
+pub(super) use typed::decode_typed;
 
 /// A path or name of at most 32 ASCII bytes (`/65534/65534/65534/65534/` is 25), built without
 /// allocating.

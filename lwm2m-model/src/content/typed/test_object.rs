@@ -1,6 +1,6 @@
 //! A small hand-written typed object, standing in for generated code in unit tests.
 
-use alloc::collections::BTreeMap;
+use crate::instances::ResourceInstances;
 use alloc::string::String;
 
 use super::*;
@@ -20,7 +20,7 @@ pub(crate) static DEFINITION: ObjectDefinition =
 pub(crate) struct Test {
     pub(crate) name: String,
     pub(crate) count: Option<i64>,
-    pub(crate) samples: Option<BTreeMap<u16, f64>>,
+    pub(crate) samples: Option<ResourceInstances<f64>>,
     pub(crate) since: Option<i64>,
 }
 
