@@ -71,7 +71,13 @@ async fn each_server_gets_what_its_acl_allows() {
     // B may not write: 4.01, and the value is unchanged.
     let offset = |text: &str| Node::Resource(Resource::single(14, Value::String(text.into())));
     let refused = hb
-        .write(EP, path("/3/0/14"), &offset("+05:00"), WriteMode::Replace, None)
+        .write(
+            EP,
+            path("/3/0/14"),
+            &offset("+05:00"),
+            WriteMode::Replace,
+            None,
+        )
         .await
         .unwrap_err();
     assert_eq!(refused, DmError::Unauthorized(path("/3/0/14")));
@@ -81,9 +87,15 @@ async fn each_server_gets_what_its_acl_allows() {
     );
 
     // A may: B reads what A wrote.
-    ha.write(EP, path("/3/0/14"), &offset("+03:00"), WriteMode::Replace, None)
-        .await
-        .unwrap();
+    ha.write(
+        EP,
+        path("/3/0/14"),
+        &offset("+03:00"),
+        WriteMode::Replace,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         single(&hb.read(EP, path("/3/0/14"), None).await.unwrap()),
         Value::String("+03:00".into())

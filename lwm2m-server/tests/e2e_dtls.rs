@@ -74,7 +74,9 @@ async fn every_operation_over_dtls_psk() {
     assert_ne!(dtls, server.local_addr());
     assert!(registration.object_links().has_object(3));
     device
-        .wait_for("Registered", |e| matches!(e, ClientEvent::Registered { .. }))
+        .wait_for("Registered", |e| {
+            matches!(e, ClientEvent::Registered { .. })
+        })
         .await;
 
     // Read /3/0 in TLV and in JSON: the same decoded instance.

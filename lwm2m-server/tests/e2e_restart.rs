@@ -98,7 +98,10 @@ async fn restart_with(store: &Store<'_>) {
             .write_attributes(endpoint, path("/3/0/9"), &attributes)
             .await
             .unwrap();
-        let stream = handle.observe(endpoint, path("/3/0/9"), None).await.unwrap();
+        let stream = handle
+            .observe(endpoint, path("/3/0/9"), None)
+            .await
+            .unwrap();
         assert_eq!(single(stream.initial()), Value::Integer(100));
         streams.push(stream);
         set_battery(device, 90).await;

@@ -32,6 +32,8 @@ pub fn example_device() -> Device {
         model_number: Some("Lightweight M2M Client".into()),
         serial_number: Some("345000123".into()),
         firmware_version: Some("1.0".into()),
+        // DC power (1) and USB (5), a multiple-instance resource.
+        available_power_sources: Some(BTreeMap::from([(0, 1), (1, 5)])),
         battery_level: Some(100),
         error_code: BTreeMap::from([(0, 0)]),
         current_time: Some(1_367_491_215),
@@ -124,14 +126,18 @@ pub async fn registered(events: &mut EventStream, endpoint: &str) {
 
 /// The next notification of `endpoint` for `path`.
 pub async fn notification(events: &mut EventStream, endpoint: &str, at: Path) -> Node {
-    next_event(events, &format!("Notification {endpoint} {at}"), |e| match e {
-        ServerEvent::Notification {
-            endpoint: from,
-            path,
-            content,
-        } if &*from == endpoint && path == at => Some(content.node.clone()),
-        _ => None,
-    })
+    next_event(
+        events,
+        &format!("Notification {endpoint} {at}"),
+        |e| match e {
+            ServerEvent::Notification {
+                endpoint: from,
+                path,
+                content,
+            } if &*from == endpoint && path == at => Some(content.node.clone()),
+            _ => None,
+        },
+    )
     .await
 }
 
