@@ -1,4 +1,4 @@
-//! Every device-management operation at every level it applies to, over NoSec, our client
+//! Every device-management operation at every level it applies to, over `NoSec`, our client
 //! against our server: Read, Write, Discover, Write-Attributes and Observe at object,
 //! instance, resource and resource-instance level (`/3/0/6/1`), Create and Delete on the
 //! multiple-instance Light Control object, Execute with arguments; each with the decoded
@@ -139,6 +139,10 @@ async fn read_at_every_level_in_every_format() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one client session walks through the operations in order"
+)]
 async fn create_write_and_delete_on_a_multiple_instance_object() {
     let (server, mut device) = start().await;
     let handle = server.handle();
@@ -267,6 +271,10 @@ async fn create_write_and_delete_on_a_multiple_instance_object() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one client session walks through the operations in order"
+)]
 async fn discover_write_attributes_and_observe_at_every_level() {
     let (server, device) = start().await;
     let handle = server.handle();
