@@ -2,7 +2,8 @@
 //! backend) holds a Security instance in PSK mode with a `coaps://` URI and registers with our
 //! `Server` (OpenSSL DTLS backend), whose credential store holds the same key for the
 //! endpoint. Every device-management operation then goes over that session. A wrong key never
-//! registers and stops the client task with a typed DTLS error.
+//! registers and stops the client task with a typed DTLS error;
+//! another endpoint's identity is refused with 4.03.
 //!
 //! Certificates: the client has no X.509 DTLS (its runtime offers PSK only), so the
 //! certificate mode is shown against the server by `tests/dtls_x509.rs` with a transport-level
@@ -48,7 +49,15 @@ async fn start() -> Server {
 }
 
 fn client(server: SocketAddr, key: &[u8]) -> lwm2m_client::Client<SocketAddr> {
-    ClientBuilder::new(EP)
+    client_named(EP, server, key)
+}
+
+fn client_named(
+    endpoint: &str,
+    server: SocketAddr,
+    key: &[u8],
+) -> lwm2m_client::Client<SocketAddr> {
+    ClientBuilder::new(endpoint)
         .server(
             ServerAccount::new(1, server)
                 .uri(format!("coaps://{server}"))
@@ -172,5 +181,30 @@ async fn a_wrong_key_never_registers() {
     }
     assert!(handle.client(EP).is_none());
     assert!(handle.clients().is_empty());
+    server.shutdown().await;
+}
+
+/// The right key of another endpoint: the handshake succeeds, the Register as this endpoint is
+/// refused with 4.03 Forbidden (the proven identity is not this endpoint's), and the client
+/// reports the failure and stays unregistered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_endpoints_identity_is_refused() {
+    let server = start().await;
+    let dtls = server.dtls_addr().unwrap();
+    let handle = server.handle();
+    let mut device = spawn(client_named("e2e-impostor", dtls, KEY)).await;
+    let failed = device
+        .wait_for("RegistrationFailed", |e| {
+            matches!(e, ClientEvent::RegistrationFailed { .. })
+        })
+        .await;
+    let ClientEvent::RegistrationFailed { ssid, reason, .. } = failed else {
+        unreachable!()
+    };
+    assert_eq!(ssid, 1);
+    assert!(reason.contains("4.03"), "{reason}");
+    assert!(handle.client("e2e-impostor").is_none());
+    assert!(handle.client(EP).is_none());
+    drop(device);
     server.shutdown().await;
 }
