@@ -254,3 +254,61 @@ async fn aiocoap_server_serves_a_package_uri_the_client_pulls_with_block2() {
     );
     finish(session).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_package_uri_and_a_4_04_from_the_peer_are_result_7() {
+    let file = image_file("missing", &image(10));
+    let steps = json!([
+        text_payload(step("write-bad-uri", "PUT", "/5/0/1"), "coap//no-host"),
+        with(step("read-result-bad", "GET", "/5/0/5"), "accept", TEXT),
+        with(step("read-state-bad", "GET", "/5/0/3"), "accept", TEXT),
+        // An empty URI cancels and resets Update Result.
+        text_payload(step("write-empty-uri", "PUT", "/5/0/1"), ""),
+        with(step("read-result-reset", "GET", "/5/0/5"), "accept", TEXT),
+        observe("observe-result", "/5/0/5", 1),
+        with(
+            text_payload(
+                step("write-missing-uri", "PUT", "/5/0/1"),
+                "coap://127.0.0.1:{port}/missing",
+            ),
+            "expand_port",
+            true,
+        ),
+        await_text("await-invalid", "observe-result", "7"),
+        with(step("read-state-missing", "GET", "/5/0/3"), "accept", TEXT),
+        with(step("read-result-missing", "GET", "/5/0/5"), "accept", TEXT),
+    ]);
+    let mut session = session("aiocoap-fw-bad-uri", &file, &steps).await;
+    let peer = &mut session.0;
+    expect_step(peer, "write-bad-uri", "2.04", None, b"").await;
+    expect_step(peer, "read-result-bad", "2.05", Some(TEXT), b"7").await;
+    expect_step(peer, "read-state-bad", "2.05", Some(TEXT), b"0").await;
+    expect_step(peer, "write-empty-uri", "2.04", None, b"").await;
+    expect_step(peer, "read-result-reset", "2.05", Some(TEXT), b"0").await;
+    expect_step(peer, "observe-result", "2.05", Some(TEXT), b"0").await;
+    expect_step(peer, "write-missing-uri", "2.04", None, b"").await;
+    let line = peer.step("await-invalid").await;
+    assert_eq!(line["code"], "found", "{}", peer.context());
+    expect_step(peer, "read-state-missing", "2.05", Some(TEXT), b"0").await;
+    expect_step(peer, "read-result-missing", "2.05", Some(TEXT), b"7").await;
+    peer.expect("steps_done", LIMIT).await;
+    assert_eq!(
+        notified(peer, "observe-result"),
+        ["7"],
+        "{}",
+        peer.context()
+    );
+    // /missing is no resource of the peer: its Site answered 4.04 without rendering /fw.
+    assert!(
+        !peer.seen.iter().any(|l| l["event"] == "fw_get"),
+        "{}",
+        peer.context()
+    );
+    let (sink, applied, _, state, result) = firmware(&session.1).await;
+    assert!(sink.is_empty() && applied.is_empty());
+    assert_eq!(
+        (state, result),
+        (FirmwareState::Idle, UpdateResult::InvalidUri)
+    );
+    finish(session).await;
+}
