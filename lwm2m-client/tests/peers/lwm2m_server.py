@@ -46,6 +46,8 @@ It prints one JSON object per line, which the Rust test asserts on:
 
 import asyncio
 import json
+import logging
+import os
 import socket
 import sys
 import time
@@ -423,21 +425,27 @@ async def bootstrap(context, session, config, server_port):
 
 
 def bound_port(context):
-    """The UDP port the context's only (udp6) transport is bound to."""
+    """The UDP port the context's only transport (udp6 or tinydtls_server) is bound to."""
     for interface in context.request_interfaces:
         messages = getattr(interface, "token_interface", None)
-        transport = getattr(getattr(messages, "message_interface", None), "transport", None)
+        message_interface = getattr(messages, "message_interface", None)
+        transport = getattr(message_interface, "transport", None)
+        if transport is None:
+            # tinydtls_server keeps its datagram transport in its socket pool.
+            transport = getattr(getattr(message_interface, "_pool", None), "_transport", None)
         if transport is not None:
             return transport.get_extra_info("socket").getsockname()[1]
     raise RuntimeError("no UDP transport in the context")
 
 
 def free_udp_port():
-    """A loopback UDP port nobody uses now (tinydtls_server cannot bind port 0 and say which
-    port it got, so the port is picked here)."""
+    """A loopback UDP port nobody uses now. tinydtls_server cannot bind port 0: it adds
+    5684 - 5683 to the port it is given (so that the CoAP port becomes the CoAPS port), so the
+    port is picked here and the bind asks for one less."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port = probe.getsockname()[1]
+    return port if port > 1 else free_udp_port()
 
 
 async def lwm2m_context(site, config):
@@ -459,14 +467,13 @@ async def lwm2m_context(site, config):
             }
         }
     )
-    port = free_udp_port()
     context = await aiocoap.Context.create_server_context(
         site,
-        bind=("127.0.0.1", port),
+        bind=("127.0.0.1", free_udp_port() - 1),
         transports=["tinydtls_server"],
         server_credentials=credentials,
     )
-    return context, port
+    return context, bound_port(context)
 
 
 async def main(config):
@@ -514,6 +521,9 @@ async def main(config):
 
 if __name__ == "__main__":
     settings = json.loads(sys.argv[1])
+    if os.environ.get("LWM2M_PEER_DEBUG"):
+        # aiocoap's and tinydtls's own logs, on stderr (the tests show it on failure).
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     try:
         asyncio.run(asyncio.wait_for(main(settings), settings.get("timeout", 60)))
     except asyncio.TimeoutError:
