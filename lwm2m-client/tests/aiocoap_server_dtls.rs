@@ -1,11 +1,11 @@
 //! Our client against the independent aiocoap LwM2M server of `tests/peers/lwm2m_server.py`
 //! over DTLS with a pre-shared key: the peer listens on `coaps://` with aiocoap's
-//! `tinydtls_server` transport (DTLSSocket 0.2.3, tinydtls 0.8.6, `TLS_PSK_WITH_AES_128_CCM_8`).
+//! `tinydtls_server` transport (`DTLSSocket` 0.2.3, tinydtls 0.8.6, `TLS_PSK_WITH_AES_128_CCM_8`).
 //!
 //! What this shows today is an incompatibility, pinned down exactly: tinydtls 0.8.6 refuses
-//! every DTLS 1.2 ClientHello without the RFC 5746 `renegotiation_info` extension (or the
+//! every DTLS 1.2 `ClientHello` without the RFC 5746 `renegotiation_info` extension (or the
 //! `TLS_EMPTY_RENEGOTIATION_INFO_SCSV` suite) with a fatal `handshake_failure` alert, and the
-//! ClientHello of our DTLS backend (dimpl 0.9.0, `Backend::Dimpl`, the only backend the client
+//! `ClientHello` of our DTLS backend (dimpl 0.9.0, `Backend::Dimpl`, the only backend the client
 //! runtime uses) carries neither. `tests/peers/dtls_hello_probe.py` sends the same PSK hello
 //! with and without the extension to tell the two apart. When the client's hello gains the
 //! extension, the assertion on the client's error fails, and this file gets the Read, Write
@@ -30,7 +30,7 @@ const KEY: &[u8] = b"0123456789abcdef";
 /// TLS alert `handshake_failure`.
 const HANDSHAKE_FAILURE: u8 = 40;
 
-/// The probe's report of what the DTLS server at `server` answers to a PSK ClientHello
+/// The probe's report of what the DTLS server at `server` answers to a PSK `ClientHello`
 /// with or without `renegotiation_info`.
 async fn probe(server: SocketAddr, renegotiation_info: bool) -> Value {
     let flag = if renegotiation_info { "1" } else { "0" };

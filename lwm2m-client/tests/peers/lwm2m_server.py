@@ -28,6 +28,9 @@ step with "background": true, which runs beside the next steps) got a notificati
 payload H, and reports code "found" or "timeout".
   "timeout":    seconds for the whole session (default 60).
 
+With LWM2M_PEER_DEBUG set in the environment, aiocoap logs at DEBUG level on stderr (which the
+tests show when they fail).
+
 It prints one JSON object per line, which the Rust test asserts on:
   {"event": "listening", "port": P, "bs_port": B|null}
   {"event": "bootstrap_request", "query": [...], "code": "2.04"}
