@@ -6,7 +6,9 @@ Usage: lwm2m_server.py CONFIG_JSON
 CONFIG_JSON is an object:
   "steps":      the requests sent to the client once it has registered, in order; each is
                 {"name", "method": GET|PUT|POST|DELETE, "path": "/3/0/0", "accept"?, "cf"?,
-                 "payload_hex"?, "query"?: ["pmin=1", ...], "observe"?: {"count", "timeout"}}
+                 "payload_hex"?, "query"?: ["pmin=1", ...], "observe"?: {"count", "timeout"},
+                 "background"?, "payload_image"?, "expand_port"?: the payload's "{port}"
+                 becomes the LwM2M server's port}
   "bootstrap":  optional {"ssid", "lifetime", "security_instance", "server_instance"}: the
                 peer then also plays the Bootstrap-Server: it answers POST /bs?ep= with 2.04,
                 sends Delete /, Writes a Security and a Server instance (TLV, encoded here)
@@ -14,7 +16,20 @@ CONFIG_JSON is an object:
   "forget_updates": optional count: the first Updates are answered 4.04 (the server forgot
                 the registration), so the client must register again.
   "registrations": how many Registers to wait for before running the steps (default 1).
+  "image_file": optional path of a firmware image: a step with "payload_image": true sends
+                its bytes (aiocoap splits a large payload into Block1 blocks itself), and
+                GET /fw serves them (aiocoap answers with Block2 blocks itself, cf 42).
+  "dtls":       optional {"identity": ASCII, "key_hex": HEX}: the LwM2M server listens on
+                coaps:// (aiocoap's tinydtls_server transport) with that pre-shared key
+                instead of coap://.
+Besides the requests, a step may be {"name", "method": "AWAIT", "observation": NAME,
+"payload_hex": H, "timeout"?}: it waits until the background observation NAME (an observe
+step with "background": true, which runs beside the next steps) got a notification with
+payload H, and reports code "found" or "timeout".
   "timeout":    seconds for the whole session (default 60).
+
+With LWM2M_PEER_DEBUG set in the environment, aiocoap logs at DEBUG level on stderr (which the
+tests show when they fail).
 
 It prints one JSON object per line, which the Rust test asserts on:
   {"event": "listening", "port": P, "bs_port": B|null}
@@ -25,6 +40,7 @@ It prints one JSON object per line, which the Rust test asserts on:
    "location": "...", "t": seconds since the session start}
   {"event": "notify", "name": N, "code": ..., "cf": ..., "payload_hex": ..., "t": seconds since
    the first response of the observation}
+  {"event": "fw_get", "block2": [num, more, szx]|null}   (each GET of /fw)
   {"event": "steps_done"}
   {"event": "update", "query": [...], "payload": "...", "code": "2.04"|"4.04"}
   {"event": "deregister", "location": "rd/..."}
@@ -33,10 +49,14 @@ It prints one JSON object per line, which the Rust test asserts on:
 
 import asyncio
 import json
+import logging
+import os
+import socket
 import sys
 import time
 
 import aiocoap
+import aiocoap.credentials
 import aiocoap.resource as resource
 from aiocoap.numbers.codes import Code
 from aiocoap.util import linkformat
@@ -127,6 +147,10 @@ class Session:
         self.bs_requested = asyncio.Event()
         self.site = None
         self.location = None
+        self.image = b""
+        self.port = None
+        self.observations = {}
+        self.background = []
 
 
 def registration_problems(query, cf, payload):
@@ -220,6 +244,22 @@ class Directory(resource.Resource):
         return aiocoap.Message(code=Code.CREATED, location_path=["rd", ident])
 
 
+class FirmwareImage(resource.Resource):
+    """/fw: the firmware image, for a Package URI (aiocoap cuts it into Block2 blocks)."""
+
+    def __init__(self, session):
+        super().__init__()
+        self.session = session
+
+    async def render_get(self, request):
+        block2 = request.opt.block2
+        report(
+            event="fw_get",
+            block2=None if block2 is None else [block2.block_number, block2.more, block2.size_exponent],
+        )
+        return aiocoap.Message(code=Code.CONTENT, content_format=42, payload=self.session.image)
+
+
 class BootstrapRequest(resource.Resource):
     """/bs: Bootstrap-Request."""
 
@@ -241,13 +281,15 @@ class BootstrapRequest(resource.Resource):
 # --- Requests to the client ------------------------------------------------------------------
 
 
-def build(step, remote):
+def build(step, remote, image, port):
     path = [segment for segment in step["path"].split("/") if segment]
-    message = aiocoap.Message(
-        code=METHODS[step["method"]],
-        uri_path=path,
-        payload=bytes.fromhex(step.get("payload_hex", "")),
-    )
+    if step.get("payload_image"):
+        body = image
+    else:
+        body = bytes.fromhex(step.get("payload_hex", ""))
+    if step.get("expand_port"):
+        body = body.replace(b"{port}", str(port).encode())
+    message = aiocoap.Message(code=METHODS[step["method"]], uri_path=path, payload=body)
     message.remote = remote
     if "accept" in step:
         message.opt.accept = step["accept"]
@@ -267,8 +309,49 @@ def response_fields(response):
     )
 
 
+class Observation:
+    """The notifications of a background observation so far."""
+
+    def __init__(self):
+        self.payloads = []
+        self.changed = asyncio.Condition()
+
+    async def add(self, payload):
+        async with self.changed:
+            self.payloads.append(payload)
+            self.changed.notify_all()
+
+
+async def await_notification(session, step):
+    observation = session.observations[step["observation"]]
+    wanted = bytes.fromhex(step["payload_hex"])
+
+    async def seen():
+        async with observation.changed:
+            await observation.changed.wait_for(lambda: wanted in observation.payloads)
+
+    try:
+        await asyncio.wait_for(seen(), step.get("timeout", 30))
+        code = "found"
+    except asyncio.TimeoutError:
+        code = "timeout"
+    report(
+        event="step",
+        name=step["name"],
+        t=round(time.monotonic() - session.start, 3),
+        code=code,
+        cf=None,
+        payload_hex=step["payload_hex"],
+        location="",
+    )
+
+
 async def run_step(context, session, step):
-    message = build(step, session.client if step.get("to") != "bs" else session.bs_client)
+    if step["method"] == "AWAIT":
+        await await_notification(session, step)
+        return
+    remote = session.client if step.get("to") != "bs" else session.bs_client
+    message = build(step, remote, session.image, session.port)
     observe = step.get("observe")
     if observe is not None:
         message.opt.observe = 0
@@ -285,6 +368,8 @@ async def run_step(context, session, step):
         return
     first = time.monotonic()
     seen = 0
+    observation = Observation()
+    session.observations[step["name"]] = observation
 
     async def collect():
         nonlocal seen
@@ -296,14 +381,21 @@ async def run_step(context, session, step):
                 t=round(time.monotonic() - first, 3),
                 **response_fields(notification),
             )
+            await observation.add(notification.payload)
             if seen >= observe["count"]:
                 return
 
-    try:
-        await asyncio.wait_for(collect(), observe.get("timeout", 15))
-    except asyncio.TimeoutError:
-        report(event="observe_timeout", name=step["name"], seen=seen)
-    pending.observation.cancel()
+    async def bounded():
+        try:
+            await asyncio.wait_for(collect(), observe.get("timeout", 15))
+        except asyncio.TimeoutError:
+            report(event="observe_timeout", name=step["name"], seen=seen)
+        pending.observation.cancel()
+
+    if step.get("background"):
+        session.background.append(asyncio.create_task(bounded()))
+    else:
+        await bounded()
 
 
 async def bootstrap(context, session, config, server_port):
@@ -336,28 +428,72 @@ async def bootstrap(context, session, config, server_port):
 
 
 def bound_port(context):
-    """The UDP port the context's only (udp6) transport is bound to."""
+    """The UDP port the context's only transport (udp6 or tinydtls_server) is bound to."""
     for interface in context.request_interfaces:
         messages = getattr(interface, "token_interface", None)
-        transport = getattr(getattr(messages, "message_interface", None), "transport", None)
+        message_interface = getattr(messages, "message_interface", None)
+        transport = getattr(message_interface, "transport", None)
+        if transport is None:
+            # tinydtls_server keeps its datagram transport in its socket pool.
+            transport = getattr(getattr(message_interface, "_pool", None), "_transport", None)
         if transport is not None:
             return transport.get_extra_info("socket").getsockname()[1]
     raise RuntimeError("no UDP transport in the context")
 
 
+def free_udp_port():
+    """A loopback UDP port nobody uses now. tinydtls_server cannot bind port 0: it adds
+    5684 - 5683 to the port it is given (so that the CoAP port becomes the CoAPS port), so the
+    port is picked here and the bind asks for one less."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return port if port > 1 else free_udp_port()
+
+
+async def lwm2m_context(site, config):
+    """The LwM2M server's context: coap:// on udp6, or coaps:// with a PSK on tinydtls_server."""
+    dtls = config.get("dtls")
+    if dtls is None:
+        context = await aiocoap.Context.create_server_context(
+            site, bind=("127.0.0.1", 0), transports=["udp6"]
+        )
+        return context, bound_port(context)
+    credentials = aiocoap.credentials.CredentialsMap()
+    credentials.load_from_dict(
+        {
+            ":lwm2m-client": {
+                "dtls": {
+                    "psk": {"hex": dtls["key_hex"]},
+                    "client-identity": {"ascii": dtls["identity"]},
+                }
+            }
+        }
+    )
+    context = await aiocoap.Context.create_server_context(
+        site,
+        bind=("127.0.0.1", free_udp_port() - 1),
+        transports=["tinydtls_server"],
+        server_credentials=credentials,
+    )
+    return context, bound_port(context)
+
+
 async def main(config):
     session = Session()
     session.forget_updates = config.get("forget_updates", 0)
+    if config.get("image_file"):
+        with open(config["image_file"], "rb") as image:
+            session.image = image.read()
     site = resource.Site()
     session.site = site
     site.add_resource(["rd"], Directory(session))
-    context = await aiocoap.Context.create_server_context(
-        site, bind=("127.0.0.1", 0), transports=["udp6"]
-    )
+    site.add_resource(["fw"], FirmwareImage(session))
+    context, port = await lwm2m_context(site, config)
+    session.port = port
     contexts = [context]
     bs_context = None
     try:
-        port = bound_port(context)
         bs_port = None
         if config.get("bootstrap"):
             bs_site = resource.Site()
@@ -376,6 +512,8 @@ async def main(config):
             await session.registered.wait()
         for step in config.get("steps", []):
             await run_step(context, session, step)
+        for task in session.background:
+            await task
         report(event="steps_done")
         await session.deregistered.wait()
         report(event="done")
@@ -386,6 +524,9 @@ async def main(config):
 
 if __name__ == "__main__":
     settings = json.loads(sys.argv[1])
+    if os.environ.get("LWM2M_PEER_DEBUG"):
+        # aiocoap's and tinydtls's own logs, on stderr (the tests show it on failure).
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     try:
         asyncio.run(asyncio.wait_for(main(settings), settings.get("timeout", 60)))
     except asyncio.TimeoutError:
