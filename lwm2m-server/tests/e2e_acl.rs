@@ -5,7 +5,7 @@
 
 mod e2e_support;
 
-use std::collections::BTreeMap;
+use lwm2m_objects::ResourceInstances;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ fn ac(object: i64, instance: i64, acl: &[(u16, i64)], owner: i64) -> AccessContr
     AccessControl {
         object_id: object,
         object_instance_id: instance,
-        acl: Some(acl.iter().copied().collect::<BTreeMap<_, _>>()),
+        acl: Some(acl.iter().copied().collect::<ResourceInstances<_>>()),
         access_control_owner: owner,
     }
 }

@@ -2,7 +2,7 @@
 //! `Server`, both on loopback.
 #![allow(dead_code, clippy::missing_panics_doc)]
 
-use std::collections::BTreeMap;
+use lwm2m_objects::ResourceInstances;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -33,9 +33,9 @@ pub fn example_device() -> Device {
         serial_number: Some("345000123".into()),
         firmware_version: Some("1.0".into()),
         // DC power (1) and USB (5), a multiple-instance resource.
-        available_power_sources: Some(BTreeMap::from([(0, 1), (1, 5)])),
+        available_power_sources: Some(ResourceInstances::from([(0, 1), (1, 5)])),
         battery_level: Some(100),
-        error_code: BTreeMap::from([(0, 0)]),
+        error_code: ResourceInstances::from([(0, 0)]),
         current_time: Some(1_367_491_215),
         utc_offset: Some("+01:00".into()),
         supported_binding_and_modes: "U".into(),
