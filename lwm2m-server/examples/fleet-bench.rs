@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p lwm2m-server --example fleet-bench [-- --clients N] [--in-flight 64]
 //!     [--sockets 4] [--seconds 5] [--register-rate 1000000] [--durability immediate|eventual]
+//!     [--server-sockets 1]
 //! ```
 //!
 //! - The server is the library's [`Server`] with the embedded redb store (durability
@@ -71,8 +72,12 @@ struct Args {
     /// `eventual` (written, flushed later: shows what the flush costs).
     #[arg(long, default_value = "immediate", value_parser = ["immediate", "eventual"])]
     durability: String,
-    /// Internal: run the server (data directory, rate, burst, durability) until stdin closes.
-    #[arg(long, num_args = 4, hide = true)]
+    /// UDP sockets of the server's CoAP endpoint (`ServerBuilder::udp_sockets`, `SO_REUSEPORT`).
+    #[arg(long, default_value_t = 1)]
+    server_sockets: usize,
+    /// Internal: run the server (data directory, rate, burst, durability, sockets) until stdin
+    /// closes.
+    #[arg(long, num_args = 5, hide = true)]
     serve_child: Option<Vec<String>>,
     /// Internal: run the bare UDP echo until stdin closes.
     #[arg(long, hide = true)]
@@ -99,9 +104,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     println!(
-        "fleet-bench: {} sockets x {} in flight, {} cores, load average {}",
+        "fleet-bench: {} sockets x {} in flight, {} server socket(s), {} cores, load average {}",
         args.sockets,
         args.in_flight,
+        args.server_sockets.max(1),
         std::thread::available_parallelism().map_or(1, usize::from),
         load_average()
     );
@@ -116,12 +122,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 // ---------------------------------------------------------------------------------------------
 // Children: the server and the bare echo.
 
-/// The server child: `--serve-child DIR RATE BURST DURABILITY`. Prints `ready ADDR`, answers `count` on
+/// The server child: `--serve-child DIR RATE BURST DURABILITY SOCKETS`. Prints `ready ADDR`, answers `count` on
 /// stdin with `count N`, stops when stdin closes.
 fn serve_child(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
-    let [dir, rate, burst, durability] = args else {
-        return Err("--serve-child DIR RATE BURST DURABILITY".into());
+    let [dir, rate, burst, durability, sockets] = args else {
+        return Err("--serve-child DIR RATE BURST DURABILITY SOCKETS".into());
     };
+    let sockets: usize = sockets.parse()?;
     let rate: u32 = rate.parse()?;
     let burst: u32 = burst.parse()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -142,6 +149,9 @@ fn serve_child(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         };
         let server = Server::builder()
             .registrar(Registrar::builder().config(config).store(store))
+            .udp_sockets(sockets)
+            // As the echo's: bursts of a whole fleet's requests are not dropped.
+            .udp_recv_buffer(4 << 20)
             .bind("127.0.0.1:0".parse()?)
             .await?;
         println!("ready {}", server.local_addr());
@@ -690,6 +700,7 @@ async fn fleet_run(args: &Args, n: u32, echo: &Figures) -> Result<(), Box<dyn st
         args.register_rate.to_string(),
         burst.to_string(),
         args.durability.clone(),
+        args.server_sockets.max(1).to_string(),
     ])?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = server.rss()?;
