@@ -140,8 +140,9 @@ fn what_was_acknowledged_survives_killing_the_server_without_shutdown() {
             ..RegistrarConfig::default()
         };
         let server = Server::builder()
-            .store(RedbStore::open(&path).unwrap())
+            // The registrar first: `store` gives it the shared store.
             .registrar(Registrar::builder().config(config))
+            .store(RedbStore::open(&path).unwrap())
             .bind("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();

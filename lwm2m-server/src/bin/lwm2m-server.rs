@@ -275,3 +275,39 @@ async fn shutdown_signal() {
         () = terminate => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{registrar_config, Duration, RateLimit};
+
+    #[test]
+    fn the_register_rate_flags_set_the_per_source_limit() {
+        let default = registrar_config(None, None).unwrap();
+        assert_eq!(default.register_rate_limit, Some(RateLimit::default()));
+        assert_eq!(
+            registrar_config(Some(0), Some(5))
+                .unwrap()
+                .register_rate_limit,
+            None
+        );
+        let limit = registrar_config(Some(500), Some(20_000))
+            .unwrap()
+            .register_rate_limit
+            .unwrap();
+        assert_eq!(limit.interval, Duration::from_millis(2));
+        assert_eq!(limit.burst, 20_000);
+        let burst_only = registrar_config(None, Some(3))
+            .unwrap()
+            .register_rate_limit
+            .unwrap();
+        assert_eq!(
+            (burst_only.burst, burst_only.interval),
+            (3, Duration::from_secs(1))
+        );
+        let error = registrar_config(Some(10), Some(0)).unwrap_err();
+        assert!(
+            error.to_string().contains("--register-rate-burst"),
+            "{error}"
+        );
+    }
+}
