@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p lwm2m-server --example fleet-bench [-- --clients N] [--in-flight 64]
 //!     [--sockets 4] [--seconds 5] [--register-rate 1000000] [--durability immediate|eventual]
+//!     [--server-sockets 1]
 //! ```
 //!
 //! - The server is the library's [`Server`] with the embedded redb store (durability
@@ -13,7 +14,9 @@
 //!   it is read from `/proc/{pid}/status` before and after the registrations.
 //! - The generator is its own: a few tokio UDP sockets, each carrying `N / sockets` endpoints
 //!   with `--in-flight` Confirmable requests outstanding, message ids and tokens tracked, lost
-//!   requests retransmitted (2 s, doubling, 4 times) and counted. Register is
+//!   requests retransmitted (2 s, doubling, 4 times) and counted. A request the server takes
+//!   more than its empty-ACK delay (1 s) to answer gets an empty ACK and a separate response,
+//!   matched by token and acknowledged. Register is
 //!   `POST /rd?ep=urn:imei:…&lt=86400&lwm2m=1.0&b=U` with ten object links; Update is an empty
 //!   `POST /rd/{id}` (a lifetime refresh).
 //! - The per-source Register rate limit (default: a burst of 10, then 1/s per IP, against
@@ -48,6 +51,9 @@ const REGISTER_TIME_LIMIT: Duration = Duration::from_secs(120);
 const MAX_ROUND_TRIPS: u64 = 5_000_000;
 const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_RETRANSMIT: u8 = 4;
+/// How long a request the server acknowledged with an empty ACK may wait for its separate
+/// response before it counts as lost.
+const SEPARATE_RESPONSE_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Parser, Debug)]
 #[command(about = "Registrations and Updates per second of lwm2m-server over loopback UDP")]
@@ -71,8 +77,12 @@ struct Args {
     /// `eventual` (written, flushed later: shows what the flush costs).
     #[arg(long, default_value = "immediate", value_parser = ["immediate", "eventual"])]
     durability: String,
-    /// Internal: run the server (data directory, rate, burst, durability) until stdin closes.
-    #[arg(long, num_args = 4, hide = true)]
+    /// UDP sockets of the server's CoAP endpoint (`ServerBuilder::udp_sockets`, `SO_REUSEPORT`).
+    #[arg(long, default_value_t = 1)]
+    server_sockets: usize,
+    /// Internal: run the server (data directory, rate, burst, durability, sockets) until stdin
+    /// closes.
+    #[arg(long, num_args = 5, hide = true)]
     serve_child: Option<Vec<String>>,
     /// Internal: run the bare UDP echo until stdin closes.
     #[arg(long, hide = true)]
@@ -99,9 +109,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     println!(
-        "fleet-bench: {} sockets x {} in flight, {} cores, load average {}",
+        "fleet-bench: {} sockets x {} in flight, {} server socket(s), {} cores, load average {}",
         args.sockets,
         args.in_flight,
+        args.server_sockets.max(1),
         std::thread::available_parallelism().map_or(1, usize::from),
         load_average()
     );
@@ -116,12 +127,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 // ---------------------------------------------------------------------------------------------
 // Children: the server and the bare echo.
 
-/// The server child: `--serve-child DIR RATE BURST DURABILITY`. Prints `ready ADDR`, answers `count` on
+/// The server child: `--serve-child DIR RATE BURST DURABILITY SOCKETS`. Prints `ready ADDR`, answers `count` on
 /// stdin with `count N`, stops when stdin closes.
 fn serve_child(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
-    let [dir, rate, burst, durability] = args else {
-        return Err("--serve-child DIR RATE BURST DURABILITY".into());
+    let [dir, rate, burst, durability, sockets] = args else {
+        return Err("--serve-child DIR RATE BURST DURABILITY SOCKETS".into());
     };
+    let sockets: usize = sockets.parse()?;
     let rate: u32 = rate.parse()?;
     let burst: u32 = burst.parse()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -142,6 +154,9 @@ fn serve_child(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         };
         let server = Server::builder()
             .registrar(Registrar::builder().config(config).store(store))
+            .udp_sockets(sockets)
+            // As the echo's: bursts of a whole fleet's requests are not dropped.
+            .udp_recv_buffer(4 << 20)
             .bind("127.0.0.1:0".parse()?)
             .await?;
         println!("ready {}", server.local_addr());
@@ -430,10 +445,14 @@ async fn drive(server: SocketAddr, load: Load) -> std::io::Result<Outcome> {
         };
         if let Ok(received) = tokio::time::timeout_at(wake.into(), socket.recv(&mut buffer)).await {
             let len = received?;
-            answer(&load, &mut outcome, &mut pending, &buffer[..len]);
+            let mut acks = Vec::new();
+            acks.extend(answer(&load, &mut outcome, &mut pending, &buffer[..len]));
             // Drain whatever else is already queued before refilling.
             while let Ok(len) = socket.try_recv(&mut buffer) {
-                answer(&load, &mut outcome, &mut pending, &buffer[..len]);
+                acks.extend(answer(&load, &mut outcome, &mut pending, &buffer[..len]));
+            }
+            for ack in acks {
+                socket.send(&ack).await?;
             }
         } else {
             let now = Instant::now();
@@ -468,31 +487,50 @@ fn rand_start(load: &Load) -> u16 {
         .map_or(0, |&c| (c as u16).wrapping_mul(7919))
 }
 
-/// Matches an answer to its request by message id and token, and records it.
+/// Matches an answer to its request by message id and token (a separate response by token),
+/// and records it. Returns the empty ACK a Confirmable separate response needs.
 fn answer(
     load: &Load,
     outcome: &mut Outcome,
     pending: &mut HashMap<u16, Pending>,
     datagram: &[u8],
-) {
+) -> Option<[u8; 4]> {
     let Ok(message) = Message::parse(datagram) else {
         outcome.errors += 1;
-        return;
+        return None;
     };
-    if message.ty() != Type::Acknowledgement {
-        return;
-    }
-    let mid = message.message_id();
-    let Some(p) = pending.get(&mid) else {
-        // A late answer to a retransmitted (or given-up) request.
-        return;
+    let mut separate_ack = None;
+    let mid = match message.ty() {
+        Type::Acknowledgement if message.code() == Code::EMPTY => {
+            // The server took longer than its empty-ACK delay: the response follows
+            // separately. Stop retransmitting; it counts as lost if that never comes.
+            if let Some(p) = pending.get_mut(&message.message_id()) {
+                p.attempts = MAX_RETRANSMIT;
+                p.next_retransmit = Instant::now() + SEPARATE_RESPONSE_WAIT;
+            }
+            return None;
+        }
+        Type::Acknowledgement => {
+            let mid = message.message_id();
+            let p = pending.get(&mid)?;
+            if message.token() != Token::from_u64(u64::from(p.token)).as_slice() {
+                return None;
+            }
+            mid
+        }
+        // A separate response, matched by token; a Confirmable one is acknowledged.
+        _ => {
+            let (&mid, _) = pending
+                .iter()
+                .find(|(_, p)| message.token() == Token::from_u64(u64::from(p.token)).as_slice())?;
+            if message.ty() == Type::Confirmable {
+                let id = message.message_id().to_be_bytes();
+                separate_ack = Some([0x60, 0, id[0], id[1]]);
+            }
+            mid
+        }
     };
-    if message.token() != Token::from_u64(u64::from(p.token)).as_slice() {
-        return;
-    }
-    let Some(p) = pending.remove(&mid) else {
-        return;
-    };
+    let p = pending.remove(&mid)?;
     let micros = p.first_sent.elapsed().as_micros();
     outcome
         .latencies
@@ -503,7 +541,7 @@ fn answer(
     };
     if message.code() != expected {
         outcome.errors += 1;
-        return;
+        return separate_ack;
     }
     outcome.completed += 1;
     let now = Instant::now();
@@ -521,6 +559,7 @@ fn answer(
             id.clone_into(slot);
         }
     }
+    separate_ack
 }
 
 /// A phase's figures, over every socket.
@@ -690,6 +729,7 @@ async fn fleet_run(args: &Args, n: u32, echo: &Figures) -> Result<(), Box<dyn st
         args.register_rate.to_string(),
         burst.to_string(),
         args.durability.clone(),
+        args.server_sockets.max(1).to_string(),
     ])?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = server.rss()?;

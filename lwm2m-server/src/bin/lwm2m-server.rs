@@ -4,9 +4,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Parser;
 use lwm2m_server::bootstrap::BootstrapServer;
+use lwm2m_server::registration::{RateLimit, Registrar, RegistrarConfig};
 use lwm2m_server::server::{Server, ServerBuilder};
 use lwm2m_server::store::{BootstrapConfigStore, CredentialStore, RedbStore, SharedStore};
 use serde::Deserialize;
@@ -46,8 +48,26 @@ struct Cli {
     /// store (none runs without it).
     #[arg(long, value_name = "ADDR")]
     bootstrap_addr: Option<SocketAddr>,
+    /// UDP sockets of the CoAP endpoint, bound to its port with `SO_REUSEPORT` and read in
+    /// parallel (clients are spread over them by address) [default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    udp_sockets: Option<u16>,
+    /// Receive buffer of each CoAP socket in bytes (`SO_RCVBUF`; Linux caps it at
+    /// `net.core.rmem_max`) [default: the system's].
+    #[arg(long, value_name = "BYTES")]
+    udp_recv_buffer: Option<usize>,
+    /// Registers per second one IP address may send after a burst of
+    /// `--register-rate-burst` (a flood guard); 0 turns the limit off, e.g. for a fleet
+    /// behind one NAT [default: 1].
+    #[arg(long, value_name = "PER_SECOND")]
+    register_rate_limit: Option<u32>,
+    /// Registers one IP address may send at once before `--register-rate-limit` applies
+    /// [default: 10].
+    #[arg(long, value_name = "N")]
+    register_rate_burst: Option<u32>,
     /// TOML file with the same settings (`coap_addr`, `dtls_addr`, `data_dir`, `http_addr`,
-    /// `object_definitions`, `store`, `bootstrap_addr`); command-line flags override it.
+    /// `object_definitions`, `store`, `bootstrap_addr`, `udp_sockets`, `udp_recv_buffer`,
+    /// `register_rate_limit`, `register_rate_burst`); command-line flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 }
@@ -63,6 +83,39 @@ struct FileConfig {
     object_definitions: Option<PathBuf>,
     store: Option<String>,
     bootstrap_addr: Option<SocketAddr>,
+    udp_sockets: Option<u16>,
+    udp_recv_buffer: Option<usize>,
+    register_rate_limit: Option<u32>,
+    register_rate_burst: Option<u32>,
+}
+
+/// The registrar's settings: the defaults with the per-source Register limit of the flags
+/// (`rate` Registers per second after a burst of `burst`; a rate of 0 turns the limit off).
+fn registrar_config(
+    rate: Option<u32>,
+    burst: Option<u32>,
+) -> Result<RegistrarConfig, Box<dyn std::error::Error>> {
+    let mut config = RegistrarConfig::default();
+    let default = config.register_rate_limit.unwrap_or_default();
+    config.register_rate_limit = match rate {
+        Some(0) => None,
+        Some(rate) => Some(RateLimit {
+            interval: Duration::from_secs(1) / rate,
+            burst: burst.unwrap_or(default.burst),
+            ..default
+        }),
+        None => Some(RateLimit {
+            burst: burst.unwrap_or(default.burst),
+            ..default
+        }),
+    };
+    if config
+        .register_rate_limit
+        .is_some_and(|limit| limit.burst == 0)
+    {
+        return Err("--register-rate-burst must be at least 1".into());
+    }
+    Ok(config)
 }
 
 #[tokio::main]
@@ -98,7 +151,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "redb".to_owned());
     let bootstrap_addr = cli.bootstrap_addr.or(file.bootstrap_addr);
 
-    let mut builder = Server::builder();
+    let mut builder = Server::builder()
+        .registrar(Registrar::builder().config(registrar_config(
+            cli.register_rate_limit.or(file.register_rate_limit),
+            cli.register_rate_burst.or(file.register_rate_burst),
+        )?))
+        .udp_sockets(usize::from(
+            cli.udp_sockets.or(file.udp_sockets).unwrap_or(1),
+        ));
+    if let Some(bytes) = cli.udp_recv_buffer.or(file.udp_recv_buffer) {
+        builder = builder.udp_recv_buffer(bytes);
+    }
     if let Some(dir) = definitions {
         builder = builder.object_definitions(dir);
     }
@@ -210,5 +273,41 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{registrar_config, Duration, RateLimit};
+
+    #[test]
+    fn the_register_rate_flags_set_the_per_source_limit() {
+        let default = registrar_config(None, None).unwrap();
+        assert_eq!(default.register_rate_limit, Some(RateLimit::default()));
+        assert_eq!(
+            registrar_config(Some(0), Some(5))
+                .unwrap()
+                .register_rate_limit,
+            None
+        );
+        let limit = registrar_config(Some(500), Some(20_000))
+            .unwrap()
+            .register_rate_limit
+            .unwrap();
+        assert_eq!(limit.interval, Duration::from_millis(2));
+        assert_eq!(limit.burst, 20_000);
+        let burst_only = registrar_config(None, Some(3))
+            .unwrap()
+            .register_rate_limit
+            .unwrap();
+        assert_eq!(
+            (burst_only.burst, burst_only.interval),
+            (3, Duration::from_secs(1))
+        );
+        let error = registrar_config(Some(10), Some(0)).unwrap_err();
+        assert!(
+            error.to_string().contains("--register-rate-burst"),
+            "{error}"
+        );
     }
 }

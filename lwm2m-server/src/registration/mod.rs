@@ -42,6 +42,7 @@ mod registrar;
 mod response;
 mod table;
 
+pub use batch::{StagedCommit, StoreWrite};
 pub use config::{RateLimit, RateLimitKey, RateLimitResponse, RegistrarConfig, UnknownParameters};
 pub use event::RegistrationEvent;
 pub use id::{InvalidRegistrationId, RegistrationId};

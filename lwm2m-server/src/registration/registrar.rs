@@ -2,13 +2,14 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use lwm2m_codec::coap::{Message, Type};
 use lwm2m_transport::IncomingRequest;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use super::batch::Batch;
+use super::batch::{Batch, SharedRegistrationStore};
 use super::rate_limit::RateLimiter;
 use super::{
     AcceptAll, IdentityCheck, Refusal, RegistrarConfig, Registration, RegistrationEvent,
@@ -122,11 +123,12 @@ impl RegistrarBuilder {
             seed
         };
         let loaded = self.store.load()?;
+        let store: SharedRegistrationStore = Arc::new(Mutex::new(self.store));
         let mut registrar = Registrar {
             table: RegistrationTable::new(self.config.expiry_grace),
             limiter: self.config.register_rate_limit.map(RateLimiter::new),
             config: self.config,
-            store: self.store,
+            store,
             identity: self.identity,
             rng: StdRng::from_seed(seed),
             events: VecDeque::new(),
@@ -148,7 +150,8 @@ impl RegistrarBuilder {
         }
         if !stale.is_empty() {
             let changes: Vec<_> = stale.into_iter().map(RegistrationChange::Remove).collect();
-            if registrar.store.apply(&changes).is_err() {
+            let written = lock_store(&registrar.store).apply(&changes);
+            if written.is_err() {
                 registrar.stats.store_errors += 1;
             }
         }
@@ -211,7 +214,7 @@ impl RegistrarBuilder {
 pub struct Registrar {
     pub(super) config: RegistrarConfig,
     pub(super) table: RegistrationTable,
-    pub(super) store: Box<dyn RegistrationStore>,
+    pub(super) store: SharedRegistrationStore,
     pub(super) identity: Box<dyn IdentityCheck>,
     pub(super) limiter: Option<RateLimiter>,
     pub(super) rng: StdRng,
@@ -394,11 +397,16 @@ impl Registrar {
     /// Removes the registrations past their deadline; their removal from the store goes with
     /// the open batch. It stands even if that write fails: the stored record is past its
     /// deadline, so the next start-up expires it again.
-    fn expire(&mut self, now: Timestamp) {
+    pub(super) fn expire(&mut self, now: Timestamp) {
         while let Some(registration) = self.table.pop_expired(now) {
             self.batch.expired(registration.id());
             self.stats.expired += 1;
             self.push_event(RegistrationEvent::Expired { registration });
         }
     }
+}
+
+fn lock_store(store: &SharedRegistrationStore) -> MutexGuard<'_, Box<dyn RegistrationStore>> {
+    // A store call is a whole operation (all or none): a panic inside one leaves it usable.
+    store.lock().unwrap_or_else(PoisonError::into_inner)
 }

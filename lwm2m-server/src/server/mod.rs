@@ -51,10 +51,13 @@ pub use restore::{RestoreFactory, RestoreLayer};
 #[cfg(feature = "dtls")]
 pub use security::DtlsOptions;
 
-use crate::registration::{Registrar, RegistrarBuilder, Registration, RegistrationEvent};
+use crate::registration::{
+    Registrar, RegistrarBuilder, Registration, RegistrationEvent, RegistrationResponse,
+    StagedCommit,
+};
 use crate::store::{
     BootstrapConfigStore, CredentialStore, MemoryBootstrapConfigStore, MemoryCredentialStore,
-    MemoryObservationStore, ObservationStore, RegistrationStore, SharedStore,
+    MemoryObservationStore, ObservationStore, RegistrationStore, SharedStore, StoreError,
 };
 use crate::Timestamp;
 
@@ -148,6 +151,8 @@ pub struct ServerBuilder {
     bootstrap_configs: Box<dyn BootstrapConfigStore>,
     observations: Box<dyn ObservationStore>,
     queue: QueueConfig,
+    udp_sockets: usize,
+    udp_recv_buffer: Option<usize>,
     #[cfg(feature = "dtls")]
     dtls: Option<DtlsOptions>,
 }
@@ -159,6 +164,8 @@ impl core::fmt::Debug for ServerBuilder {
             .field("timeout", &self.timeout)
             .field("event_capacity", &self.event_capacity)
             .field("queue", &self.queue)
+            .field("udp_sockets", &self.udp_sockets)
+            .field("udp_recv_buffer", &self.udp_recv_buffer)
             .finish_non_exhaustive()
     }
 }
@@ -254,6 +261,26 @@ impl ServerBuilder {
         self
     }
 
+    /// How many UDP sockets the CoAP endpoint binds to its port with `SO_REUSEPORT`, each read
+    /// by its own driver task (default 1; 0 counts as 1). The kernel spreads clients over them
+    /// by address, so on a multi-core machine the transport's work (parsing, duplicate
+    /// detection, retransmissions) runs in parallel; registrations still go through one
+    /// registrar and one store.
+    #[must_use]
+    pub fn udp_sockets(mut self, count: usize) -> Self {
+        self.udp_sockets = count.max(1);
+        self
+    }
+
+    /// The receive buffer (`SO_RCVBUF`) of each CoAP socket, for bursts of datagrams larger
+    /// than the system default absorbs (default: the system's; Linux caps it at
+    /// `net.core.rmem_max`).
+    #[must_use]
+    pub fn udp_recv_buffer(mut self, bytes: usize) -> Self {
+        self.udp_recv_buffer = Some(bytes);
+        self
+    }
+
     /// Binds the UDP socket and starts the server task on the current tokio runtime.
     pub async fn bind(self, addr: SocketAddr) -> Result<Server, StartError> {
         let mut registry = lwm2m_objects::core_registry();
@@ -287,7 +314,11 @@ impl ServerBuilder {
         let secure: Option<security::SecureEndpoint> = None;
         let restored = restore_observations(&registrar, &*self.observations);
         let (restored, taken) = restore::RestoredTable::new(restored);
-        let endpoint = UdpEndpoint::builder()
+        let mut transport = UdpEndpoint::builder().sockets(self.udp_sockets);
+        if let Some(bytes) = self.udp_recv_buffer {
+            transport = transport.recv_buffer_size(bytes);
+        }
+        let endpoint = transport
             .with_factory(RestoreFactory::new(
                 |_| lwm2m_transport::udp::Plain,
                 Arc::clone(&restored),
@@ -313,6 +344,7 @@ impl ServerBuilder {
             queue_config: self.queue,
             restored,
             stopping: AtomicBool::new(false),
+            open: Mutex::new(Answers::default()),
         });
         // Registrations restored from the store expired while the server was down: report them.
         shared.publish_registrar_events();
@@ -363,6 +395,8 @@ struct Shared {
     restored: Arc<restore::RestoredTable>,
     /// The server is stopping: observations that end now stay in the store.
     stopping: AtomicBool,
+    /// Requests handled into the registrar's open batch, answered once it is written.
+    open: Mutex<Answers>,
 }
 
 impl Shared {
@@ -460,9 +494,9 @@ impl Shared {
         self.handle_requests(vec![request], origin);
     }
 
-    /// Answers the requests that were waiting together, all from one origin: those on `/rd` as
-    /// one registrar batch (one store transaction, written before any of them is answered), the
-    /// others 4.04.
+    /// Handles the requests that were waiting together, all from one origin: those on `/rd`
+    /// go into the registrar's open batch and wait in [`Shared::open`] for it to be written
+    /// (see [`Pipeline`]), the others are answered 4.04 at once.
     fn handle_requests(&self, requests: Vec<ServerRequest>, origin: security::Origin) {
         let mut registration = Vec::with_capacity(requests.len());
         for request in requests {
@@ -481,20 +515,135 @@ impl Shared {
                 let mut registrar = lock(&self.registrar);
                 // Set under the registrar lock: the identity check reads it for these requests.
                 *lock(&self.origin) = origin;
-                registrar.handle_incoming_batch(
+                registrar.handle_incoming_open(
                     Timestamp::now(),
                     registration.iter().map(|r| (r.peer, &r.request)),
                 )
             };
-            for (request, answer) in registration.into_iter().zip(answers) {
-                if let Some(refusal) = answer.refusal() {
-                    let peer = request.peer;
-                    tracing::debug!(%peer, code = %answer.code(), %refusal, "registration request refused");
-                }
-                let _ = request.responder.respond(answer.to_response());
-            }
+            let mut open = lock(&self.open);
+            open.requests.extend(registration);
+            open.answers.extend(answers);
         }
+        // Expiries found while handling them.
         self.publish_registrar_events();
+    }
+}
+
+/// Requests whose answers wait for their batch to be written, and those answers.
+#[derive(Debug, Default)]
+struct Answers {
+    requests: Vec<ServerRequest>,
+    answers: Vec<RegistrationResponse>,
+}
+
+impl Answers {
+    fn len(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Sends every answer.
+    fn send(self) {
+        for (request, answer) in self.requests.into_iter().zip(self.answers) {
+            if let Some(refusal) = answer.refusal() {
+                let peer = request.peer;
+                tracing::debug!(%peer, code = %answer.code(), %refusal, "registration request refused");
+            }
+            let _ = request.responder.respond(answer.to_response());
+        }
+    }
+}
+
+/// The pipelined group commit: while one batch is written (and flushed) on a blocking thread,
+/// the run loop handles the next requests into the registrar's open batch; when the write ends,
+/// its answers go out and the open batch is written next. Answers never leave before their
+/// batch is stored.
+#[derive(Default)]
+struct Pipeline {
+    writing: Option<Writing>,
+}
+
+/// A batch being written.
+struct Writing {
+    staged: StagedCommit,
+    answers: Answers,
+    write: JoinHandle<Result<(), StoreError>>,
+}
+
+impl Pipeline {
+    /// Starts writing the open batch if nothing is being written and it holds changes or
+    /// waiting answers.
+    fn start(&mut self, shared: &Shared) {
+        if self.writing.is_some() {
+            return;
+        }
+        let (staged, write) = {
+            let mut registrar = lock(&shared.registrar);
+            let mut open = lock(&shared.open);
+            if open.len() == 0 && !registrar.has_open_changes() {
+                return;
+            }
+            let (staged, write) = registrar.stage();
+            (staged, (write, core::mem::take(&mut *open)))
+        };
+        let (write, answers) = write;
+        if write.is_empty() {
+            // Only refusals or changes undone within the batch: nothing to wait for.
+            let mut answers = answers;
+            lock(&shared.registrar).complete(staged, Ok(()), &mut answers.answers, &mut []);
+            answers.send();
+            shared.publish_registrar_events();
+            return;
+        }
+        self.writing = Some(Writing {
+            staged,
+            answers,
+            write: tokio::task::spawn_blocking(move || write.run()),
+        });
+    }
+
+    /// Waits for the batch being written (forever if none).
+    async fn written(&mut self) -> Result<(), StoreError> {
+        match self.writing.as_mut() {
+            Some(writing) => match (&mut writing.write).await {
+                Ok(outcome) => outcome,
+                Err(error) => Err(StoreError::backend("write registrations", error)),
+            },
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Ends the write with its outcome: publishes or undoes it, sends its answers.
+    fn finish(&mut self, shared: &Shared, outcome: Result<(), StoreError>) {
+        let Some(Writing {
+            staged,
+            mut answers,
+            write: _,
+        }) = self.writing.take()
+        else {
+            return;
+        };
+        {
+            let mut registrar = lock(&shared.registrar);
+            let mut open = lock(&shared.open);
+            registrar.complete(staged, outcome, &mut answers.answers, &mut open.answers);
+        }
+        answers.send();
+        shared.publish_registrar_events();
+    }
+
+    /// Writes everything still open and sends every answer (at shutdown).
+    async fn drain(&mut self, shared: &Shared) {
+        for _ in 0..2 {
+            if self.writing.is_some() {
+                let outcome = self.written().await;
+                self.finish(shared, outcome);
+            }
+            self.start(shared);
+        }
+        if self.writing.is_some() {
+            let outcome = self.written().await;
+            self.finish(shared, outcome);
+        }
     }
 }
 
@@ -531,7 +680,8 @@ fn log_event(event: &RegistrationEvent) {
     }
 }
 
-/// Most requests answered with one registrar batch (one store transaction).
+/// Most requests waiting for one registrar batch (one store transaction): more wait in the
+/// transport's queue until the batch being written is done.
 const MAX_BATCH: usize = 1024;
 
 /// The server task: requests in, registrar timers, until stopped.
@@ -543,18 +693,22 @@ async fn run(
     shared: Arc<Shared>,
     mut stop: oneshot::Receiver<()>,
 ) {
+    let mut pipeline = Pipeline::default();
     loop {
+        pipeline.start(&shared);
+        let room = MAX_BATCH.saturating_sub(lock(&shared.open).len());
         let deadline = lock(&shared.registrar).poll_timeout();
         let sleep = deadline.map_or(Duration::from_secs(3600), |at| {
             at.saturating_duration_since(Timestamp::now())
         });
         tokio::select! {
             _ = &mut stop => break,
-            request = incoming.next() => match request {
+            outcome = pipeline.written() => pipeline.finish(&shared, outcome),
+            request = incoming.next(), if room > 0 => match request {
                 Some(request) => {
                     // Whatever else is waiting joins this batch (group commit).
                     let mut requests = vec![request];
-                    while requests.len() < MAX_BATCH {
+                    while requests.len() < room {
                         match incoming.try_next() {
                             Ok(Some(request)) => requests.push(request),
                             _ => break,
@@ -574,11 +728,14 @@ async fn run(
             },
             Some((peer, datagram)) = taken.recv() => shared.handle_restored(peer, &datagram),
             () = tokio::time::sleep(sleep) => {
-                lock(&shared.registrar).handle_timeout(Timestamp::now());
+                // The removals go with the open batch.
+                lock(&shared.registrar).expire_open(Timestamp::now());
                 shared.publish_registrar_events();
             }
         }
     }
+    // Every request handled is answered once its batch is stored.
+    pipeline.drain(&shared).await;
     // Observations stay in the store and in the clients: close the endpoint before the relays
     // end, so that none of them tells its client to stop.
     shared.stopping.store(true, Ordering::Release);
@@ -662,6 +819,8 @@ impl Server {
             bootstrap_configs: Box::new(MemoryBootstrapConfigStore::default()),
             observations: Box::new(MemoryObservationStore::default()),
             queue: QueueConfig::default(),
+            udp_sockets: 1,
+            udp_recv_buffer: None,
             #[cfg(feature = "dtls")]
             dtls: None,
         }
