@@ -27,7 +27,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::broadcast;
 use tokio::time::timeout;
 
-const WAIT: Duration = Duration::from_secs(15);
+const WAIT: Duration = Duration::from_secs(30);
 
 fn path(text: &str) -> Path {
     Path::parse(text).unwrap()
