@@ -147,10 +147,66 @@ fn ci(quick: bool) -> Result<(), String> {
     ));
 
     let root = workspace_root();
+    if !quick {
+        forget_packaged_sources()?;
+    }
     for s in &steps {
         run(&root, s)?;
     }
     println!("xtask ci: all {} checks passed", steps.len());
+    Ok(())
+}
+
+/// The crates `cargo package --workspace` verifies against each other.
+const PUBLISHED: [&str; 6] = [
+    "lwm2m-codec",
+    "lwm2m-model",
+    "lwm2m-objects",
+    "lwm2m-transport",
+    "lwm2m-client",
+    "lwm2m-server",
+];
+
+/// Removes this workspace's crates from cargo's registry caches. `cargo package --workspace`
+/// verifies each crate against the others through a temporary local registry whose path (and so
+/// cache key) is the same on every run; cargo does not unpack a crate again when the same name
+/// and version is already in `$CARGO_HOME/registry/src`, so without this the verification builds
+/// against the sources of an earlier run (seen here: a crate using an item its sibling had only
+/// since gained failed to verify).
+fn forget_packaged_sources() -> Result<(), String> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .ok_or("neither CARGO_HOME nor HOME is set")?;
+    for kind in ["src", "cache"] {
+        let Ok(registries) = std::fs::read_dir(cargo_home.join("registry").join(kind)) else {
+            continue;
+        };
+        for registry in registries.flatten() {
+            let Ok(entries) = std::fs::read_dir(registry.path()) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                let ours = PUBLISHED.iter().any(|krate| {
+                    name.strip_prefix(krate)
+                        .and_then(|rest| rest.strip_prefix('-'))
+                        .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+                });
+                if !ours {
+                    continue;
+                }
+                let path = entry.path();
+                let removed = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+                removed.map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+            }
+        }
+    }
     Ok(())
 }
 
