@@ -55,7 +55,9 @@
 //!
 //! With the `tokio` feature (default), [`runtime`] drives a client on a UDP socket in a tokio
 //! task, with DTLS (feature `dtls`, default) for `coaps://` servers whose Security instance
-//! holds a pre-shared key ([`ServerAccount::psk`]); the `lwm2m-client` binary (feature `cli`)
+//! holds a pre-shared key ([`ServerAccount::psk`]), on OpenSSL with the feature
+//! `dtls-openssl` (on with `cli`; tinydtls servers accept its hello) or else on pure-Rust dimpl
+//! (`runtime::ClientTask::dtls_backend` chooses); the `lwm2m-client` binary (feature `cli`)
 //! is a simulated device, or a fleet of them.
 //!
 //! Not in this crate yet: DTLS with certificates or raw public keys (so no `coaps://` firmware

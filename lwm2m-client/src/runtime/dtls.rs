@@ -1,8 +1,13 @@
 //! DTLS for the runtime (feature `dtls`): one client [`Session`] per `coaps://` server whose
 //! Security instance holds a pre-shared key ([`Client::psk_credentials`]). The sans-IO
 //! client's datagrams to such a server are encrypted before they reach the socket, and the
-//! server's records are decrypted before the client sees them. The sessions run on dimpl
-//! (pure Rust, a few KiB each, so a fleet of DTLS devices stays small).
+//! server's records are decrypted before the client sees them.
+//!
+//! The sessions run on the [`Backend`] of [`default_backend`] unless
+//! [`ClientTask::dtls_backend`](super::ClientTask::dtls_backend) says otherwise: OpenSSL with
+//! the feature `dtls-openssl` (its `ClientHello` signals RFC 5746 secure renegotiation, which
+//! tinydtls servers require), else dimpl (pure Rust, a few KiB per session, but its hello
+//! lacks `renegotiation_info`, so tinydtls refuses it with `handshake_failure`).
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -23,18 +28,48 @@ struct Peer {
     session: Option<Box<Session>>,
 }
 
+/// The DTLS backend a client task uses unless told otherwise: [`Backend::OpenSsl`] when this
+/// crate's feature `dtls-openssl` is on (interoperable with tinydtls peers), else
+/// [`Backend::Dimpl`]. It follows this crate's feature, not lwm2m-transport's, so another
+/// crate that turns on OpenSSL in the transport does not change the client's choice.
+#[must_use]
+pub fn default_backend() -> Backend {
+    if cfg!(feature = "dtls-openssl") {
+        Backend::OpenSsl
+    } else {
+        Backend::Dimpl
+    }
+}
+
 /// The DTLS sessions of one client task, by server address.
-#[derive(Default)]
 pub(super) struct DtlsLayer {
     peers: HashMap<SocketAddr, Peer>,
     limits: Limits,
+    backend: Backend,
     /// Encrypted datagrams waiting for the socket.
     out: Vec<(SocketAddr, Bytes)>,
+}
+
+impl Default for DtlsLayer {
+    fn default() -> DtlsLayer {
+        DtlsLayer {
+            peers: HashMap::new(),
+            limits: Limits::default(),
+            backend: default_backend(),
+            out: Vec::new(),
+        }
+    }
 }
 
 impl DtlsLayer {
     pub(super) fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
+    }
+
+    /// The backend of the sessions made from now on (a server already contacted keeps its
+    /// configuration).
+    pub(super) fn set_backend(&mut self, backend: Backend) {
+        self.backend = backend;
     }
 
     /// Whether `peer` talks DTLS: a known PSK server, or one whose Security instance (read
@@ -52,7 +87,7 @@ impl DtlsLayer {
             let config = Psk::new(&identity, &key)
                 .and_then(|psk| {
                     ClientConfig::builder(ClientCredentials::Psk(psk))
-                        .backend(Backend::Dimpl)
+                        .backend(self.backend)
                         .build()
                 })
                 .map_err(|e| RuntimeError::DtlsConfig { peer, source: e })?;

@@ -46,6 +46,8 @@ use tokio::sync::{mpsc, oneshot};
 
 #[cfg(feature = "dtls")]
 mod dtls;
+#[cfg(feature = "dtls")]
+pub use dtls::default_backend as default_dtls_backend;
 #[cfg(feature = "http")]
 mod firmware;
 mod mailbox;
@@ -286,6 +288,21 @@ impl ClientTask {
         self.dtls
             .get_or_insert_with(Box::default)
             .set_limits(limits);
+        self
+    }
+
+    /// The DTLS library of the task's sessions. Default: [`default_dtls_backend`], OpenSSL
+    /// with the feature `dtls-openssl` (on with `cli`), else dimpl. OpenSSL's hello signals
+    /// RFC 5746 secure renegotiation, which tinydtls servers (aiocoap, Wakaama-era peers)
+    /// require; dimpl's does not, so they refuse it, but a dimpl session takes a few KiB
+    /// where an OpenSSL one takes 50 to 120 KiB. A backend whose transport feature is off
+    /// stops the task at the first `coaps://` datagram with [`RuntimeError::DtlsConfig`].
+    #[cfg(feature = "dtls")]
+    #[must_use]
+    pub fn dtls_backend(mut self, backend: lwm2m_transport::dtls::Backend) -> Self {
+        self.dtls
+            .get_or_insert_with(Box::default)
+            .set_backend(backend);
         self
     }
 

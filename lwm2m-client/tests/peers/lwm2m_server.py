@@ -21,7 +21,8 @@ CONFIG_JSON is an object:
                 GET /fw serves them (aiocoap answers with Block2 blocks itself, cf 42).
   "dtls":       optional {"identity": ASCII, "key_hex": HEX}: the LwM2M server listens on
                 coaps:// (aiocoap's tinydtls_server transport) with that pre-shared key
-                instead of coap://.
+                instead of coap://, and sends its steps through the client's DTLS session
+                (recognize_dtls_remotes patches aiocoap 0.4.17 to allow that).
 Besides the requests, a step may be {"name", "method": "AWAIT", "observation": NAME,
 "payload_hex": H, "timeout"?}: it waits until the background observation NAME (an observe
 step with "background": true, which runs beside the next steps) got a notification with
@@ -451,6 +452,24 @@ def free_udp_port():
     return port if port > 1 else free_udp_port()
 
 
+def recognize_dtls_remotes():
+    """Lets the tinydtls_server transport send requests of its own (the LwM2M server's Read,
+    Write and Observe) to a client that connected to it. aiocoap 0.4.17's
+    MessageInterfaceTinyDTLSServer inherits recognize_remote from the plain simplesocketserver,
+    which accepts only that module's plain _Address, so a request to the DTLS remote a Register
+    came from fails with NoRequestInterface. The DTLS remote (_AddressDTLS) keeps the server's
+    socket pool as its _protocol and sends through its DTLS session: recognize it by that."""
+    from aiocoap.transports import tinydtls_server
+
+    async def recognize_remote(self, remote):
+        return (
+            isinstance(remote, tinydtls_server._AddressDTLS)
+            and remote._protocol is self._pool
+        )
+
+    tinydtls_server.MessageInterfaceTinyDTLSServer.recognize_remote = recognize_remote
+
+
 async def lwm2m_context(site, config):
     """The LwM2M server's context: coap:// on udp6, or coaps:// with a PSK on tinydtls_server."""
     dtls = config.get("dtls")
@@ -459,6 +478,7 @@ async def lwm2m_context(site, config):
             site, bind=("127.0.0.1", 0), transports=["udp6"]
         )
         return context, bound_port(context)
+    recognize_dtls_remotes()
     credentials = aiocoap.credentials.CredentialsMap()
     credentials.load_from_dict(
         {

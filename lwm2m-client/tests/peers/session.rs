@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use lwm2m_client::runtime::{run_client, ClientHandle, RuntimeError, RuntimeEvent};
+use lwm2m_client::runtime::{ClientHandle, ClientTask, RuntimeError, RuntimeEvent};
 use lwm2m_client::{Client, ClientEvent, DeviceObject};
 use lwm2m_codec::tlv::{records, Kind};
 use lwm2m_objects::Device;
@@ -77,11 +77,23 @@ pub async fn start(
     config: &Value,
     build: impl FnOnce(SocketAddr) -> Client<SocketAddr>,
 ) -> Session {
+    start_task(config, build, |task| task).await
+}
+
+/// [`start`] with the client task set up by `configure` (a DTLS backend, DTLS limits) before
+/// it is spawned.
+pub async fn start_task(
+    config: &Value,
+    build: impl FnOnce(SocketAddr) -> Client<SocketAddr>,
+    configure: impl FnOnce(ClientTask) -> ClientTask,
+) -> Session {
     let mut peer = Peer::spawn("lwm2m_server.py", &[&config.to_string()]);
     let listening = peer.expect("listening", LIMIT).await;
     let client = build(port(&listening, "port"));
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let (handle, events, task) = run_client(client, socket);
+    let (task, handle) = ClientTask::new(client, socket);
+    let (events_tx, events) = mpsc::channel(64);
+    let task = tokio::spawn(configure(task.events(0, events_tx)).run());
     (peer, handle, events, task)
 }
 
