@@ -14,7 +14,7 @@ use lwm2m_transport::{Endpoint, Instant};
 use crate::attributes::AttributeStore;
 use crate::bootstrap::{Bootstrap, BootstrapConfig};
 use crate::client::Client;
-use crate::config::{ServerAccount, Timings};
+use crate::config::{DtlsCredentials, ServerAccount, Timings};
 use crate::error::ClientError;
 use crate::object::{ObjectHandler, TypedStore};
 use crate::observe::Observations;
@@ -236,15 +236,39 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
 
 /// The Security instance of an account: PSK (mode 0, identity and key) or `NoSec` (mode 3).
 fn security_instance<P>(account: &ServerAccount<P>, ssid: u16) -> Security {
-    let (security_mode, public_key_or_identity, secret_key) = match &account.psk {
-        Some((identity, key)) => (PSK, identity.clone(), key.clone()),
-        None => (NO_SEC, Vec::new(), Vec::new()),
-    };
+    let (security_mode, public_key_or_identity, server_public_key, secret_key) =
+        match (&account.public_key, &account.psk) {
+            (
+                Some(
+                    keys @ (DtlsCredentials::RawPublicKey {
+                        public_key: own,
+                        server_public_key: server,
+                        secret_key,
+                    }
+                    | DtlsCredentials::Certificate {
+                        certificate: own,
+                        server_certificate: server,
+                        secret_key,
+                    }),
+                ),
+                _,
+            ) => (
+                keys.security_mode(),
+                own.clone(),
+                server.clone(),
+                secret_key.clone(),
+            ),
+            (Some(DtlsCredentials::Psk { identity, key }), _) | (None, Some((identity, key))) => {
+                (PSK, identity.clone(), Vec::new(), key.clone())
+            }
+            (None, None) => (NO_SEC, Vec::new(), Vec::new(), Vec::new()),
+        };
     Security {
         lwm2m_server_uri: account.uri.as_str().into(),
         bootstrap_server: false,
         security_mode,
         public_key_or_identity,
+        server_public_key,
         secret_key,
         short_server_id: Some(i64::from(ssid)),
         ..Security::default()
@@ -334,6 +358,13 @@ impl ClientBuilder<SocketAddr> {
                         account.secret_key.clone(),
                     )
                 }),
+                public_key: DtlsCredentials::from_security(
+                    account.security_mode,
+                    &account.public_key_or_identity,
+                    &account.server_public_key,
+                    &account.secret_key,
+                )
+                .filter(|c| c.security_mode() != PSK),
             });
         }
         if let Some((&ssid, _)) = servers.iter().next() {

@@ -291,6 +291,31 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             .map(|s| (s.public_key_or_identity.clone(), s.secret_key.clone()))
     }
 
+    /// The DTLS credentials for the server at `peer`, from its Security instance (mode
+    /// `/0/x/2` and `/0/x/3`, `/0/x/4`, `/0/x/5`): PSK (0), raw public keys (1) or
+    /// certificates (2); `None` for a `NoSec` server or an unknown peer. The runtime uses them
+    /// to talk DTLS to that server.
+    pub fn dtls_credentials(&self, peer: &P) -> Option<crate::config::DtlsCredentials> {
+        let ssid = self
+            .registrations
+            .values()
+            .find(|r| &r.peer == peer)
+            .map(|r| i64::from(r.ssid))?;
+        let security = self.object::<TypedStore<lwm2m_objects::Security>>(0)?;
+        security
+            .iter()
+            .map(|(_, s)| s)
+            .find(|s| !s.bootstrap_server && s.short_server_id == Some(ssid))
+            .and_then(|s| {
+                crate::config::DtlsCredentials::from_security(
+                    s.security_mode,
+                    &s.public_key_or_identity,
+                    &s.server_public_key,
+                    &s.secret_key,
+                )
+            })
+    }
+
     /// The number of active observations, over all servers.
     pub fn observation_count(&self) -> usize {
         self.observations.len()

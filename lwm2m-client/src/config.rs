@@ -40,6 +40,74 @@ pub struct ServerAccount<P> {
     /// DTLS pre-shared key: (identity, key), stored in the Security instance (`/0/x/3`,
     /// `/0/x/5`, mode `/0/x/2` = 0). `None`: `NoSec` (mode 3).
     pub psk: Option<(Vec<u8>, Vec<u8>)>,
+    /// DTLS with public keys (security mode 1 or 2); takes precedence over [`psk`](Self::psk).
+    pub public_key: Option<DtlsCredentials>,
+}
+
+/// The DTLS credentials of a server's Security instance, as stored in it (DER bytes; the
+/// runtime checks them when it first talks to the server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DtlsCredentials {
+    /// Security mode 0: `/0/x/3` identity, `/0/x/5` key.
+    Psk {
+        /// PSK identity.
+        identity: Vec<u8>,
+        /// Pre-shared key.
+        key: Vec<u8>,
+    },
+    /// Security mode 1 (RFC 7250 raw public keys): `/0/x/3`, `/0/x/4`, `/0/x/5`.
+    RawPublicKey {
+        /// The client's `SubjectPublicKeyInfo` (DER).
+        public_key: Vec<u8>,
+        /// The server's `SubjectPublicKeyInfo` (DER).
+        server_public_key: Vec<u8>,
+        /// The client's private key (DER: PKCS#8 or SEC1).
+        secret_key: Vec<u8>,
+    },
+    /// Security mode 2 (X.509): `/0/x/3`, `/0/x/4`, `/0/x/5`.
+    Certificate {
+        /// The client's certificate (DER).
+        certificate: Vec<u8>,
+        /// The server's certificate, or a CA certificate to trust (DER).
+        server_certificate: Vec<u8>,
+        /// The client's private key (DER: PKCS#8 or SEC1).
+        secret_key: Vec<u8>,
+    },
+}
+
+impl DtlsCredentials {
+    /// The Security Mode (`/0/x/2`) these credentials belong to: 0, 1 or 2.
+    #[must_use]
+    pub fn security_mode(&self) -> i64 {
+        match self {
+            DtlsCredentials::Psk { .. } => 0,
+            DtlsCredentials::RawPublicKey { .. } => 1,
+            DtlsCredentials::Certificate { .. } => 2,
+        }
+    }
+
+    /// The credentials of a Security instance's mode and resources `/0/x/3`, `/0/x/4`,
+    /// `/0/x/5`; `None` for `NoSec` (3) or an unknown mode.
+    #[must_use]
+    pub fn from_security(mode: i64, own: &[u8], server: &[u8], secret: &[u8]) -> Option<Self> {
+        match mode {
+            0 => Some(DtlsCredentials::Psk {
+                identity: own.to_vec(),
+                key: secret.to_vec(),
+            }),
+            1 => Some(DtlsCredentials::RawPublicKey {
+                public_key: own.to_vec(),
+                server_public_key: server.to_vec(),
+                secret_key: secret.to_vec(),
+            }),
+            2 => Some(DtlsCredentials::Certificate {
+                certificate: own.to_vec(),
+                server_certificate: server.to_vec(),
+                secret_key: secret.to_vec(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl<P> ServerAccount<P> {
@@ -56,6 +124,7 @@ impl<P> ServerAccount<P> {
             disable_timeout: None,
             notification_storing: true,
             psk: None,
+            public_key: None,
         }
     }
 
@@ -85,6 +154,45 @@ impl<P> ServerAccount<P> {
     #[must_use]
     pub fn psk(mut self, identity: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
         self.psk = Some((identity.into(), key.into()));
+        self.public_key = None;
+        self
+    }
+
+    /// With DTLS certificates (security mode 2): the client's certificate and private key (DER;
+    /// PKCS#8 or SEC1), and the server's certificate or a CA certificate to trust (DER). The
+    /// runtime needs the OpenSSL backend (feature `dtls-openssl`) for it.
+    #[must_use]
+    pub fn certificate(
+        mut self,
+        certificate: impl Into<Vec<u8>>,
+        secret_key: impl Into<Vec<u8>>,
+        server_certificate: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.psk = None;
+        self.public_key = Some(DtlsCredentials::Certificate {
+            certificate: certificate.into(),
+            server_certificate: server_certificate.into(),
+            secret_key: secret_key.into(),
+        });
+        self
+    }
+
+    /// With DTLS raw public keys (security mode 1): the client's `SubjectPublicKeyInfo` and
+    /// private key (DER), and the server's `SubjectPublicKeyInfo`. The runtime needs
+    /// lwm2m-transport's `dtls-rpk` (OpenSSL >= 3.2) for it.
+    #[must_use]
+    pub fn raw_public_key(
+        mut self,
+        public_key: impl Into<Vec<u8>>,
+        secret_key: impl Into<Vec<u8>>,
+        server_public_key: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.psk = None;
+        self.public_key = Some(DtlsCredentials::RawPublicKey {
+            public_key: public_key.into(),
+            server_public_key: server_public_key.into(),
+            secret_key: secret_key.into(),
+        });
         self
     }
 

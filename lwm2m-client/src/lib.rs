@@ -86,6 +86,6 @@ pub use access::CREATE_INSTANCE;
 pub use bootstrap::{BootstrapConfig, Resolver};
 pub use builder::{parse_coap_uri, ClientBuilder};
 pub use client::{Client, ClientEvent};
-pub use config::{ServerAccount, Timings};
+pub use config::{DtlsCredentials, ServerAccount, Timings};
 pub use error::{ClientError, DmError};
 pub use object::{DeviceObject, FirmwareObject, ObjectHandler, TypedStore, WriteMode};

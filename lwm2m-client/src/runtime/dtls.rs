@@ -1,5 +1,8 @@
 //! DTLS for the runtime (feature `dtls`): one client [`Session`] per `coaps://` server whose
-//! Security instance holds a pre-shared key ([`Client::psk_credentials`]). The sans-IO
+//! Security instance holds DTLS credentials ([`Client::dtls_credentials`]): a pre-shared key
+//! (mode 0), raw public keys (mode 1, OpenSSL with lwm2m-transport's `dtls-rpk`) or
+//! certificates (mode 2, OpenSSL). dimpl refuses modes 1 and 2 with a typed
+//! [`ConfigError`](lwm2m_transport::dtls::ConfigError). The sans-IO
 //! client's datagrams to such a server are encrypted before they reach the socket, and the
 //! server's records are decrypted before the client sees them.
 //!
@@ -15,14 +18,16 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use lwm2m_transport::dtls::{
-    Backend, ClientConfig, ClientCredentials, DtlsError, Limits, Psk, Session, SessionEvent,
+    Backend, Certificate, CertifiedKey, ClientConfig, ClientCredentials, ConfigError, DtlsError,
+    Limits, PrivateKey, Psk, ServerTrust, Session, SessionEvent,
 };
 use lwm2m_transport::Instant;
 
 use super::RuntimeError;
 use crate::client::Client;
+use crate::config::DtlsCredentials;
 
-/// A PSK server; its session is made on the first datagram (and again after a close).
+/// A DTLS server; its session is made on the first datagram (and again after a close).
 struct Peer {
     config: Box<ClientConfig>,
     session: Option<Box<Session>>,
@@ -81,12 +86,12 @@ impl DtlsLayer {
         peer: SocketAddr,
     ) -> Result<bool, RuntimeError> {
         if let Entry::Vacant(slot) = self.peers.entry(peer) {
-            let Some((identity, key)) = client.psk_credentials(&peer) else {
+            let Some(credentials) = client.dtls_credentials(&peer) else {
                 return Ok(false);
             };
-            let config = Psk::new(&identity, &key)
-                .and_then(|psk| {
-                    ClientConfig::builder(ClientCredentials::Psk(psk))
+            let config = transport_credentials(&credentials)
+                .and_then(|credentials| {
+                    ClientConfig::builder(credentials)
                         .backend(self.backend)
                         .build()
                 })
@@ -228,6 +233,61 @@ impl DtlsLayer {
         }
         Ok(data)
     }
+}
+
+/// The transport's credentials for a Security instance's: the keys and certificates are
+/// checked here (a malformed one is a [`ConfigError`]).
+fn transport_credentials(credentials: &DtlsCredentials) -> Result<ClientCredentials, ConfigError> {
+    Ok(match credentials {
+        DtlsCredentials::Psk { identity, key } => ClientCredentials::Psk(Psk::new(identity, key)?),
+        DtlsCredentials::RawPublicKey {
+            server_public_key,
+            secret_key,
+            ..
+        } => ClientCredentials::RawPublicKey {
+            key: PrivateKey::from_der(secret_key)?,
+            server_public_key: server_public_key.clone(),
+        },
+        DtlsCredentials::Certificate {
+            certificate,
+            server_certificate,
+            secret_key,
+        } => {
+            let key = PrivateKey::from_der(secret_key)?;
+            let own = CertifiedKey::new(vec![Certificate::from_der(certificate)?], key)?;
+            let server = Certificate::from_der(server_certificate)?;
+            ClientCredentials::Certificate {
+                own,
+                trust: server_trust(server),
+            }
+        }
+    })
+}
+
+/// How `/0/x/4` is trusted: a self-issued certificate (a CA, or a self-signed server) is a
+/// trust anchor (path validation, no host name check: LwM2M binds the server by its URI and
+/// this certificate); any other is pinned (the server must present exactly it).
+fn server_trust(server: Certificate) -> ServerTrust {
+    if self_issued(server.der()) {
+        ServerTrust::Anchors {
+            anchors: vec![server],
+            host: None,
+        }
+    } else {
+        ServerTrust::Pinned(server)
+    }
+}
+
+#[cfg(feature = "dtls-openssl")]
+fn self_issued(der: &[u8]) -> bool {
+    openssl::x509::X509::from_der(der)
+        .is_ok_and(|c| c.issued(&c) == openssl::x509::X509VerifyResult::OK)
+}
+
+/// Without OpenSSL there are no certificates at all (the configuration is refused anyway).
+#[cfg(not(feature = "dtls-openssl"))]
+fn self_issued(_der: &[u8]) -> bool {
+    false
 }
 
 fn dtls(peer: SocketAddr, source: DtlsError) -> RuntimeError {

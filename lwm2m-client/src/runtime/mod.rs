@@ -488,7 +488,7 @@ impl ClientTask {
             #[cfg(feature = "dtls")]
             let contents = {
                 let now = self.clock.now();
-                if self.dtls.is_none() && self.client.psk_credentials(&destination).is_some() {
+                if self.dtls.is_none() && self.client.dtls_credentials(&destination).is_some() {
                     self.dtls = Some(Box::default());
                 }
                 match self.dtls.as_mut() {
@@ -503,7 +503,7 @@ impl ClientTask {
             };
             #[cfg(not(feature = "dtls"))]
             let contents = {
-                if self.client.psk_credentials(&destination).is_some() {
+                if self.client.dtls_credentials(&destination).is_some() {
                     return Err(RuntimeError::NoDtls { peer: destination });
                 }
                 transmit.contents

@@ -288,6 +288,7 @@ impl Harness {
                 disable_timeout: account.disable_timeout,
                 notification_storing: account.notification_storing,
                 psk: account.psk,
+                public_key: None,
             });
         }
         if setup.location {

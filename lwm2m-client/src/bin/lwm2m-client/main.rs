@@ -13,6 +13,7 @@
 mod sim;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -20,7 +21,8 @@ use clap::{Parser, ValueEnum};
 use lwm2m_client::parse_coap_uri;
 use lwm2m_client::runtime::{ClientHandle, ClientTask, RuntimeEvent};
 use lwm2m_client::ClientEvent;
-use sim::{build_client, simulate, Account};
+use lwm2m_transport::dtls::{Certificate, PrivateKey};
+use sim::{build_client, simulate, Account, CertificateKeys};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -38,7 +40,8 @@ struct Args {
     endpoint: String,
 
     /// LwM2M server URI: `coap://<ip>[:port]` (port 5683 by default), or `coaps://<ip>[:port]`
-    /// (DTLS with `--psk-identity`/`--psk-key`; port 5684 by default).
+    /// (DTLS with `--psk-identity`/`--psk-key`, or with `--certificate`, `--private-key` and
+    /// `--server-certificate`; port 5684 by default).
     #[arg(long, default_value = "coap://127.0.0.1:5683")]
     server: String,
 
@@ -63,6 +66,21 @@ struct Args {
     /// PSK key for DTLS, in hexadecimal (e.g. `30313233`), with `--psk-identity`.
     #[arg(long, requires = "psk_identity", value_parser = parse_hex_key)]
     psk_key: Option<PskKey>,
+
+    /// The device's X.509 certificate for DTLS (security mode 2), PEM or DER: needs a
+    /// `coaps://` server, `--private-key` and `--server-certificate`; excludes `--psk-*`.
+    /// The server binds it to the endpoint whose name is its CN.
+    #[arg(long, requires_all = ["private_key", "server_certificate"], conflicts_with_all = ["psk_identity", "psk_key"])]
+    certificate: Option<PathBuf>,
+
+    /// The private key of `--certificate` (EC P-256), PEM or DER (PKCS#8 or SEC1).
+    #[arg(long, requires = "certificate")]
+    private_key: Option<PathBuf>,
+
+    /// The certificate the server must present, or the CA certificate that issued it, PEM or
+    /// DER (with `--certificate`).
+    #[arg(long, requires = "certificate")]
+    server_certificate: Option<PathBuf>,
 
     /// Fleet mode: run this many independent devices in one process, each on its own UDP
     /// socket, named `<endpoint-prefix><k>` for k = 1..=N.
@@ -141,8 +159,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let server = match check(&args) {
-        Ok(server) => server,
+    let (server, certificate) = match check(&args) {
+        Ok(checked) => checked,
         Err(message) => {
             eprintln!("error: {message}");
             return ExitCode::from(2);
@@ -158,7 +176,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(&args, server)) {
+    match runtime.block_on(run(&args, server, certificate.as_ref())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -179,8 +197,38 @@ fn log_device_event(device: usize, event: &ClientEvent) {
     }
 }
 
-/// The server address, once the flags make sense for what this client can do.
-fn check(args: &Args) -> Result<SocketAddr, String> {
+/// Reads a PEM or DER file: the DER of its certificate (`key` false) or private key.
+fn read_der(path: &Path, key: bool) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let pem = bytes.starts_with(b"-----BEGIN");
+    let der = match (pem, key) {
+        (true, false) => Certificate::from_pem(&bytes).map(|c| c.der().to_vec()),
+        (true, true) => PrivateKey::from_pem(&bytes).map(|k| k.pkcs8_der().to_vec()),
+        (false, false) => Certificate::from_der(&bytes).map(|c| c.der().to_vec()),
+        (false, true) => PrivateKey::from_der(&bytes).map(|k| k.pkcs8_der().to_vec()),
+    };
+    der.map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The certificate files of `--certificate`, `--private-key` and `--server-certificate`.
+fn certificate_keys(args: &Args) -> Result<Option<CertificateKeys>, String> {
+    let (Some(certificate), Some(private_key), Some(server_certificate)) = (
+        &args.certificate,
+        &args.private_key,
+        &args.server_certificate,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(CertificateKeys {
+        certificate: read_der(certificate, false)?,
+        private_key: read_der(private_key, true)?,
+        server_certificate: read_der(server_certificate, false)?,
+    }))
+}
+
+/// The server address and the certificates, once the flags make sense for what this client
+/// can do.
+fn check(args: &Args) -> Result<(SocketAddr, Option<CertificateKeys>), String> {
     if args.psk_identity.as_deref() == Some("") {
         return Err("--psk-identity must not be empty".into());
     }
@@ -188,19 +236,27 @@ fn check(args: &Args) -> Result<SocketAddr, String> {
     if args.psk_identity.is_some() && !secure {
         return Err("--psk-identity/--psk-key need a coaps:// server".into());
     }
-    if secure && args.psk_identity.is_none() {
-        return Err("a coaps:// server needs --psk-identity and --psk-key".into());
+    if args.certificate.is_some() && !secure {
+        return Err("--certificate needs a coaps:// server".into());
+    }
+    if secure && args.psk_identity.is_none() && args.certificate.is_none() {
+        return Err(
+            "a coaps:// server needs --psk-identity and --psk-key, or --certificate, \
+             --private-key and --server-certificate"
+                .into(),
+        );
     }
     if args.count == 1 && args.endpoint.is_empty() {
         return Err("--endpoint must not be empty".into());
     }
     std::fs::create_dir_all(&args.firmware_dir)
         .map_err(|e| format!("cannot create {}: {e}", args.firmware_dir.display()))?;
-    parse_coap_uri(&args.server).map_err(|e| e.to_string())
+    let server = parse_coap_uri(&args.server).map_err(|e| e.to_string())?;
+    Ok((server, certificate_keys(args)?))
 }
 
 /// The server account every device gets from the flags.
-fn account_of(args: &Args) -> Account<'_> {
+fn account_of<'a>(args: &'a Args, certificate: Option<&'a CertificateKeys>) -> Account<'a> {
     Account {
         short_server_id: args.short_server_id,
         lifetime: args.lifetime,
@@ -210,6 +266,7 @@ fn account_of(args: &Args) -> Account<'_> {
             .as_deref()
             .zip(args.psk_key.as_ref())
             .map(|(identity, key)| (identity.as_bytes(), key.0.as_slice())),
+        certificate,
         firmware_dir: &args.firmware_dir,
     }
 }
@@ -223,7 +280,11 @@ fn endpoint_name(args: &Args, k: u32) -> String {
     }
 }
 
-async fn run(args: &Args, server: SocketAddr) -> Result<(), String> {
+async fn run(
+    args: &Args,
+    server: SocketAddr,
+    certificate: Option<&CertificateKeys>,
+) -> Result<(), String> {
     let count = args.count as usize;
     let rss_before = resident_bytes();
     let (events_tx, mut events) = mpsc::channel::<RuntimeEvent>(count.clamp(64, 4096));
@@ -231,7 +292,7 @@ async fn run(args: &Args, server: SocketAddr) -> Result<(), String> {
         IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
         IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     };
-    let account = account_of(args);
+    let account = account_of(args, certificate);
     let mut handles = Vec::with_capacity(count);
     let started = tokio::time::Instant::now();
     for k in 1..=args.count {

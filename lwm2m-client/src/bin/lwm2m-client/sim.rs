@@ -24,8 +24,19 @@ pub(crate) struct Account<'a> {
     pub binding: &'a str,
     /// DTLS pre-shared key (identity, key): the server is `coaps://`.
     pub psk: Option<(&'a [u8], &'a [u8])>,
+    /// DTLS certificates (security mode 2): the server is `coaps://`.
+    pub certificate: Option<&'a CertificateKeys>,
     /// Where firmware images are written.
     pub firmware_dir: &'a Path,
+}
+
+/// The DER of a device's certificate, its private key (PKCS#8) and the server's (or a CA's)
+/// certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CertificateKeys {
+    pub certificate: Vec<u8>,
+    pub private_key: Vec<u8>,
+    pub server_certificate: Vec<u8>,
 }
 
 /// Device number `k` (1-based) named `name`, registering with `server`.
@@ -36,8 +47,17 @@ pub(crate) fn build_client(
     k: u32,
 ) -> Result<Client<SocketAddr>, String> {
     let ssid = i64::from(account.short_server_id);
-    let security = match account.psk {
-        Some((identity, key)) => Security {
+    let security = match (account.psk, account.certificate) {
+        (_, Some(keys)) => Security {
+            lwm2m_server_uri: format!("coaps://{server}").into(),
+            security_mode: 2,
+            public_key_or_identity: keys.certificate.clone(),
+            server_public_key: keys.server_certificate.clone(),
+            secret_key: keys.private_key.clone(),
+            short_server_id: Some(ssid),
+            ..Security::default()
+        },
+        (Some((identity, key)), None) => Security {
             lwm2m_server_uri: format!("coaps://{server}").into(),
             security_mode: 0,
             public_key_or_identity: identity.to_vec(),
@@ -45,7 +65,7 @@ pub(crate) fn build_client(
             short_server_id: Some(ssid),
             ..Security::default()
         },
-        None => Security {
+        (None, None) => Security {
             lwm2m_server_uri: format!("coap://{server}").into(),
             security_mode: 3,
             short_server_id: Some(ssid),
@@ -286,6 +306,7 @@ mod tests {
             lifetime: 60,
             binding: "UQ",
             psk: None,
+            certificate: None,
             firmware_dir: Path::new("/nonexistent"),
         };
         let client = build_client(&account, "d1", "127.0.0.1:5683".parse().unwrap(), 1).unwrap();
@@ -313,6 +334,7 @@ mod tests {
             lifetime: 60,
             binding: "U",
             psk: None,
+            certificate: None,
             firmware_dir: Path::new("/nonexistent"),
         };
         let mut client =
