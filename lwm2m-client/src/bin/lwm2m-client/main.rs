@@ -472,6 +472,99 @@ mod tests {
         assert!(parse_hex_key("é1").is_err());
     }
 
+    /// A self-signed P-256 certificate and its key, as (certificate DER, PEM; key PKCS#8 DER, PEM).
+    fn self_signed() -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
+        use openssl::{ec, hash, nid::Nid, pkey::PKey, x509};
+        let group = ec::EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let key = PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap();
+        let mut name = x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_nid(Nid::COMMONNAME, "dev").unwrap();
+        let name = name.build();
+        let mut b = x509::X509::builder().unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        b.sign(&key, hash::MessageDigest::sha256()).unwrap();
+        let cert = b.build();
+        (
+            cert.to_der().unwrap(),
+            cert.to_pem().unwrap(),
+            key.private_key_to_pkcs8().unwrap(),
+            key.private_key_to_pem_pkcs8().unwrap(),
+        )
+    }
+
+    #[test]
+    fn certificate_files_are_pem_or_der() {
+        let dir = std::env::temp_dir().join(format!("lwm2m-client-certs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert_der, cert_pem, key_der, key_pem) = self_signed();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let (c_der, c_pem) = (write("c.der", &cert_der), write("c.pem", &cert_pem));
+        let (k_der, k_pem) = (write("k.der", &key_der), write("k.pem", &key_pem));
+        assert_eq!(read_der(&c_der, false).unwrap(), cert_der);
+        assert_eq!(read_der(&c_pem, false).unwrap(), cert_der);
+        assert_eq!(read_der(&k_der, true).unwrap(), key_der);
+        assert_eq!(read_der(&k_pem, true).unwrap(), key_der);
+        // A key is not a certificate, and a missing file names itself.
+        assert!(read_der(&k_der, false).unwrap_err().contains("k.der"));
+        assert!(read_der(&dir.join("none"), false)
+            .unwrap_err()
+            .contains("cannot read"));
+
+        let path = |p: &Path| p.to_str().unwrap().to_owned();
+        let flags = |server: &str| {
+            Args::try_parse_from([
+                "lwm2m-client".to_owned(),
+                "--server".into(),
+                server.into(),
+                "--certificate".into(),
+                path(&c_pem),
+                "--private-key".into(),
+                path(&k_der),
+                "--server-certificate".into(),
+                path(&c_der),
+                "--firmware-dir".into(),
+                path(&dir),
+            ])
+            .unwrap()
+        };
+        let (_, keys) = check(&flags("coaps://127.0.0.1:5684")).unwrap();
+        let keys = keys.unwrap();
+        assert_eq!(
+            (keys.certificate, keys.private_key, keys.server_certificate),
+            (cert_der.clone(), key_der, cert_der)
+        );
+        assert!(check(&flags("coap://127.0.0.1:5683"))
+            .unwrap_err()
+            .contains("coaps://"));
+        // Mutually exclusive with a PSK; the three flags go together.
+        assert!(Args::try_parse_from([
+            "lwm2m-client",
+            "--certificate",
+            "c",
+            "--private-key",
+            "k",
+            "--server-certificate",
+            "s",
+            "--psk-identity",
+            "i",
+            "--psk-key",
+            "00"
+        ])
+        .is_err());
+        assert!(Args::try_parse_from(["lwm2m-client", "--certificate", "c"]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn fleet_devices_get_prefixed_names() {
         let args = Args::parse_from(["lwm2m-client", "--count", "3", "--endpoint-prefix", "x-"]);
