@@ -293,3 +293,54 @@ fn self_issued(_der: &[u8]) -> bool {
 fn dtls(peer: SocketAddr, source: DtlsError) -> RuntimeError {
     RuntimeError::Dtls { peer, source }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_psk_maps_to_the_transports() {
+        let psk = DtlsCredentials::Psk {
+            identity: b"id".to_vec(),
+            key: b"key".to_vec(),
+        };
+        assert_eq!(
+            transport_credentials(&psk).unwrap(),
+            ClientCredentials::Psk(Psk::new(b"id", b"key").unwrap())
+        );
+        let empty = DtlsCredentials::Psk {
+            identity: Vec::new(),
+            key: b"key".to_vec(),
+        };
+        assert!(matches!(
+            transport_credentials(&empty),
+            Err(ConfigError::PskIdentity { len: 0 })
+        ));
+    }
+
+    #[test]
+    fn malformed_keys_and_certificates_are_refused() {
+        let certificate = DtlsCredentials::Certificate {
+            certificate: vec![0x30, 0x03, 0x02, 0x01, 0x00],
+            server_certificate: vec![0x30],
+            secret_key: b"not a key".to_vec(),
+        };
+        assert!(transport_credentials(&certificate).is_err());
+        let rpk = DtlsCredentials::RawPublicKey {
+            public_key: vec![0x30],
+            server_public_key: vec![0x30],
+            secret_key: b"not a key".to_vec(),
+        };
+        assert!(transport_credentials(&rpk).is_err());
+    }
+
+    #[test]
+    fn security_modes_round_trip() {
+        for mode in 0..=2 {
+            let c = DtlsCredentials::from_security(mode, b"a", b"b", b"c").unwrap();
+            assert_eq!(c.security_mode(), mode);
+        }
+        assert!(DtlsCredentials::from_security(3, b"", b"", b"").is_none());
+        assert!(DtlsCredentials::from_security(9, b"", b"", b"").is_none());
+    }
+}
