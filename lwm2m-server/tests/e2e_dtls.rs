@@ -1,13 +1,11 @@
-//! End to end over DTLS with a pre-shared key: our `lwm2m_client` (tokio runtime, dimpl DTLS
-//! backend) holds a Security instance in PSK mode with a `coaps://` URI and registers with our
+//! End to end over DTLS with a pre-shared key: our `lwm2m_client` (tokio runtime, its default
+//! DTLS backend) holds a Security instance in PSK mode with a `coaps://` URI and registers with our
 //! `Server` (OpenSSL DTLS backend), whose credential store holds the same key for the
 //! endpoint. Every device-management operation then goes over that session. A wrong key never
 //! registers and stops the client task with a typed DTLS error;
 //! another endpoint's identity is refused with 4.03.
 //!
-//! Certificates: the client has no X.509 DTLS (its runtime offers PSK only), so the
-//! certificate mode is shown against the server by `tests/dtls_x509.rs` with a transport-level
-//! client, not here.
+//! Certificates are in `tests/e2e_certificates.rs`.
 #![cfg(feature = "dtls")]
 
 mod e2e_support;
