@@ -17,8 +17,9 @@ use crate::dtls::record::{self, Records, Summary};
 const MAX_PLAINTEXT: usize = 16_384;
 /// Record header (13) + `CCM_8` explicit nonce (8) + tag (8).
 const RECORD_OVERHEAD: usize = 29;
-/// `poll_output` buffer on the stack; larger outputs (application data up to 2^14) go to the heap.
-const STACK_BUF: usize = 2_048;
+/// Initial size of the `poll_output` buffer; it grows when dimpl asks (application data up to
+/// 2^14).
+const OUTPUT_BUF: usize = 2_048;
 /// Outputs drained per call, far above what one datagram or timer can cause.
 const MAX_OUTPUTS: usize = 4_096;
 
@@ -43,6 +44,9 @@ pub(crate) struct DimplEngine {
     /// The next unused epoch-0 record sequence number of this side.
     plaintext_seq: u64,
     mtu: usize,
+    /// `poll_output`'s buffer, kept between calls: zeroing a fresh one per record cost more than
+    /// the record's header handling.
+    buf: Vec<u8>,
 }
 
 impl DimplEngine {
@@ -68,6 +72,7 @@ impl DimplEngine {
             deadline: None,
             plaintext_seq: 0,
             mtu,
+            buf: vec![0; OUTPUT_BUF],
         }
     }
 
@@ -113,15 +118,8 @@ impl DimplEngine {
     }
 
     fn drain(&mut self, out: &mut Output) -> Result<(), DtlsError> {
-        let mut stack = [0u8; STACK_BUF];
-        let mut heap: Vec<u8> = Vec::new();
         for _ in 0..MAX_OUTPUTS {
-            let buf: &mut [u8] = if heap.is_empty() {
-                &mut stack
-            } else {
-                &mut heap
-            };
-            match self.dtls.poll_output(buf) {
+            match self.dtls.poll_output(&mut self.buf) {
                 DimplOutput::Packet(p) => {
                     for (_, header, _) in Records::new(p).flatten() {
                         if header.epoch == 0 {
@@ -134,12 +132,12 @@ impl DimplEngine {
                     out.transmits.push(Bytes::copy_from_slice(p));
                 }
                 DimplOutput::BufferTooSmall { needed } => {
-                    if needed <= heap.len() || needed > 4 * MAX_PLAINTEXT {
+                    if needed <= self.buf.len() || needed > 4 * MAX_PLAINTEXT {
                         return Err(DtlsError::Backend(format!(
                             "dimpl asked for an output buffer of {needed} bytes"
                         )));
                     }
-                    heap.resize(needed, 0);
+                    self.buf.resize(needed, 0);
                 }
                 DimplOutput::Timeout(at) => {
                     self.deadline = Some(at);
@@ -287,8 +285,9 @@ impl Engine for DimplEngine {
                 }
             }
         }
+        // Once established the flag is never read again: no scan of every application record.
         let due = due || (self.role == Role::Server && self.identity.is_some());
-        if due && carries_ccs() {
+        if !self.established && due && carries_ccs() {
             self.peer_ccs = true;
         }
         self.finish_call(result, out)?;
