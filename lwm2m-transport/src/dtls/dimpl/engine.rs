@@ -41,6 +41,9 @@ pub(crate) struct DimplEngine {
     /// record after it that leaves the handshake unfinished did not decrypt).
     peer_ccs: bool,
     deadline: Option<WallClock>,
+    /// The wall clock of the last call into dimpl: [`Engine::timeout`] measures from it rather
+    /// than reading the clock a second time per record.
+    last_tick: WallClock,
     /// The next unused epoch-0 record sequence number of this side.
     plaintext_seq: u64,
     mtu: usize,
@@ -56,7 +59,8 @@ impl DimplEngine {
         identity: Option<Vec<u8>>,
         mtu: usize,
     ) -> DimplEngine {
-        let mut dtls = Dtls::new_12_psk(Arc::clone(config), WallClock::now());
+        let now = WallClock::now();
+        let mut dtls = Dtls::new_12_psk(Arc::clone(config), now);
         if role == Role::Client {
             dtls.set_active(true);
         }
@@ -70,6 +74,7 @@ impl DimplEngine {
             finished_due: false,
             peer_ccs: false,
             deadline: None,
+            last_tick: now,
             plaintext_seq: 0,
             mtu,
             buf: vec![0; OUTPUT_BUF],
@@ -95,7 +100,8 @@ impl DimplEngine {
     /// Advances dimpl's logical clock to now. Must precede every `handle_packet`: a dimpl server
     /// panics on a `ClientHello` before its first `handle_timeout` (it draws its random there).
     fn tick(&mut self) -> Result<(), dimpl::Error> {
-        self.dtls.handle_timeout(WallClock::now())
+        self.last_tick = WallClock::now();
+        self.dtls.handle_timeout(self.last_tick)
     }
 
     /// Drains dimpl's output, then turns `result` into this layer's error.
@@ -307,7 +313,7 @@ impl Engine for DimplEngine {
             return None;
         }
         self.deadline
-            .map(|at| at.saturating_duration_since(WallClock::now()))
+            .map(|at| at.saturating_duration_since(self.last_tick))
     }
 
     fn send(&mut self, plaintext: &[u8], out: &mut Output) -> Result<(), DtlsError> {
