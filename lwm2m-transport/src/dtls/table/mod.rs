@@ -733,6 +733,8 @@ struct Settled {
 
 /// Moves a session's datagrams and events to the table and re-arms its timer, with the entry
 /// already in hand: the peer's slot is looked up once per datagram, not once per step.
+// `Sinks` is a bundle of borrows, built for this one call.
+#[allow(clippy::needless_pass_by_value)]
 fn collect<P: PeerAddress>(
     sinks: Sinks<'_, P>,
     peer: &P,
