@@ -88,9 +88,13 @@ pub struct Session {
     /// A client's datagrams sent since the server last sent anything: resent through a new
     /// session if the server turns out to have lost this one.
     unanswered: VecDeque<Bytes>,
-    /// The engine's output buffers, reused by every call (emptied by `absorb`) so a
-    /// record costs no allocation of its own here.
-    scratch: Output,
+}
+
+std::thread_local! {
+    /// The engines' output buffers, shared by this thread's sessions and reused by every call
+    /// (emptied by `absorb`), so a record costs no allocation of its own here and a session
+    /// holds none.
+    static SCRATCH: core::cell::Cell<Output> = core::cell::Cell::new(Output::default());
 }
 
 impl core::fmt::Debug for Session {
@@ -146,7 +150,6 @@ impl Session {
             events: VecDeque::new(),
             queued: VecDeque::new(),
             unanswered: VecDeque::new(),
-            scratch: Output::default(),
         };
         let mut out = out;
         session.absorb(now, &mut out, Ok(()));
@@ -198,10 +201,10 @@ impl Session {
             return Err(DtlsError::Closed);
         }
         self.last_activity = now;
-        let mut out = core::mem::take(&mut self.scratch);
+        let mut out = SCRATCH.take();
         let result = self.engine.handle_datagram(datagram, summary, &mut out);
         self.absorb(now, &mut out, result.clone());
-        self.scratch = out;
+        SCRATCH.set(out);
         result
     }
 
@@ -296,10 +299,10 @@ impl Session {
                     }
                     self.unanswered.push_back(Bytes::copy_from_slice(plaintext));
                 }
-                let mut out = core::mem::take(&mut self.scratch);
+                let mut out = SCRATCH.take();
                 let result = self.engine.send(plaintext, &mut out);
                 self.absorb(now, &mut out, result.clone());
-                self.scratch = out;
+                SCRATCH.set(out);
                 result
             }
         }

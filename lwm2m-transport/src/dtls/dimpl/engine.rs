@@ -47,9 +47,13 @@ pub(crate) struct DimplEngine {
     /// The next unused epoch-0 record sequence number of this side.
     plaintext_seq: u64,
     mtu: usize,
-    /// `poll_output`'s buffer, kept between calls: zeroing a fresh one per record cost more than
-    /// the record's header handling.
-    buf: Vec<u8>,
+}
+
+std::thread_local! {
+    /// `poll_output`'s buffer, shared by this thread's engines and kept between calls: zeroing a
+    /// fresh one per record cost more than the record's header handling, and one per session
+    /// would cost each session 2 KiB.
+    static OUTPUT: core::cell::Cell<Vec<u8>> = const { core::cell::Cell::new(Vec::new()) };
 }
 
 impl DimplEngine {
@@ -77,7 +81,6 @@ impl DimplEngine {
             last_tick: now,
             plaintext_seq: 0,
             mtu,
-            buf: vec![0; OUTPUT_BUF],
         }
     }
 
@@ -136,8 +139,18 @@ impl DimplEngine {
     }
 
     fn drain(&mut self, out: &mut Output) -> Result<(), DtlsError> {
+        let mut buf = OUTPUT.take();
+        if buf.is_empty() {
+            buf.resize(OUTPUT_BUF, 0);
+        }
+        let result = self.drain_into(&mut buf, out);
+        OUTPUT.set(buf);
+        result
+    }
+
+    fn drain_into(&mut self, buf: &mut Vec<u8>, out: &mut Output) -> Result<(), DtlsError> {
         for _ in 0..MAX_OUTPUTS {
-            match self.dtls.poll_output(&mut self.buf) {
+            match self.dtls.poll_output(buf) {
                 DimplOutput::Packet(p) => {
                     for (_, header, _) in Records::new(p).flatten() {
                         if header.epoch == 0 {
@@ -150,12 +163,12 @@ impl DimplEngine {
                     out.transmits.push(Bytes::copy_from_slice(p));
                 }
                 DimplOutput::BufferTooSmall { needed } => {
-                    if needed <= self.buf.len() || needed > 4 * MAX_PLAINTEXT {
+                    if needed <= buf.len() || needed > 4 * MAX_PLAINTEXT {
                         return Err(DtlsError::Backend(format!(
                             "dimpl asked for an output buffer of {needed} bytes"
                         )));
                     }
-                    self.buf.resize(needed, 0);
+                    buf.resize(needed, 0);
                 }
                 DimplOutput::Timeout(at) => {
                     self.deadline = Some(at);
