@@ -64,6 +64,12 @@ fn main() -> Result<(), AnyError> {
             };
             memory(backend, evicted)
         }
+        Some("--requests") => {
+            let usage = "--requests BACKEND COUNT";
+            let backend = parse_backend(&args.next().ok_or(usage)?)?;
+            let count = args.next().ok_or(usage)?.parse()?;
+            sans_io_requests(backend, count)
+        }
         Some("--backend") => {
             let backend = parse_backend(&args.next().ok_or("--backend openssl|dimpl")?)?;
             println!(
@@ -260,6 +266,55 @@ fn sans_io_handshakes(backend: Backend) -> Result<(), AnyError> {
         server_time * 1e6 / float(done.max(1)),
         float(done) / server_time.max(1e-9),
         server.stats().sessions
+    );
+    Ok(())
+}
+
+/// Secured round trips through two session tables on one thread, after one handshake, with
+/// `IN_FLIGHT` datagrams each way per round: the per-record cost of a backend without sockets or
+/// a runtime, for instruction counts (`valgrind --tool=callgrind ... --requests dimpl 20000`).
+fn sans_io_requests(backend: Backend, count: usize) -> Result<(), AnyError> {
+    let clock = Clock::new();
+    let limits = bench_limits();
+    let mut server = SessionTable::new(clock.now(), Some(server_config(backend)?), limits.clone())?;
+    let mut client = SessionTable::new(clock.now(), None, limits)?;
+    let (server_addr, client_addr): (SocketAddr, SocketAddr) =
+        ("127.0.0.1:5684".parse()?, "127.0.0.1:40000".parse()?);
+    client.connect(clock.now(), server_addr, &client_config(backend)?)?;
+    let mut answered = 0_usize;
+    let request = [0x42_u8; 24];
+    let started = Instant::now();
+    while answered < count {
+        let now = clock.now();
+        if client.handshake(&server_addr).is_some() {
+            for _ in 0..IN_FLIGHT.min(count - answered) {
+                client.send(now, &server_addr, &request)?;
+            }
+        }
+        let mut moved = true;
+        while moved {
+            moved = false;
+            while let Some(t) = client.poll_transmit() {
+                let _ = server.handle_datagram(now, client_addr, &t.contents);
+                moved = true;
+            }
+            while let Some(event) = server.poll_event() {
+                if let Event::Data { peer, data } = event {
+                    server.send(now, &peer, &data)?;
+                }
+            }
+            while let Some(t) = server.poll_transmit() {
+                let _ = client.handle_datagram(now, server_addr, &t.contents);
+                moved = true;
+            }
+            while let Some(event) = client.poll_event() {
+                answered += usize::from(matches!(event, Event::Data { .. }));
+            }
+        }
+    }
+    println!(
+        "secured round trips, sans-IO: {answered} in {:.3} s",
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

@@ -90,6 +90,13 @@ pub struct Session {
     unanswered: VecDeque<Bytes>,
 }
 
+std::thread_local! {
+    /// The engines' output buffers, shared by this thread's sessions and reused by every call
+    /// (emptied by `absorb`), so a record costs no allocation of its own here and a session
+    /// holds none.
+    static SCRATCH: core::cell::Cell<Output> = core::cell::Cell::new(Output::default());
+}
+
 impl core::fmt::Debug for Session {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Session")
@@ -144,7 +151,8 @@ impl Session {
             queued: VecDeque::new(),
             unanswered: VecDeque::new(),
         };
-        session.absorb(now, out, Ok(()));
+        let mut out = out;
+        session.absorb(now, &mut out, Ok(()));
         session
     }
 
@@ -193,9 +201,10 @@ impl Session {
             return Err(DtlsError::Closed);
         }
         self.last_activity = now;
-        let mut out = Output::default();
+        let mut out = SCRATCH.take();
         let result = self.engine.handle_datagram(datagram, summary, &mut out);
-        self.absorb(now, out, result.clone());
+        self.absorb(now, &mut out, result.clone());
+        SCRATCH.set(out);
         result
     }
 
@@ -209,7 +218,7 @@ impl Session {
                     let mut out = Output::default();
                     self.engine.close(&mut out);
                     let failure = HandshakeFailure::Timeout { after: elapsed };
-                    self.absorb(now, out, Err(failure.into()));
+                    self.absorb(now, &mut out, Err(failure.into()));
                     return;
                 }
             }
@@ -231,7 +240,7 @@ impl Session {
                 }
                 other => other,
             });
-            self.absorb(now, out, result);
+            self.absorb(now, &mut out, result);
         }
     }
 
@@ -290,9 +299,10 @@ impl Session {
                     }
                     self.unanswered.push_back(Bytes::copy_from_slice(plaintext));
                 }
-                let mut out = Output::default();
+                let mut out = SCRATCH.take();
                 let result = self.engine.send(plaintext, &mut out);
-                self.absorb(now, out, result.clone());
+                self.absorb(now, &mut out, result.clone());
+                SCRATCH.set(out);
                 result
             }
         }
@@ -345,16 +355,16 @@ impl Session {
     fn finish(&mut self, now: Instant, reason: CloseReason) {
         let mut out = Output::default();
         self.engine.close(&mut out);
-        self.absorb(now, out, Ok(()));
+        self.absorb(now, &mut out, Ok(()));
         self.state = SessionState::Closed;
         self.queued.clear();
         self.events.push_back(SessionEvent::Closed(reason));
     }
 
-    /// Takes in what the engine produced, then the outcome of the call.
-    fn absorb(&mut self, now: Instant, out: Output, result: Result<(), DtlsError>) {
-        self.transmits.extend(out.transmits);
-        for event in out.events {
+    /// Takes in (and empties) what the engine produced, then the outcome of the call.
+    fn absorb(&mut self, now: Instant, out: &mut Output, result: Result<(), DtlsError>) {
+        self.transmits.extend(out.transmits.drain(..));
+        for event in out.events.drain(..) {
             match event {
                 EngineEvent::Connected(handshake) => {
                     self.state = SessionState::Established;
@@ -390,7 +400,7 @@ impl Session {
             let result = self.engine.send(&plaintext, &mut out);
             self.transmits.extend(out.transmits);
             if let Err(error) = result {
-                self.absorb(now, Output::default(), Err(error));
+                self.absorb(now, &mut Output::default(), Err(error));
                 return;
             }
         }

@@ -17,8 +17,9 @@ use crate::dtls::record::{self, Records, Summary};
 const MAX_PLAINTEXT: usize = 16_384;
 /// Record header (13) + `CCM_8` explicit nonce (8) + tag (8).
 const RECORD_OVERHEAD: usize = 29;
-/// `poll_output` buffer on the stack; larger outputs (application data up to 2^14) go to the heap.
-const STACK_BUF: usize = 2_048;
+/// Initial size of the `poll_output` buffer; it grows when dimpl asks (application data up to
+/// 2^14).
+const OUTPUT_BUF: usize = 2_048;
 /// Outputs drained per call, far above what one datagram or timer can cause.
 const MAX_OUTPUTS: usize = 4_096;
 
@@ -40,9 +41,19 @@ pub(crate) struct DimplEngine {
     /// record after it that leaves the handshake unfinished did not decrypt).
     peer_ccs: bool,
     deadline: Option<WallClock>,
+    /// The wall clock of the last call into dimpl: [`Engine::timeout`] measures from it rather
+    /// than reading the clock a second time per record.
+    last_tick: WallClock,
     /// The next unused epoch-0 record sequence number of this side.
     plaintext_seq: u64,
     mtu: usize,
+}
+
+std::thread_local! {
+    /// `poll_output`'s buffer, shared by this thread's engines and kept between calls: zeroing a
+    /// fresh one per record cost more than the record's header handling, and one per session
+    /// would cost each session 2 KiB.
+    static OUTPUT: core::cell::Cell<Vec<u8>> = const { core::cell::Cell::new(Vec::new()) };
 }
 
 impl DimplEngine {
@@ -52,7 +63,8 @@ impl DimplEngine {
         identity: Option<Vec<u8>>,
         mtu: usize,
     ) -> DimplEngine {
-        let mut dtls = Dtls::new_12_psk(Arc::clone(config), WallClock::now());
+        let now = WallClock::now();
+        let mut dtls = Dtls::new_12_psk(Arc::clone(config), now);
         if role == Role::Client {
             dtls.set_active(true);
         }
@@ -66,6 +78,7 @@ impl DimplEngine {
             finished_due: false,
             peer_ccs: false,
             deadline: None,
+            last_tick: now,
             plaintext_seq: 0,
             mtu,
         }
@@ -90,7 +103,20 @@ impl DimplEngine {
     /// Advances dimpl's logical clock to now. Must precede every `handle_packet`: a dimpl server
     /// panics on a `ClientHello` before its first `handle_timeout` (it draws its random there).
     fn tick(&mut self) -> Result<(), dimpl::Error> {
-        self.dtls.handle_timeout(WallClock::now())
+        self.last_tick = WallClock::now();
+        self.dtls.handle_timeout(self.last_tick)
+    }
+
+    /// [`Self::tick`] for a record of an established session: DTLS 1.2 starts no flight after
+    /// the handshake, so dimpl's clock only matters when its own timer is due; skipping it
+    /// spares dimpl a timer and progress scan per record.
+    fn tick_established(&mut self) -> Result<(), dimpl::Error> {
+        let now = WallClock::now();
+        if self.deadline.is_some_and(|at| at > now) {
+            self.last_tick = now;
+            return Ok(());
+        }
+        self.tick()
     }
 
     /// Drains dimpl's output, then turns `result` into this layer's error.
@@ -113,14 +139,17 @@ impl DimplEngine {
     }
 
     fn drain(&mut self, out: &mut Output) -> Result<(), DtlsError> {
-        let mut stack = [0u8; STACK_BUF];
-        let mut heap: Vec<u8> = Vec::new();
+        let mut buf = OUTPUT.take();
+        if buf.is_empty() {
+            buf.resize(OUTPUT_BUF, 0);
+        }
+        let result = self.drain_into(&mut buf, out);
+        OUTPUT.set(buf);
+        result
+    }
+
+    fn drain_into(&mut self, buf: &mut Vec<u8>, out: &mut Output) -> Result<(), DtlsError> {
         for _ in 0..MAX_OUTPUTS {
-            let buf: &mut [u8] = if heap.is_empty() {
-                &mut stack
-            } else {
-                &mut heap
-            };
             match self.dtls.poll_output(buf) {
                 DimplOutput::Packet(p) => {
                     for (_, header, _) in Records::new(p).flatten() {
@@ -134,12 +163,12 @@ impl DimplEngine {
                     out.transmits.push(Bytes::copy_from_slice(p));
                 }
                 DimplOutput::BufferTooSmall { needed } => {
-                    if needed <= heap.len() || needed > 4 * MAX_PLAINTEXT {
+                    if needed <= buf.len() || needed > 4 * MAX_PLAINTEXT {
                         return Err(DtlsError::Backend(format!(
                             "dimpl asked for an output buffer of {needed} bytes"
                         )));
                     }
-                    heap.resize(needed, 0);
+                    buf.resize(needed, 0);
                 }
                 DimplOutput::Timeout(at) => {
                     self.deadline = Some(at);
@@ -276,7 +305,11 @@ impl Engine for DimplEngine {
                 .flatten()
                 .any(|(_, h, _)| h.content_type == record::CHANGE_CIPHER_SPEC && h.epoch == 0)
         };
-        let mut result = self.tick();
+        let mut result = if self.established {
+            self.tick_established()
+        } else {
+            self.tick()
+        };
         if result.is_ok() {
             let _ = take_lookup();
             result = self.dtls.handle_packet(datagram);
@@ -287,8 +320,9 @@ impl Engine for DimplEngine {
                 }
             }
         }
+        // Once established the flag is never read again: no scan of every application record.
         let due = due || (self.role == Role::Server && self.identity.is_some());
-        if due && carries_ccs() {
+        if !self.established && due && carries_ccs() {
             self.peer_ccs = true;
         }
         self.finish_call(result, out)?;
@@ -308,7 +342,7 @@ impl Engine for DimplEngine {
             return None;
         }
         self.deadline
-            .map(|at| at.saturating_duration_since(WallClock::now()))
+            .map(|at| at.saturating_duration_since(self.last_tick))
     }
 
     fn send(&mut self, plaintext: &[u8], out: &mut Output) -> Result<(), DtlsError> {
@@ -322,7 +356,7 @@ impl Engine for DimplEngine {
                 max,
             });
         }
-        let mut result = self.tick();
+        let mut result = self.tick_established();
         if result.is_ok() {
             result = self.dtls.send_application_data(plaintext).map(|_| ());
         }

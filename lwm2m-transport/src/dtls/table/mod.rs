@@ -238,7 +238,7 @@ impl<P: PeerAddress> SessionTable<P> {
         if let Some(hello) = record::client_hello(datagram).map_err(malformed)? {
             return self.client_hello(now, peer, datagram, summary, &hello);
         }
-        let Some(slot) = self.slots.get(peer) else {
+        let Some(slot) = self.slots.get_mut(peer) else {
             if self.server.is_some() && summary.encrypted {
                 // A record of a session this server does not hold (evicted, or lost in a
                 // restart): an unauthenticated epoch-0 alert, smaller than the record, tells the
@@ -272,7 +272,23 @@ impl<P: PeerAddress> SessionTable<P> {
             (None, Some(_)) => Which::Pending,
             (None, None) => return Err(DtlsError::NoSession),
         };
-        self.feed(now, peer, which, datagram, summary)
+        let has_current = slot.current.is_some();
+        let entry = slot.get_mut(which).ok_or(DtlsError::NoSession)?;
+        let result = entry.session.handle_records(now, datagram, summary);
+        let settled = collect(
+            Sinks {
+                transmits: &mut self.transmits,
+                events: &mut self.events,
+                stats: &mut self.stats,
+                timers: &mut self.timers,
+            },
+            peer,
+            which,
+            has_current,
+            entry,
+        );
+        self.finish_settle(peer, which, settled);
+        result
     }
 
     fn feed(
@@ -490,9 +506,22 @@ impl<P: PeerAddress> SessionTable<P> {
             (true, false) => Which::Pending,
             (false, false) => return Err(DtlsError::NoSession),
         };
+        let has_current = slot.current.is_some();
         let entry = slot.get_mut(which).ok_or(DtlsError::NoSession)?;
         let result = entry.session.send(now, plaintext);
-        self.settle(peer, which);
+        let settled = collect(
+            Sinks {
+                transmits: &mut self.transmits,
+                events: &mut self.events,
+                stats: &mut self.stats,
+                timers: &mut self.timers,
+            },
+            peer,
+            which,
+            has_current,
+            entry,
+        );
+        self.finish_settle(peer, which, settled);
         result
     }
 
@@ -563,37 +592,25 @@ impl<P: PeerAddress> SessionTable<P> {
         let Some(entry) = slot.get_mut(which) else {
             return;
         };
-        while let Some(contents) = entry.session.poll_transmit() {
-            self.transmits.push_back(Transmit {
-                destination: peer.clone(),
-                contents,
-            });
-        }
-        let mut completed = false;
-        while let Some(event) = entry.session.poll_event() {
-            let peer = peer.clone();
-            self.events.push_back(match event {
-                SessionEvent::Connected(handshake) => {
-                    completed = true;
-                    self.stats.handshakes_completed += 1;
-                    Event::Connected {
-                        peer,
-                        handshake,
-                        replaced: which == Which::Pending && has_current,
-                    }
-                }
-                SessionEvent::Data(data) => Event::Data { peer, data },
-                SessionEvent::Closed(reason) => Event::Closed { peer, reason },
-                SessionEvent::Failed(error) => {
-                    self.stats.failures += 1;
-                    Event::Failed { peer, error }
-                }
-            });
-        }
-        let closed = entry.session.state() == SessionState::Closed;
-        let deadline = entry.session.poll_timeout();
-        let (id, old) = (entry.id, entry.deadline);
-        if closed {
+        let settled = collect(
+            Sinks {
+                transmits: &mut self.transmits,
+                events: &mut self.events,
+                stats: &mut self.stats,
+                timers: &mut self.timers,
+            },
+            peer,
+            which,
+            has_current,
+            entry,
+        );
+        self.finish_settle(peer, which, settled);
+    }
+
+    /// What [`collect`] leaves to the whole table: removing a closed session, promoting a
+    /// completed handshake.
+    fn finish_settle(&mut self, peer: &P, which: Which, settled: Settled) {
+        if settled.closed {
             self.remove(peer, which);
             // A re-handshake after the server said it lost the session failed: the stale
             // session cannot carry anything either.
@@ -607,18 +624,7 @@ impl<P: PeerAddress> SessionTable<P> {
             }
             return;
         }
-        if old != deadline {
-            if let Some(old) = old {
-                self.timers.set.remove(&(old, id));
-            }
-            if let Some(at) = deadline {
-                self.timers.set.insert((at, id));
-            }
-            if let Some(entry) = self.slots.get_mut(peer).and_then(|s| s.get_mut(which)) {
-                entry.deadline = deadline;
-            }
-        }
-        if completed && which == Which::Pending {
+        if settled.completed && which == Which::Pending {
             self.promote(peer);
         }
     }
@@ -708,4 +714,73 @@ impl<P: PeerAddress> SessionTable<P> {
             self.half_open.remove(&peer.source());
         }
     }
+}
+
+/// The table's queues and timers, borrowed beside one of its slots.
+struct Sinks<'a, P: PeerAddress> {
+    transmits: &'a mut VecDeque<Transmit<P>>,
+    events: &'a mut VecDeque<Event<P>>,
+    stats: &'a mut TableStats,
+    timers: &'a mut Timers<P>,
+}
+
+/// What a session's output asks of the table.
+#[derive(Clone, Copy)]
+struct Settled {
+    closed: bool,
+    completed: bool,
+}
+
+/// Moves a session's datagrams and events to the table and re-arms its timer, with the entry
+/// already in hand: the peer's slot is looked up once per datagram, not once per step.
+// `Sinks` is a bundle of borrows, built for this one call.
+#[allow(clippy::needless_pass_by_value)]
+fn collect<P: PeerAddress>(
+    sinks: Sinks<'_, P>,
+    peer: &P,
+    which: Which,
+    has_current: bool,
+    entry: &mut Entry,
+) -> Settled {
+    while let Some(contents) = entry.session.poll_transmit() {
+        sinks.transmits.push_back(Transmit {
+            destination: peer.clone(),
+            contents,
+        });
+    }
+    let mut completed = false;
+    while let Some(event) = entry.session.poll_event() {
+        let peer = peer.clone();
+        sinks.events.push_back(match event {
+            SessionEvent::Connected(handshake) => {
+                completed = true;
+                sinks.stats.handshakes_completed += 1;
+                Event::Connected {
+                    peer,
+                    handshake,
+                    replaced: which == Which::Pending && has_current,
+                }
+            }
+            SessionEvent::Data(data) => Event::Data { peer, data },
+            SessionEvent::Closed(reason) => Event::Closed { peer, reason },
+            SessionEvent::Failed(error) => {
+                sinks.stats.failures += 1;
+                Event::Failed { peer, error }
+            }
+        });
+    }
+    let closed = entry.session.state() == SessionState::Closed;
+    if !closed {
+        let deadline = entry.session.poll_timeout();
+        if entry.deadline != deadline {
+            if let Some(old) = entry.deadline {
+                sinks.timers.set.remove(&(old, entry.id));
+            }
+            if let Some(at) = deadline {
+                sinks.timers.set.insert((at, entry.id));
+            }
+            entry.deadline = deadline;
+        }
+    }
+    Settled { closed, completed }
 }
