@@ -145,7 +145,7 @@ impl<'a> Records<'a> {
         self.rest
     }
 
-    #[inline]
+    #[inline(always)]
     fn parse(&self) -> Result<(Record<'a>, &'a [u8]), TlvError> {
         let offset = self.offset;
         let rest = self.rest;
