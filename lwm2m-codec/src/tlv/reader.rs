@@ -145,6 +145,10 @@ impl<'a> Records<'a> {
         self.rest
     }
 
+    #[allow(
+        clippy::inline_always,
+        reason = "measured: left out of line, the call costs the typed TLV decode 2 % more instructions"
+    )]
     #[inline(always)]
     fn parse(&self) -> Result<(Record<'a>, &'a [u8]), TlvError> {
         let offset = self.offset;
