@@ -73,7 +73,11 @@ impl<'a> Lexer<'a> {
 
     /// Steps through the members of an object whose `{` has been consumed. `first` starts true.
     /// Returns the next key and its offset, with the `:` consumed, or `None` after the `}`.
-    #[inline]
+    #[allow(
+        clippy::inline_always,
+        reason = "measured: without it the call and its by-memory result cost the typed JSON decode 9 % more instructions"
+    )]
+    #[inline(always)]
     pub(super) fn next_key(
         &mut self,
         first: &mut bool,
@@ -116,7 +120,11 @@ impl<'a> Lexer<'a> {
 
     /// Reads a string; the cursor must be on its opening quote (checked by the caller with
     /// [`Lexer::peek`]). Borrowed unless it contains escapes.
-    #[inline]
+    #[allow(
+        clippy::inline_always,
+        reason = "measured: without it the call and its by-memory result cost the typed JSON decode 9 % more instructions"
+    )]
+    #[inline(always)]
     pub(super) fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
         let open = self.pos;
         let start = open + 1;
@@ -215,6 +223,11 @@ impl<'a> Lexer<'a> {
     }
 
     /// Reads a number; the cursor must be on its first character.
+    #[allow(
+        clippy::inline_always,
+        reason = "measured: without it the call and its by-memory result cost the typed JSON decode 9 % more instructions"
+    )]
+    #[inline(always)]
     pub(super) fn number(&mut self) -> Result<Number, JsonError> {
         let start = self.pos;
         let mut i = start;
