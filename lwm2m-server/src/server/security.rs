@@ -291,3 +291,26 @@ pub(super) mod dtls {
         }
     }
 }
+
+#[cfg(all(test, feature = "dtls", not(feature = "dtls-rpk")))]
+mod tests {
+    use lwm2m_transport::dtls::PrivateKey;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::nid::Nid;
+
+    use super::super::{Server, StartError};
+    use super::DtlsOptions;
+
+    #[tokio::test]
+    async fn without_dtls_rpk_a_raw_key_is_a_typed_start_error() {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let ec = EcKey::generate(&group).unwrap();
+        let key = PrivateKey::from_der(&ec.private_key_to_der().unwrap()).unwrap();
+        let options = DtlsOptions::psk("127.0.0.1:0".parse().unwrap()).with_raw_public_key(key);
+        let outcome = Server::builder()
+            .dtls(options)
+            .bind("127.0.0.1:0".parse().unwrap())
+            .await;
+        assert!(matches!(outcome, Err(StartError::RawPublicKeyUnsupported)));
+    }
+}
