@@ -115,6 +115,7 @@ async fn a_certificate_registers_as_its_common_name_only() {
     let options = DtlsOptions {
         addr: "127.0.0.1:0".parse().unwrap(),
         certificate: Some((certified(&server_cert, &server_key), vec![der(&ca)])),
+        raw_public_key: None,
     };
     let server = Server::builder()
         .dtls(options)

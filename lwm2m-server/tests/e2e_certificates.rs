@@ -117,6 +117,7 @@ async fn start_with_certificate(pki: &Pki) -> (Server, Vec<u8>) {
         .dtls(DtlsOptions {
             addr: "127.0.0.1:0".parse().unwrap(),
             certificate: Some((own, vec![anchor])),
+            raw_public_key: None,
         })
         .bind("127.0.0.1:0".parse().unwrap())
         .await

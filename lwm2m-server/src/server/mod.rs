@@ -136,6 +136,9 @@ pub enum StartError {
     /// The DTLS configuration is not usable (e.g. a certificate without trust anchors).
     #[error("cannot configure DTLS: {0}")]
     Dtls(String),
+    /// A raw public key was given, but the server is built without the `dtls-rpk` feature.
+    #[error("DTLS raw public keys need lwm2m-server's `dtls-rpk` feature")]
+    RawPublicKeyUnsupported,
     /// The object definitions directory cannot be loaded.
     #[error("cannot load object definitions: {0}")]
     Definitions(String),

@@ -131,21 +131,27 @@ mod no_dtls {
 pub(super) mod dtls {
     use std::net::SocketAddr;
 
-    use lwm2m_transport::dtls::{Certificate, CertifiedKey, PeerIdentity, ServerConfig};
+    use lwm2m_transport::dtls::{
+        Certificate, CertifiedKey, PeerIdentity, PrivateKey, ServerConfig,
+    };
     use lwm2m_transport::udp::{DtlsEvent, DtlsEvents, IncomingRequests, UdpEndpoint};
 
     use super::super::{lock, Shared, StartError};
     use super::{Credentials, Origin};
     use crate::store::Credential;
 
-    /// The DTLS listener of a [`Server`](super::super::Server): where, and the server's own
-    /// certificate for X.509 clients (PSK needs nothing: keys come from the credential store).
+    /// The DTLS listener of a [`Server`](super::super::Server): where, the server's own
+    /// certificate for X.509 clients and its own key for raw-public-key clients (PSK needs
+    /// nothing: keys come from the credential store).
     #[derive(Debug, Clone)]
     pub struct DtlsOptions {
         /// The UDP address (`coaps`, usually port 5684).
         pub addr: SocketAddr,
         /// The server's certificate and the CAs client certificates must chain to, for X.509.
         pub certificate: Option<(CertifiedKey, Vec<Certificate>)>,
+        /// The server's own key for raw public keys (RFC 7250, security mode 1). Needs the
+        /// `dtls-rpk` feature; without it, binding is [`StartError::RawPublicKeyUnsupported`].
+        pub raw_public_key: Option<PrivateKey>,
     }
 
     impl DtlsOptions {
@@ -154,7 +160,24 @@ pub(super) mod dtls {
             DtlsOptions {
                 addr,
                 certificate: None,
+                raw_public_key: None,
             }
+        }
+
+        /// With the server's certificate and the CAs client certificates must chain to.
+        #[must_use]
+        pub fn with_certificate(mut self, own: CertifiedKey, anchors: Vec<Certificate>) -> Self {
+            self.certificate = Some((own, anchors));
+            self
+        }
+
+        /// With the server's own raw public key (its private key): clients presenting a raw
+        /// public key may then handshake, and register as the endpoint whose
+        /// [`Credential::RawPublicKey`] holds that key.
+        #[must_use]
+        pub fn with_raw_public_key(mut self, own: PrivateKey) -> Self {
+            self.raw_public_key = Some(own);
+            self
         }
     }
 
@@ -194,6 +217,15 @@ pub(super) mod dtls {
             let mut config = ServerConfig::builder().psk_store(lookup);
             if let Some((own, anchors)) = options.certificate {
                 config = config.certificate(own).client_trust_anchors(anchors);
+            }
+            if let Some(own) = options.raw_public_key {
+                if !cfg!(feature = "dtls-rpk") {
+                    return Err(StartError::RawPublicKeyUnsupported);
+                }
+                // The store has no lookup by public key, so the handshake admits any key and
+                // the identity check binds it: a key not stored for the registering endpoint
+                // is refused with 4.03 before anything is registered.
+                config = config.raw_public_keys(own, |_spki: &[u8]| true);
             }
             let config = config
                 .build()
@@ -257,5 +289,28 @@ pub(super) mod dtls {
         pub(in crate::server) async fn close(self) {
             self.endpoint.close().await;
         }
+    }
+}
+
+#[cfg(all(test, feature = "dtls", not(feature = "dtls-rpk")))]
+mod tests {
+    use lwm2m_transport::dtls::PrivateKey;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::nid::Nid;
+
+    use super::super::{Server, StartError};
+    use super::DtlsOptions;
+
+    #[tokio::test]
+    async fn without_dtls_rpk_a_raw_key_is_a_typed_start_error() {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let ec = EcKey::generate(&group).unwrap();
+        let key = PrivateKey::from_der(&ec.private_key_to_der().unwrap()).unwrap();
+        let options = DtlsOptions::psk("127.0.0.1:0".parse().unwrap()).with_raw_public_key(key);
+        let outcome = Server::builder()
+            .dtls(options)
+            .bind("127.0.0.1:0".parse().unwrap())
+            .await;
+        assert!(matches!(outcome, Err(StartError::RawPublicKeyUnsupported)));
     }
 }

@@ -1,0 +1,195 @@
+//! End to end over DTLS with raw public keys (RFC 7250, security mode 1): our `lwm2m_client`
+//! (tokio runtime, OpenSSL backend) holds its P-256 key and the server's public key, and
+//! registers with our `Server`, which holds its own key and a `Credential::RawPublicKey` for
+//! the endpoint. Reads and Writes then go over that session. A key stored for no endpoint
+//! never registers (the client stops with a typed error); a key stored for another endpoint
+//! is refused with 4.03. All keys are made fresh for each run.
+#![cfg(feature = "dtls-rpk")]
+
+mod e2e_support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use e2e_support::{example_device, path, registered, single, spawn};
+use lwm2m_client::{ClientBuilder, ClientEvent, DeviceObject, ServerAccount};
+use lwm2m_model::content::ContentFormat;
+use lwm2m_model::{Node, Resource, Value};
+use lwm2m_server::server::{DtlsOptions, Server, WriteMode};
+use lwm2m_server::store::{Credential, SecurityInfo};
+use lwm2m_transport::dtls::PrivateKey;
+use openssl::ec::{EcGroup, EcKey};
+use openssl::nid::Nid;
+use openssl::pkey::PKey;
+
+const EP: &str = "urn:dev:e2e-rpk";
+const OTHER: &str = "urn:dev:other";
+
+/// A P-256 key pair: `SubjectPublicKeyInfo` and PKCS#8 private key, both DER.
+struct Keys {
+    spki: Vec<u8>,
+    private: Vec<u8>,
+}
+
+impl Keys {
+    fn new() -> Keys {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+        Keys {
+            spki: key.public_key_to_der().unwrap(),
+            private: key.private_key_to_pkcs8().unwrap(),
+        }
+    }
+}
+
+/// A server with its own raw key, and raw-public-key credentials for [`EP`] and [`OTHER`].
+async fn start(own: &Keys, device: &Keys, other: &Keys) -> Server {
+    let options = DtlsOptions::psk("127.0.0.1:0".parse().unwrap())
+        .with_raw_public_key(PrivateKey::from_der(&own.private).unwrap());
+    let server = Server::builder()
+        .request_timeout(Duration::from_secs(5))
+        .dtls(options)
+        .bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    for (endpoint, keys) in [(EP, device), (OTHER, other)] {
+        server
+            .handle()
+            .put_credential(SecurityInfo {
+                endpoint: endpoint.into(),
+                credential: Credential::RawPublicKey {
+                    public_key: keys.spki.clone(),
+                },
+            })
+            .unwrap();
+    }
+    server
+}
+
+/// A client named `endpoint` with `keys`, trusting the server key `server_spki`.
+fn client(
+    endpoint: &str,
+    server: SocketAddr,
+    keys: &Keys,
+    server_spki: &[u8],
+) -> lwm2m_client::Client<SocketAddr> {
+    ClientBuilder::new(endpoint)
+        .server(
+            ServerAccount::new(1, server)
+                .uri(format!("coaps://{server}"))
+                .lifetime(300)
+                .raw_public_key(keys.spki.clone(), keys.private.clone(), server_spki),
+        )
+        .object(DeviceObject::new(example_device()))
+        .seed([7; 32])
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raw_public_key_client_registers_reads_and_writes() {
+    let (own, device_keys, other) = (Keys::new(), Keys::new(), Keys::new());
+    let server = start(&own, &device_keys, &other).await;
+    let dtls = server.dtls_addr().unwrap();
+    let handle = server.handle();
+    let mut events = handle.event_stream();
+    let mut device = spawn(client(EP, dtls, &device_keys, &own.spki)).await;
+    registered(&mut events, EP).await;
+    device
+        .wait_for("Registered", |e| {
+            matches!(e, ClientEvent::Registered { .. })
+        })
+        .await;
+    assert!(handle.client(EP).unwrap().object_links().has_object(3));
+
+    let tlv = handle
+        .read(EP, path("/3/0"), Some(ContentFormat::Tlv))
+        .await
+        .unwrap();
+    let Node::ObjectInstance(instance) = &tlv.node else {
+        panic!("{tlv:?}")
+    };
+    assert_eq!(
+        instance.value(0),
+        Some(&Value::String("Open Mobile Alliance".into()))
+    );
+
+    let offset = Node::Resource(Resource::single(14, Value::String("+01:00".into())));
+    handle
+        .write(EP, path("/3/0/14"), &offset, WriteMode::Replace, None)
+        .await
+        .unwrap();
+    let read_back = handle.read(EP, path("/3/0/14"), None).await.unwrap();
+    assert_eq!(single(&read_back), Value::String("+01:00".into()));
+    drop(device);
+    server.shutdown().await;
+}
+
+/// A key no credential holds: the client reports a typed registration failure, nothing is
+/// registered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_key_never_registers() {
+    let (own, device_keys, other) = (Keys::new(), Keys::new(), Keys::new());
+    let server = start(&own, &device_keys, &other).await;
+    let dtls = server.dtls_addr().unwrap();
+    let handle = server.handle();
+    let stranger = Keys::new();
+    let mut device = spawn(client(EP, dtls, &stranger, &own.spki)).await;
+    let failed = device
+        .wait_for("RegistrationFailed", |e| {
+            matches!(e, ClientEvent::RegistrationFailed { .. })
+        })
+        .await;
+    let ClientEvent::RegistrationFailed { reason, .. } = failed else {
+        unreachable!()
+    };
+    assert!(reason.contains("4.03"), "{reason}");
+    assert!(handle.client(EP).is_none());
+    assert!(handle.clients().is_empty());
+    drop(device);
+    server.shutdown().await;
+}
+
+/// The key stored for [`OTHER`], presented by a client named [`EP`]: 4.03, never registered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_endpoints_key_is_refused() {
+    let (own, device_keys, other) = (Keys::new(), Keys::new(), Keys::new());
+    let server = start(&own, &device_keys, &other).await;
+    let dtls = server.dtls_addr().unwrap();
+    let handle = server.handle();
+    let mut device = spawn(client(EP, dtls, &other, &own.spki)).await;
+    let failed = device
+        .wait_for("RegistrationFailed", |e| {
+            matches!(e, ClientEvent::RegistrationFailed { .. })
+        })
+        .await;
+    let ClientEvent::RegistrationFailed { reason, .. } = failed else {
+        unreachable!()
+    };
+    assert!(reason.contains("4.03"), "{reason}");
+    assert!(handle.client(EP).is_none());
+    assert!(handle.client(OTHER).is_none());
+    drop(device);
+    server.shutdown().await;
+}
+
+/// A client pinning a key the server does not hold stops with a typed DTLS error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_server_key_is_a_dtls_error() {
+    let (own, device_keys, other) = (Keys::new(), Keys::new(), Keys::new());
+    let server = start(&own, &device_keys, &other).await;
+    let dtls = server.dtls_addr().unwrap();
+    let handle = server.handle();
+    let mut device = spawn(client(EP, dtls, &device_keys, &Keys::new().spki)).await;
+    let task = device.task.take().unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .expect("the client task must stop")
+        .unwrap();
+    match outcome {
+        Err(lwm2m_client::runtime::RuntimeError::Dtls { peer, .. }) => assert_eq!(peer, dtls),
+        other => panic!("expected a DTLS error, got {other:?}"),
+    }
+    assert!(handle.clients().is_empty());
+    server.shutdown().await;
+}
