@@ -79,7 +79,10 @@ impl BootstrapServerBuilder {
             subscribers: Subscribers::new(self.event_capacity),
         });
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(run(endpoint, Arc::clone(&shared), stopped));
+        // Listening before `bind` returns: a request arriving before the task first runs would
+        // otherwise be answered 5.03 by the endpoint, and a client backs off for a long time.
+        let incoming = endpoint.incoming();
+        let task = tokio::spawn(run(endpoint, incoming, Arc::clone(&shared), stopped));
         Ok(BootstrapServer {
             handle: BootstrapHandle { shared, local_addr },
             stop: Some(stop),
@@ -155,9 +158,13 @@ fn log(event: &BootstrapEvent) {
 type Outcome = (SessionKey, usize, StepOutcome);
 
 /// The server task: requests in, commands out, answers back, timeouts, until stopped.
-async fn run(endpoint: UdpEndpoint, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
+async fn run(
+    endpoint: UdpEndpoint,
+    mut incoming: lwm2m_transport::udp::IncomingRequests,
+    shared: Arc<Shared>,
+    mut stop: oneshot::Receiver<()>,
+) {
     let transport = endpoint.handle();
-    let mut incoming = endpoint.incoming();
     let (done, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
     // The command in flight of each session; a restarted or ended session's is aborted.
     let mut in_flight: HashMap<SessionKey, AbortHandle> = HashMap::new();
