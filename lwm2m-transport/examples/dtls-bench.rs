@@ -7,7 +7,8 @@
 //!    gives the server's cost per handshake, i.e. what one core of a server can accept;
 //! 2. handshakes per second over loopback: `CONCURRENT` tasks, each binding a client endpoint,
 //!    handshaking with the server endpoint, getting one answer and closing, for `SECONDS`;
-//! 3. secured requests per second: one client session, 64 requests in flight, for `SECONDS`;
+//! 3. secured requests per second: one client session, 64 requests in flight, for `SECONDS`,
+//!    with the slowest and fastest `WINDOW` and the slowest request (a stall shows there);
 //! 4. server memory per session, sans-IO: a child process handshakes `SESSIONS` clients (one at a
 //!    time, each dropped once connected, so its memory is reused) into one server table, and
 //!    prints its resident-set growth (from `/proc/self/statm`) divided by `SESSIONS`: once with
@@ -41,6 +42,8 @@ const KEY: &[u8] = b"0123456789abcdef";
 const CONCURRENT: usize = 64;
 const IN_FLIGHT: usize = 64;
 const SECONDS: u64 = 3;
+/// The secured-request phase's rate is also reported per window of this length.
+const WINDOW: Duration = Duration::from_millis(250);
 const SESSIONS: usize = 10_000;
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
@@ -375,37 +378,68 @@ async fn loopback(backend: Backend) -> Result<(), AnyError> {
         failed.load(Ordering::Relaxed)
     );
 
-    // 3. Secured requests, 64 in flight.
+    secured_requests(config, to).await?;
+    server.close().await;
+    Ok(())
+}
+
+/// 3. Secured requests, `IN_FLIGHT` at once, over one client session with the server at `to`.
+async fn secured_requests(config: ClientConfig, to: SocketAddr) -> Result<(), AnyError> {
     let (builder, _) = UdpEndpoint::builder().dtls_client(config);
     let client = builder.bind("127.0.0.1:0".parse()?).await?;
     client.handle().request(to, get()?).await?;
     let done = Arc::new(AtomicU64::new(0));
+    let slowest_micros = Arc::new(AtomicU64::new(0));
+    let over_a_second = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..IN_FLIGHT {
         let (handle, done, stop, request) = (client.handle(), done.clone(), stop.clone(), get()?);
+        let (slowest_micros, over_a_second) = (slowest_micros.clone(), over_a_second.clone());
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
+                let sent = Instant::now();
                 if handle.request(to, request.clone()).await.is_ok() {
                     done.fetch_add(1, Ordering::Relaxed);
+                }
+                let took = sent.elapsed();
+                let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+                slowest_micros.fetch_max(micros, Ordering::Relaxed);
+                if took >= Duration::from_secs(1) {
+                    over_a_second.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }));
     }
-    tokio::time::sleep(Duration::from_secs(SECONDS)).await;
+    // The rate per `WINDOW`, so a stall shows as a slow window rather than a lower average.
+    let mut windows = Vec::new();
+    let mut previous = 0;
+    for step in 1..=SECONDS * 1000 / WINDOW.as_millis() as u64 {
+        let at = started + WINDOW * u32::try_from(step)?;
+        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+        let now = done.load(Ordering::Relaxed);
+        windows.push(float(now - previous) / WINDOW.as_secs_f64());
+        previous = now;
+    }
     stop.store(true, Ordering::Relaxed);
     let count = done.load(Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
     for task in tasks {
         let _ = task.await;
     }
+    let slowest_window = windows.iter().copied().fold(f64::INFINITY, f64::min);
+    let fastest_window = windows.iter().copied().fold(0.0, f64::max);
     println!(
-        "secured requests ({IN_FLIGHT} in flight, {SECONDS} s): {count} = {:.0} /s",
-        float(count) / elapsed
+        "secured requests ({IN_FLIGHT} in flight, {SECONDS} s): {count} = {:.0} /s; per {} ms window {:.0}-{:.0} /s; slowest request {:.1} ms, {} took over 1 s",
+        float(count) / elapsed,
+        WINDOW.as_millis(),
+        slowest_window,
+        fastest_window,
+        float(slowest_micros.load(Ordering::Relaxed)) / 1000.0,
+        over_a_second.load(Ordering::Relaxed)
     );
     client.close().await;
-    server.close().await;
     Ok(())
 }
 

@@ -129,7 +129,8 @@ impl<L: DatagramLayer> Driver<L> {
             if self.close.is_some() {
                 return Poll::Ready(());
             }
-            if self.wire.len() < MAX_WIRE_BACKLOG {
+            let reading = self.wire.len() < MAX_WIRE_BACKLOG;
+            if reading {
                 busy |= self.poll_receive(cx, now);
             }
             busy |= self.run_timers(now);
@@ -137,6 +138,10 @@ impl<L: DatagramLayer> Driver<L> {
             self.collect_transmits(now);
             self.layer_failures(now);
             let _ = self.socket.poll_flush(cx, &mut self.wire);
+            // A round that did not read armed no read waker: once the flush has brought the
+            // backlog under the limit, go round again so the socket is read (or its waker
+            // armed). While the backlog stays over it, the flush's write waker wakes the task.
+            busy |= !reading && self.wire.len() < MAX_WIRE_BACKLOG;
             if !busy && !self.poll_timer(cx, now) {
                 return Poll::Pending;
             }
