@@ -385,7 +385,10 @@ async fn loopback(backend: Backend) -> Result<(), AnyError> {
 
 /// 3. Secured requests, `IN_FLIGHT` at once, over one client session with the server at `to`.
 async fn secured_requests(config: ClientConfig, to: SocketAddr) -> Result<(), AnyError> {
-    let (builder, _) = UdpEndpoint::builder().dtls_client(config);
+    // NSTART (default 1, RFC 7252 §4.7) would queue the other 63 behind one outstanding request.
+    let mut coap = lwm2m_transport::Config::default();
+    coap.transmission.nstart = IN_FLIGHT;
+    let (builder, _) = UdpEndpoint::builder().config(coap).dtls_client(config);
     let client = builder.bind("127.0.0.1:0".parse()?).await?;
     client.handle().request(to, get()?).await?;
     let done = Arc::new(AtomicU64::new(0));
