@@ -296,12 +296,24 @@ async fn a_certificate_client_registers_with_the_binary_and_is_read() {
     started.binary.terminate();
 }
 
+/// The server's files from `--config`; a client certificate with the right CN from a CA the
+/// server does not trust: the handshake fails, nothing is registered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_certificate_from_another_ca_never_registers() {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::new("binary test CA");
     let files = ServerFiles::new(dir.path(), &pki);
-    let started = start(dir.path(), &files.flags());
+    // The same files from the TOML configuration this time.
+    let config = format!(
+        "dtls_certificate = {:?}\ndtls_private_key = {:?}\ndtls_client_ca = [{:?}]\n",
+        arg(&files.certificate),
+        arg(&files.private_key),
+        arg(&files.client_ca)
+    );
+    let config = write(dir.path(), "server.toml", config.as_bytes());
+    let started = start(dir.path(), &["--config".into(), arg(&config)]);
+    let modes = started.log_line("DTLS modes");
+    assert!(modes.contains("PSK, X.509"), "{modes}");
     let api = started.api;
     wait_for(api, "/api/clients", "[").await;
     let x509 = json!({"mode": "x509"}).to_string();
@@ -374,7 +386,7 @@ async fn a_raw_public_key_client_registers_with_the_binary_and_is_read() {
         account.raw_public_key(
             stranger.public_key_to_der().unwrap(),
             stranger.private_key_to_pkcs8().unwrap(),
-            &own_spki,
+            own_spki.as_slice(),
         )
     }))
     .await;
@@ -391,7 +403,7 @@ async fn a_raw_public_key_client_registers_with_the_binary_and_is_read() {
         account.raw_public_key(
             device_spki,
             device_key.private_key_to_pkcs8().unwrap(),
-            &own_spki,
+            own_spki.as_slice(),
         )
     }))
     .await;

@@ -263,14 +263,10 @@ mod tests {
     use super::{DtlsFiles, DtlsSetupError};
     use std::path::PathBuf;
 
-    fn path(name: &str) -> Option<PathBuf> {
-        Some(PathBuf::from(name))
-    }
-
     #[test]
     fn flags_that_need_each_other_are_refused_before_any_file_is_read() {
         let files = DtlsFiles {
-            certificate: path("server.pem"),
+            certificate: Some(PathBuf::from("server.pem")),
             ..DtlsFiles::default()
         };
         assert!(files.any());
@@ -278,7 +274,7 @@ mod tests {
         assert!(matches!(error, DtlsSetupError::CertificateWithoutKey(_)));
         assert!(error.to_string().contains("server.pem"), "{error}");
         let files = DtlsFiles {
-            private_key: path("server.key"),
+            private_key: Some(PathBuf::from("server.key")),
             ..DtlsFiles::default()
         };
         assert!(matches!(
