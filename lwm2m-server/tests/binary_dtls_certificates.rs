@@ -5,8 +5,9 @@
 //! answers a Read of /3/0; a client certificate from another CA never registers. Flags that
 //! cannot work (a certificate without its key or without a client CA, a missing or garbled
 //! file, a key of another certificate, a raw key in a build without `dtls-rpk`) stop the binary
-//! with a non-zero exit and a message naming the flag and the file, before anything binds. The
-//! PKI and keys are generated at run time.
+//! with a non-zero exit and a message naming the flag and the file, before anything binds. With
+//! `dtls-rpk`, one key serves certificate and raw-public-key clients at once (a raw key other
+//! than the certificate's is refused). The PKI and keys are generated at run time.
 #![cfg(all(feature = "dtls", feature = "redb"))]
 
 mod binary_support;
@@ -130,6 +131,8 @@ fn arg(path: &Path) -> String {
 
 /// The server's files in `dir`: its chain, its key (PKCS#8 PEM) and the client CA bundle.
 struct ServerFiles {
+    /// The server key's `SubjectPublicKeyInfo` (DER).
+    spki: Vec<u8>,
     certificate: PathBuf,
     private_key: PathBuf,
     client_ca: PathBuf,
@@ -142,6 +145,7 @@ impl ServerFiles {
         let mut chain = server.cert.to_pem().unwrap();
         chain.extend(pki.ca.to_pem().unwrap());
         ServerFiles {
+            spki: server.key.public_key_to_der().unwrap(),
             certificate: write(dir, "server-chain.pem", &chain),
             private_key: write(
                 dir,
@@ -249,8 +253,10 @@ fn client(
 async fn listed_and_read(api: SocketAddr, endpoint: &str) {
     let clients = wait_for(api, "/api/clients", endpoint).await;
     let listed = clients.as_array().unwrap();
-    assert_eq!(listed.len(), 1, "{clients}");
-    assert_eq!(listed[0]["endpoint"], endpoint);
+    assert!(
+        listed.iter().any(|c| c["endpoint"] == endpoint),
+        "{clients}"
+    );
     let (status, body) = call(api, "GET", &format!("/api/clients/{endpoint}/3/0"), "").await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Open Mobile Alliance"), "{body}");
@@ -412,6 +418,59 @@ async fn a_raw_public_key_client_registers_with_the_binary_and_is_read() {
     started.binary.terminate();
 }
 
+/// Certificates and raw keys at once: the raw key must be the certificate's key (OpenSSL holds
+/// one key per context), and then an X.509 client and an RPK client both register.
+#[cfg(feature = "dtls-rpk")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_key_serves_certificate_and_raw_public_key_clients() {
+    const RPK_EP: &str = "urn:dev:bin-rpk-too";
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new("binary test CA");
+    let files = ServerFiles::new(dir.path(), &pki);
+    let mut flags = files.flags();
+    flags.extend(["--dtls-raw-public-key".into(), arg(&files.private_key)]);
+    let started = start(dir.path(), &flags);
+    let line = started.log_line("raw public key of this server");
+    assert!(line.contains(&hex::encode(&files.spki)), "{line}");
+    let modes = started.log_line("DTLS modes");
+    assert!(modes.contains("PSK, X.509, RPK"), "{modes}");
+    let api = started.api;
+    wait_for(api, "/api/clients", "[").await;
+
+    let device_key = key();
+    let device_spki = device_key.public_key_to_der().unwrap();
+    for (endpoint, credential) in [
+        (EP, json!({"mode": "x509"})),
+        (
+            RPK_EP,
+            json!({"mode": "rpk", "public_key": hex::encode(&device_spki)}),
+        ),
+    ] {
+        let target = format!("/api/credentials/{endpoint}");
+        let (status, body) = call(api, "PUT", &target, &credential.to_string()).await;
+        assert_eq!(status, 204, "{body}");
+    }
+    let ca = pki.ca.to_der().unwrap();
+    let (cert, private) = pki.issue(EP).der();
+    let x509 = spawn(client(EP, started.dtls, |account| {
+        account.certificate(cert, private, ca)
+    }))
+    .await;
+    listed_and_read(api, EP).await;
+    let server_spki = files.spki.clone();
+    let rpk = spawn(client(RPK_EP, started.dtls, |account| {
+        account.raw_public_key(
+            device_spki,
+            device_key.private_key_to_pkcs8().unwrap(),
+            server_spki,
+        )
+    }))
+    .await;
+    listed_and_read(api, RPK_EP).await;
+    drop((x509, rpk));
+    started.binary.terminate();
+}
+
 /// Runs the binary with `extra` flags (and a data directory in `dir`) until it exits; asserts
 /// it failed without creating its store, and returns what it printed on stderr.
 fn refused(dir: &Path, extra: &[String]) -> String {
@@ -520,6 +579,26 @@ fn a_key_of_another_certificate_is_refused() {
     );
     assert!(stderr.contains(&arg(&other)), "{stderr}");
     assert!(stderr.contains(&arg(&files.certificate)), "{stderr}");
+}
+
+#[cfg(feature = "dtls-rpk")]
+#[test]
+fn a_raw_key_other_than_the_certificate_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = ServerFiles::new(dir.path(), &Pki::new("CA"));
+    let other = write(
+        dir.path(),
+        "other-key.pem",
+        &key().private_key_to_pem_pkcs8().unwrap(),
+    );
+    let mut flags = files.flags();
+    flags.extend(["--dtls-raw-public-key".into(), arg(&other)]);
+    let stderr = refused(dir.path(), &flags);
+    assert!(
+        stderr.contains("is not the key of --dtls-certificate"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&arg(&other)), "{stderr}");
 }
 
 #[cfg(not(feature = "dtls-rpk"))]

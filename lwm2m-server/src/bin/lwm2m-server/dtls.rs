@@ -55,6 +55,19 @@ pub(crate) enum DtlsSetupError {
         .0.display()
     )]
     RawPublicKeyUnsupported(PathBuf),
+    #[error(
+        "--dtls-raw-public-key {} is not the key of --dtls-certificate {}: with both, the \
+         server has one key for both modes; give --dtls-raw-public-key the --dtls-private-key \
+         file {}",
+        .raw_key.display(),
+        .certificate.display(),
+        .key.display()
+    )]
+    RawKeyIsNotTheCertificateKey {
+        raw_key: PathBuf,
+        certificate: PathBuf,
+        key: PathBuf,
+    },
     #[error("{flag} {}: cannot read it: {source}", .path.display())]
     Read {
         flag: &'static str,
@@ -99,7 +112,8 @@ impl DtlsFiles {
     }
 
     /// Reads and checks every file: flags that need each other, PEM/DER syntax, the key
-    /// matching the certificate, and a raw key this build can use.
+    /// matching the certificate, a raw key this build can use, and (with both) the raw key
+    /// being the certificate's key.
     pub(crate) fn load(&self) -> Result<DtlsCredentials, DtlsSetupError> {
         let certificate = match (&self.certificate, &self.private_key) {
             (None, None) => {
@@ -119,8 +133,24 @@ impl DtlsFiles {
             }
             Some(path) => Some(load_raw_key(path)?),
         };
+        if let (Some((_, _, own)), Some(raw), Some(raw_path), Some(cert), Some(key)) = (
+            &certificate,
+            &raw_public_key,
+            &self.raw_public_key,
+            &self.certificate,
+            &self.private_key,
+        ) {
+            // OpenSSL holds one P-256 key per context: the certificate's serves raw keys too.
+            if own.public_key_der().ok() != raw.public_key_der().ok() {
+                return Err(DtlsSetupError::RawKeyIsNotTheCertificateKey {
+                    raw_key: raw_path.clone(),
+                    certificate: cert.clone(),
+                    key: key.clone(),
+                });
+            }
+        }
         Ok(DtlsCredentials {
-            certificate,
+            certificate: certificate.map(|(own, anchors, _)| (own, anchors)),
             raw_public_key,
         })
     }
@@ -214,7 +244,7 @@ fn load_certificate(
     cert: &Path,
     key: &Path,
     client_ca: &[PathBuf],
-) -> Result<(CertifiedKey, Vec<Certificate>), DtlsSetupError> {
+) -> Result<(CertifiedKey, Vec<Certificate>, PrivateKey), DtlsSetupError> {
     let chain = certificates("--dtls-certificate", cert)?;
     let private = private_key("--dtls-private-key", key)?;
     if client_ca.is_empty() {
@@ -229,7 +259,7 @@ fn load_certificate(
         key: key.to_owned(),
         source,
     };
-    let own = CertifiedKey::new(chain, private).map_err(mismatch)?;
+    let own = CertifiedKey::new(chain, private.clone()).map_err(mismatch)?;
     // Building a configuration is where the backend checks that the key is the leaf's.
     ServerConfig::builder()
         .psk_store(no_psk)
@@ -237,7 +267,7 @@ fn load_certificate(
         .client_trust_anchors(anchors.clone())
         .build()
         .map_err(mismatch)?;
-    Ok((own, anchors))
+    Ok((own, anchors, private))
 }
 
 fn load_raw_key(path: &Path) -> Result<PrivateKey, DtlsSetupError> {
