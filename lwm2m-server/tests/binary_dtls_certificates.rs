@@ -132,6 +132,10 @@ fn arg(path: &Path) -> String {
 /// The server's files in `dir`: its chain, its key (PKCS#8 PEM) and the client CA bundle.
 struct ServerFiles {
     /// The server key's `SubjectPublicKeyInfo` (DER).
+    #[cfg_attr(
+        not(feature = "dtls-rpk"),
+        allow(dead_code, reason = "raw-public-key clients trust it")
+    )]
     spki: Vec<u8>,
     certificate: PathBuf,
     private_key: PathBuf,
