@@ -12,7 +12,7 @@
 //! | [`ObjectHandler`] | what a device developer implements per object (read, write, execute, create, delete; defaults answer 4.05) |
 //! | [`TypedStore`] | an [`ObjectHandler`] over instances of a generated typed object (Server, Access Control, Location, ...) |
 //! | [`DeviceObject`] | the Device object with Reboot, Factory Reset and Error Code behaviour |
-//! | [`FirmwareObject`] | Firmware Update: push (Block1, streamed), pull (CoAP Block2; CoAPS Block2 with the `dtls` feature; HTTP(S) with the `http`/`https` features), the state machine; images go to a [`firmware::FirmwareSink`] |
+//! | [`FirmwareObject`] | Firmware Update: push (Block1, streamed), pull (CoAP Block2; `CoAPS` Block2 with the `dtls` feature; HTTP(S) with the `http`/`https` features), the state machine; images go to a [`firmware::FirmwareSink`] |
 //! | [`ClientEvent`] | registrations, executes (reboot!), writes, creates, deletes, observations |
 //! | [`DmError`] | a refused operation with the response code the TS gives |
 //!

@@ -1,4 +1,4 @@
-//! Firmware Update pull over CoAPS on loopback, with the tokio runtime: the server writes a
+//! Firmware Update pull over `CoAPS` on loopback, with the tokio runtime: the server writes a
 //! `coaps://` Package URI and the client fetches the package block by block (Block2) through a
 //! DTLS session made with the credentials of the Security instance whose Server URI names the
 //! package's host and port (digest §16). The file servers are lwm2m-transport's DTLS PSK server
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use firmware_support::{image, Device5};
 use lwm2m_client::firmware::{resolve_udp, FirmwareState, MemorySink, UpdateResult};
-use lwm2m_client::runtime::{run_client, RuntimeEvent};
+use lwm2m_client::runtime::{run_client, ClientHandle, RuntimeEvent};
 use lwm2m_client::{
     ClientBuilder, ClientEvent, DeviceObject, FirmwareObject, ServerAccount, TypedStore,
 };
@@ -160,12 +160,39 @@ fn states(events: &mut mpsc::Receiver<RuntimeEvent>) -> Vec<(FirmwareState, Upda
     seen
 }
 
-/// The client registers with the DTLS server, which also serves the package: the download
-/// goes through the registration's session (one handshake in all).
-#[tokio::test]
-async fn a_coaps_pull_from_the_registered_server_reuses_its_session_then_update_installs_it() {
-    let data = image(5_000);
-    let mut server = DtlsPeer::start(IDENTITY, KEY, data.clone()).await;
+/// What the sink and the object hold once the process left Downloading / Updating: State,
+/// Update Result, the bytes, the number of writes, the installed packages.
+type Settled = (FirmwareState, UpdateResult, Vec<u8>, usize, Vec<Vec<u8>>);
+
+async fn settle(handle: &ClientHandle) -> Settled {
+    for _ in 0..1_000 {
+        let now = handle
+            .with_client(|c, _| {
+                let fw = c.object::<FirmwareObject>(5).unwrap();
+                let sink = fw.sink::<MemorySink>().unwrap();
+                (
+                    fw.state(),
+                    fw.result(),
+                    sink.data().to_vec(),
+                    sink.writes(),
+                    sink.applied().to_vec(),
+                )
+            })
+            .await
+            .unwrap();
+        if !matches!(now.0, FirmwareState::Downloading | FirmwareState::Updating) {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the update process did not settle");
+}
+
+/// A client with a Firmware Update object registered (over DTLS PSK) with the server at
+/// `addr`; its handle, address and events. The server has seen the handshake and the Register.
+async fn registered_with(
+    server: &mut DtlsPeer,
+) -> (ClientHandle, SocketAddr, mpsc::Receiver<RuntimeEvent>) {
     let addr = server.addr();
     let client = ClientBuilder::new("fw-node")
         .server(
@@ -196,7 +223,17 @@ async fn a_coaps_pull_from_the_registered_server_reuses_its_session_then_update_
         matches!(registered.event, ClientEvent::Registered { ssid: 101, .. }),
         "{registered:?}"
     );
+    (handle, client_addr, events)
+}
 
+/// The client registers with the DTLS server, which also serves the package: the download
+/// goes through the registration's session (one handshake in all).
+#[tokio::test]
+async fn a_coaps_pull_from_the_registered_server_reuses_its_session_then_update_installs_it() {
+    let data = image(5_000);
+    let mut server = DtlsPeer::start(IDENTITY, KEY, data.clone()).await;
+    let addr = server.addr();
+    let (handle, client_addr, mut events) = registered_with(&mut server).await;
     let server_handle = server.endpoint.handle();
     let send = |request: Request| {
         let handle = server_handle.clone();
@@ -215,30 +252,7 @@ async fn a_coaps_pull_from_the_registered_server_reuses_its_session_then_update_
     .unwrap()
     .with_payload(uri.into_bytes());
     assert_eq!(send(write).await, Code::CHANGED);
-    let status = || async {
-        handle
-            .with_client(|c, _| {
-                let fw = c.object::<FirmwareObject>(5).unwrap();
-                (
-                    fw.state(),
-                    fw.result(),
-                    fw.sink::<MemorySink>().unwrap().data().to_vec(),
-                    fw.sink::<MemorySink>().unwrap().writes(),
-                )
-            })
-            .await
-            .unwrap()
-    };
-    let mut settled = None;
-    for _ in 0..1_000 {
-        let now = status().await;
-        if now.0 != FirmwareState::Downloading {
-            settled = Some(now);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let (state, result, bytes, writes) = settled.expect("the download ends");
+    let (state, result, bytes, writes, _) = settle(&handle).await;
     assert_eq!(
         (state, result),
         (FirmwareState::Downloaded, UpdateResult::Initial)
@@ -254,26 +268,11 @@ async fn a_coaps_pull_from_the_registered_server_reuses_its_session_then_update_
     })
     .unwrap();
     assert_eq!(send(update).await, Code::CHANGED);
-    let mut applied = Vec::new();
-    for _ in 0..500 {
-        let fw = handle
-            .with_client(|c, _| {
-                let fw = c.object::<FirmwareObject>(5).unwrap();
-                (
-                    fw.state(),
-                    fw.result(),
-                    fw.sink::<MemorySink>().unwrap().applied().to_vec(),
-                )
-            })
-            .await
-            .unwrap();
-        if fw.0 == FirmwareState::Idle {
-            assert_eq!(fw.1, UpdateResult::Success);
-            applied = fw.2;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (state, result, _, _, applied) = settle(&handle).await;
+    assert_eq!(
+        (state, result),
+        (FirmwareState::Idle, UpdateResult::Success)
+    );
     assert_eq!(applied, [data], "Update installed the downloaded image");
     assert_eq!(
         states(&mut events),
@@ -318,7 +317,9 @@ async fn a_coaps_pull_from_a_repository_opens_a_session_with_its_security_instan
     );
     assert!(device.sink_data().await == data, "the sink holds the image");
     match repo.next_event().await {
-        DtlsEvent::Connected { handshake, peer, .. } => {
+        DtlsEvent::Connected {
+            handshake, peer, ..
+        } => {
             assert_eq!(peer, device.addr);
             assert_eq!(handshake.identity.name(), Some("fw-node"));
         }
@@ -449,7 +450,7 @@ async fn no_usable_security_instance_is_result_7_and_nothing_is_sent() {
 }
 
 /// libcoap's `coap-server-openssl` as an independent DTLS peer: the image is stored on it with
-/// a Block1 PUT over plain CoAP (`-d` allows creating resources), then pulled over CoAPS from
+/// a Block1 PUT over plain CoAP (`-d` allows creating resources), then pulled over `CoAPS` from
 /// its DTLS port (its UDP port + 1) with the PSK it was started with (`-k`).
 #[cfg(feature = "dtls-openssl")]
 #[tokio::test]

@@ -138,7 +138,10 @@ mod tests {
         assert!(names_same_endpoint("coaps://192.0.2.1", &u));
         assert!(names_same_endpoint("coaps://192.0.2.1:5684/", &u));
         assert!(!names_same_endpoint("coaps://192.0.2.1:5685", &u));
-        assert!(!names_same_endpoint("coap://192.0.2.1", &u), "5683 is not 5684");
+        assert!(
+            !names_same_endpoint("coap://192.0.2.1", &u),
+            "5683 is not 5684"
+        );
         assert!(names_same_endpoint("coap://192.0.2.1:5684", &u));
         assert!(!names_same_endpoint("coaps://192.0.2.2", &u));
         assert!(!names_same_endpoint("http://192.0.2.1:5684", &u));

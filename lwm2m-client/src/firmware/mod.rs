@@ -138,7 +138,7 @@ impl Protocol {
         }
     }
 
-    /// What this build pulls by itself: CoAP through the client's own endpoint; CoAPS with the
+    /// What this build pulls by itself: CoAP through the client's own endpoint; `CoAPS` with the
     /// `dtls` feature (the tokio runtime opens, or reuses, a DTLS session under the matching
     /// Security instance's credentials); HTTP with the `http` feature and HTTPS with `https`,
     /// through the tokio runtime.

@@ -284,7 +284,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
     /// through that server's DTLS session).
     ///
     /// No matching instance, or one without DTLS credentials, is result 7 (invalid URI), not 9:
-    /// CoAPS is listed in `/5/0/8`, so the protocol is supported; what is wrong is that the URI
+    /// `CoAPS` is listed in `/5/0/8`, so the protocol is supported; what is wrong is that the URI
     /// names an endpoint this device holds no credentials for. Retrying cannot help (result 4
     /// would invite a retry), and a Leshan or Anjay operator reading 7 checks the URI and the
     /// Security instances, which is the fix.

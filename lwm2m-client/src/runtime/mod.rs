@@ -501,7 +501,9 @@ impl ClientTask {
                     self.dtls = Some(Box::default());
                 }
                 let outgoing = match self.dtls.as_mut() {
-                    Some(layer) => layer.outgoing(&self.client, now, destination, transmit.contents)?,
+                    Some(layer) => {
+                        layer.outgoing(&self.client, now, destination, transmit.contents)?
+                    }
                     None => Some(transmit.contents),
                 };
                 // A download's session that could not start fails the download, which may

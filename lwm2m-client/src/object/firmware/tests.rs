@@ -248,7 +248,7 @@ fn coaps_is_listed_and_pulled_with_dtls() {
         fw.protocols().contains(&Protocol::Coaps),
         cfg!(feature = "dtls")
     );
-    assert_eq!(fw.protocols().contains(&Protocol::Coap), true);
+    assert!(fw.protocols().contains(&Protocol::Coap));
     write_uri(&mut fw, "coaps://192.0.2.1:5690/fw.bin").unwrap();
     if cfg!(feature = "dtls") {
         assert_eq!(fw.state(), FirmwareState::Downloading);
