@@ -10,7 +10,7 @@
 //! - [`FirmwareError`]: why a sink or a download failed, each variant mapped to its Update
 //!   Result;
 //! - [`PackageUri`]: a Package URI (`/5/0/1`) checked for the pull;
-//! - with the `http` feature, [`http::download`]: a blocking HTTP(S) GET streamed into a
+//! - with the `http` feature, `http::download`: a blocking HTTP(S) GET streamed into a
 //!   callback (the tokio runtime uses it for `http://` and `https://` Package URIs).
 //!
 //! The object itself is [`FirmwareObject`](crate::FirmwareObject); the client streams Block1
