@@ -139,18 +139,17 @@ impl DtlsLayer {
     }
 
     /// Closes the sessions of firmware downloads that ended (`close_notify` goes out with
-    /// the next transmits).
+    /// the next transmits). A download's peer that has become a server the client registers
+    /// with keeps its session, as a server's.
     pub(super) fn retire(&mut self, client: &Client<SocketAddr>, now: Instant) {
-        let ended: Vec<SocketAddr> = self
-            .peers
-            .iter()
-            .filter(|(peer, state)| {
-                state.firmware
-                    && client.firmware_dtls_credentials(peer).is_none()
-                    && client.dtls_credentials(peer).is_none()
-            })
-            .map(|(peer, _)| *peer)
-            .collect();
+        let mut ended = Vec::new();
+        for (peer, state) in self.peers.iter_mut().filter(|(_, s)| s.firmware) {
+            if client.dtls_credentials(peer).is_some() {
+                state.firmware = false;
+            } else if client.firmware_dtls_credentials(peer).is_none() {
+                ended.push(*peer);
+            }
+        }
         for peer in ended {
             if let Some(Peer {
                 session: Some(mut session),
