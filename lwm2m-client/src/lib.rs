@@ -12,7 +12,7 @@
 //! | [`ObjectHandler`] | what a device developer implements per object (read, write, execute, create, delete; defaults answer 4.05) |
 //! | [`TypedStore`] | an [`ObjectHandler`] over instances of a generated typed object (Server, Access Control, Location, ...) |
 //! | [`DeviceObject`] | the Device object with Reboot, Factory Reset and Error Code behaviour |
-//! | [`FirmwareObject`] | Firmware Update: push (Block1, streamed), pull (CoAP Block2, HTTP(S) with the `http`/`https` features), the state machine; images go to a [`firmware::FirmwareSink`] |
+//! | [`FirmwareObject`] | Firmware Update: push (Block1, streamed), pull (CoAP Block2; `CoAPS` Block2 with the `dtls` feature; HTTP(S) with the `http`/`https` features), the state machine; images go to a [`firmware::FirmwareSink`] |
 //! | [`ClientEvent`] | registrations, executes (reboot!), writes, creates, deletes, observations |
 //! | [`DmError`] | a refused operation with the response code the TS gives |
 //!
@@ -55,13 +55,22 @@
 //!
 //! With the `tokio` feature (default), [`runtime`] drives a client on a UDP socket in a tokio
 //! task, with DTLS (feature `dtls`, default) for `coaps://` servers whose Security instance
-//! holds a pre-shared key ([`ServerAccount::psk`]), on OpenSSL with the feature
-//! `dtls-openssl` (on with `cli`; tinydtls servers accept its hello) or else on pure-Rust dimpl
-//! (`runtime::ClientTask::dtls_backend` chooses); the `lwm2m-client` binary (feature `cli`)
-//! is a simulated device, or a fleet of them.
+//! holds credentials ([`DtlsCredentials`], [`Client::dtls_credentials`]): a pre-shared key
+//! (mode 0, [`ServerAccount::psk`]) on either backend; certificates (mode 2,
+//! [`ServerAccount::certificate`]) on OpenSSL (feature `dtls-openssl`); raw public keys (mode 1,
+//! [`ServerAccount::raw_public_key`]) on OpenSSL >= 3.2 (feature `dtls-rpk`). The backend is
+//! OpenSSL with `dtls-openssl` (on with `cli`; tinydtls servers accept its hello), else
+//! pure-Rust dimpl, which does PSK only (`runtime::ClientTask::dtls_backend` chooses).
 //!
-//! Not in this crate yet: DTLS with certificates or raw public keys (so no `coaps://` firmware
-//! pull), SMS.
+//! The runtime also pulls firmware from `coaps://` Package URIs: with the credentials of the
+//! Security instance whose Server URI names the package's host and port
+//! ([`Client::firmware_dtls_credentials`]), through the session of the server the client is
+//! registered with at that address, or a session of its own, closed once the download ends. No
+//! such instance, or one without usable credentials, is Update Result 7; a failed handshake,
+//! result 4. The `lwm2m-client` binary (feature `cli`) is a simulated device, or a fleet of
+//! them.
+//!
+//! Not in this crate: SMS (binding `S`), LwM2M 1.1 (TCP, `SenML`, the Send operation).
 
 extern crate alloc;
 

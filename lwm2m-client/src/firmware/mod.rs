@@ -10,13 +10,15 @@
 //! - [`FirmwareError`]: why a sink or a download failed, each variant mapped to its Update
 //!   Result;
 //! - [`PackageUri`]: a Package URI (`/5/0/1`) checked for the pull;
-//! - with the `http` feature, [`http::download`]: a blocking HTTP(S) GET streamed into a
+//! - with the `http` feature, `http::download`: a blocking HTTP(S) GET streamed into a
 //!   callback (the tokio runtime uses it for `http://` and `https://` Package URIs).
 //!
 //! The object itself is [`FirmwareObject`](crate::FirmwareObject); the client streams Block1
-//! pushes (`PUT /5/0/0`) into it block by block and pulls `coap://` URIs with one Block2 GET
-//! per block (`pull`).
+//! pushes (`PUT /5/0/0`) into it block by block and pulls `coap://` and `coaps://` URIs with
+//! one Block2 GET per block (`pull`; for `coaps://` the DTLS credentials are those of the
+//! Security instance whose Server URI names the package's host and port, `coaps`).
 
+mod coaps;
 #[cfg(feature = "http")]
 pub mod http;
 mod pull;
@@ -136,11 +138,15 @@ impl Protocol {
         }
     }
 
-    /// What this build pulls by itself: CoAP through the client's own endpoint; HTTP with the
-    /// `http` feature and HTTPS with `https`, through the tokio runtime. `CoAPS` needs a DTLS
-    /// session the client does not open for downloads yet.
+    /// What this build pulls by itself: CoAP through the client's own endpoint; `CoAPS` with the
+    /// `dtls` feature (the tokio runtime opens, or reuses, a DTLS session under the matching
+    /// Security instance's credentials); HTTP with the `http` feature and HTTPS with `https`,
+    /// through the tokio runtime.
     pub fn supported() -> alloc::vec::Vec<Protocol> {
         let mut list = alloc::vec![Protocol::Coap];
+        if cfg!(feature = "dtls") {
+            list.push(Protocol::Coaps);
+        }
         if cfg!(feature = "http") {
             list.push(Protocol::Http);
         }

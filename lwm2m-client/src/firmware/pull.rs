@@ -1,7 +1,8 @@
 //! The client's side of the update process: [`FirmwareTask`] follows the
 //! [`FirmwareObject`](crate::FirmwareObject) — reports its State and Update Result changes to
-//! observers, pulls `coap://` packages with one Block2 GET per block through the client's
-//! endpoint, hands `http(s)://` pulls to the application
+//! observers, pulls `coap://` and `coaps://` packages with one Block2 GET per block through the
+//! client's endpoint (a `coaps://` one under the credentials of the matching Security instance,
+//! which the transport below applies: [`Client::firmware_dtls_credentials`]), hands `http(s)://` pulls to the application
 //! ([`ClientEvent::FirmwareDownloadRequested`]), times out a stalled push, and installs the
 //! package once the Update's 2.04 is out.
 
@@ -46,6 +47,9 @@ pub struct FirmwareTask<P> {
     seen: (FirmwareState, UpdateResult),
     /// Boxed: most devices never pull, and a fleet holds thousands of tasks.
     coap: Option<Box<CoapPull<P>>>,
+    /// The peer of the `coaps://` pull in progress and the credentials of its Security
+    /// instance, for the transport's DTLS session.
+    pub(super) secure: Option<Box<(P, crate::config::DtlsCredentials)>>,
     /// The id of the download handed to the application, while it runs.
     external: Option<u32>,
     next_external: u32,
@@ -70,6 +74,7 @@ impl<P> FirmwareTask<P> {
             resolve,
             seen: (FirmwareState::Idle, UpdateResult::Initial),
             coap: None,
+            secure: None,
             external: None,
             next_external: 0,
             apply_at: None,
@@ -104,24 +109,29 @@ impl<P> FirmwareTask<P> {
     }
 }
 
-/// A [`Resolver`] for UDP: `coap://host[:port]` (port 5683 by default; a name is looked up
-/// with the system resolver) to a socket address.
+/// A [`Resolver`] for UDP: `coap://host[:port]` (port 5683 by default) or
+/// `coaps://host[:port]` (5684) to a socket address; a name is looked up with the system
+/// resolver.
 ///
 /// ```
 /// use lwm2m_client::firmware::resolve_udp;
 /// assert_eq!(resolve_udp("coap://127.0.0.1:5690"), Some("127.0.0.1:5690".parse().unwrap()));
 /// assert_eq!(resolve_udp("coap://[::1]"), Some("[::1]:5683".parse().unwrap()));
+/// assert_eq!(resolve_udp("coaps://[::1]"), Some("[::1]:5684".parse().unwrap()));
 /// assert_eq!(resolve_udp("http://127.0.0.1"), None);
 /// ```
 pub fn resolve_udp(authority: &str) -> Option<SocketAddr> {
-    let rest = authority.strip_prefix("coap://")?;
+    let (rest, port) = match authority.strip_prefix("coap://") {
+        Some(rest) => (rest, 5683),
+        None => (authority.strip_prefix("coaps://")?, 5684),
+    };
     let rest = rest.split('/').next().unwrap_or(rest);
     if let Ok(addr) = rest.parse::<SocketAddr>() {
         return Some(addr);
     }
     let host = rest.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Some(SocketAddr::new(ip, 5683));
+        return Some(SocketAddr::new(ip, port));
     }
     let with_port = if rest
         .rsplit_once(':')
@@ -129,7 +139,7 @@ pub fn resolve_udp(authority: &str) -> Option<SocketAddr> {
     {
         String::from(rest)
     } else {
-        alloc::format!("{rest}:5683")
+        alloc::format!("{rest}:{port}")
     };
     with_port.to_socket_addrs().ok()?.next()
 }
@@ -153,6 +163,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             .get_or_insert_with(|| Box::new(FirmwareTask::new(None)));
         if !pulling {
             task.external = None;
+            task.secure = None;
             if let Some(pull) = task.coap.take() {
                 // Cancelled or failed: the late answer is not wanted.
                 self.endpoint.cancel_request(now, pull.request).ok();
@@ -220,7 +231,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
     }
 
     fn start_pull(&mut self, now: Instant, uri: PackageUri) {
-        if uri.scheme() != Scheme::Coap {
+        if !matches!(uri.scheme(), Scheme::Coap | Scheme::Coaps) {
             let Some(task) = self.firmware.as_mut() else {
                 return;
             };
@@ -234,8 +245,24 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
                 });
             return;
         }
-        let resolve = self.firmware.as_ref().and_then(|t| t.resolve);
-        let Some(peer) = resolve.and_then(|r| r(uri.authority())) else {
+        let peer = if uri.scheme() == Scheme::Coaps {
+            match self.coaps_peer(&uri) {
+                Ok((registered, credentials)) => {
+                    let peer = registered.or_else(|| self.resolve_package(&uri));
+                    if let (Some(task), Some(p)) = (self.firmware.as_mut(), peer.as_ref()) {
+                        task.secure = Some(Box::new((p.clone(), credentials)));
+                    }
+                    peer
+                }
+                Err(e) => {
+                    self.pull_failed(e);
+                    return;
+                }
+            }
+        } else {
+            self.resolve_package(&uri)
+        };
+        let Some(peer) = peer else {
             self.pull_failed(FirmwareError::InvalidUri(alloc::format!(
                 "cannot resolve {}",
                 uri.authority()
@@ -244,6 +271,43 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         };
         let szx = Block::szx_for_size(self.endpoint.config().block_size).unwrap_or(Block::MAX_SZX);
         self.request_block(now, peer, uri, 0, szx, None);
+    }
+
+    /// The peer of a `coap(s)://` Package URI, through the firmware resolver.
+    fn resolve_package(&self, uri: &PackageUri) -> Option<P> {
+        let resolve = self.firmware.as_ref().and_then(|t| t.resolve)?;
+        resolve(uri.authority())
+    }
+
+    /// For a `coaps://` Package URI: the credentials of the matching Security instance, and
+    /// the peer of its server when the client is registered with it (the download then goes
+    /// through that server's DTLS session).
+    ///
+    /// No matching instance, or one without DTLS credentials, is result 7 (invalid URI), not 9:
+    /// `CoAPS` is listed in `/5/0/8`, so the protocol is supported; what is wrong is that the URI
+    /// names an endpoint this device holds no credentials for. Retrying cannot help (result 4
+    /// would invite a retry), and a Leshan or Anjay operator reading 7 checks the URI and the
+    /// Security instances, which is the fix.
+    fn coaps_peer(
+        &self,
+        uri: &PackageUri,
+    ) -> Result<(Option<P>, crate::config::DtlsCredentials), FirmwareError> {
+        let security = self
+            .object::<crate::object::TypedStore<lwm2m_objects::Security>>(0)
+            .ok_or_else(|| {
+                FirmwareError::InvalidUri(alloc::format!(
+                    "{}: no Security object to take DTLS credentials from",
+                    uri.as_str()
+                ))
+            })?;
+        let matched = super::coaps::matching_security(security, uri)?;
+        let registered = matched.ssid.and_then(|ssid| {
+            self.registrations
+                .values()
+                .find(|r| r.ssid == ssid)
+                .map(|r| r.peer.clone())
+        });
+        Ok((registered, matched.credentials))
     }
 
     fn request_block(
@@ -295,7 +359,7 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         }
     }
 
-    fn pull_failed(&mut self, error: FirmwareError) {
+    pub(super) fn pull_failed(&mut self, error: FirmwareError) {
         if let Some(fw) = self.object_mut::<FirmwareObject>(OBJECT) {
             fw.download_finished(Err(error));
         }

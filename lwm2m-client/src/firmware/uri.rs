@@ -28,6 +28,16 @@ impl Scheme {
             Scheme::Https => Protocol::Https,
         }
     }
+
+    /// The port a URI of this scheme names when it names none.
+    pub const fn default_port(self) -> u16 {
+        match self {
+            Scheme::Coap => 5683,
+            Scheme::Coaps => 5684,
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
 }
 
 /// A Package URI checked for a pull: a known scheme, a host, and (for CoAP) the decoded path
@@ -49,6 +59,8 @@ pub struct PackageUri {
     text: String,
     scheme: Scheme,
     authority: String,
+    host: String,
+    port: Option<u16>,
     path: Vec<String>,
     query: Vec<String>,
 }
@@ -104,6 +116,8 @@ impl PackageUri {
             text: text.to_string(),
             scheme,
             authority,
+            host: host.to_string(),
+            port: url.port(),
             path,
             query,
         })
@@ -122,6 +136,25 @@ impl PackageUri {
     /// `scheme://host[:port]`, what a [`Resolver`](crate::Resolver) turns into a peer.
     pub fn authority(&self) -> &str {
         &self.authority
+    }
+
+    /// The host: an IP address as the `url` crate writes it (IPv6 in brackets, compressed), a
+    /// name as written (`coap` is not a scheme whose names `url` lower-cases).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port: the one written, else the scheme's default (5683 for `coap`, 5684 for
+    /// `coaps`, 80 for `http`, 443 for `https`).
+    ///
+    /// ```
+    /// use lwm2m_client::firmware::PackageUri;
+    /// assert_eq!(PackageUri::parse("coaps://[::1]/fw")?.port(), 5684);
+    /// assert_eq!(PackageUri::parse("coaps://example.com:6000/fw")?.port(), 6000);
+    /// # Ok::<(), lwm2m_client::firmware::FirmwareError>(())
+    /// ```
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(self.scheme.default_port())
     }
 
     /// The decoded path segments (Uri-Path options).
@@ -166,6 +199,11 @@ mod tests {
         let uri = PackageUri::parse("https://example.com:8443/fw.bin").unwrap();
         assert_eq!(uri.scheme().protocol(), Protocol::Https);
         assert_eq!(uri.authority(), "https://example.com:8443");
+        assert_eq!((uri.host(), uri.port()), ("example.com", 8443));
+        let uri = PackageUri::parse("coaps://[::1]/fw").unwrap();
+        assert_eq!((uri.host(), uri.port()), ("[::1]", 5684));
+        let uri = PackageUri::parse("coap://Example.COM/fw").unwrap();
+        assert_eq!((uri.host(), uri.port()), ("Example.COM", 5683));
     }
 
     proptest::proptest! {

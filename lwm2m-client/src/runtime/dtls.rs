@@ -6,6 +6,13 @@
 //! client's datagrams to such a server are encrypted before they reach the socket, and the
 //! server's records are decrypted before the client sees them.
 //!
+//! The same goes for the peer of a `coaps://` firmware download
+//! ([`Client::firmware_dtls_credentials`]): the credentials of the Security instance that
+//! matches the Package URI. A server's session that fails stops the task; a download's
+//! session that fails (a refused handshake: a wrong key) only fails the download, with result
+//! 4, and the session of a download is closed once the download ends. A download from a server
+//! the client is registered with goes through that server's session.
+//!
 //! The sessions run on the [`Backend`] of [`default_backend`] unless
 //! [`ClientTask::dtls_backend`](super::ClientTask::dtls_backend) says otherwise: OpenSSL with
 //! the feature `dtls-openssl` (its `ClientHello` signals RFC 5746 secure renegotiation, which
@@ -26,11 +33,14 @@ use lwm2m_transport::Instant;
 use super::RuntimeError;
 use crate::client::Client;
 use crate::config::DtlsCredentials;
+use crate::firmware::FirmwareError;
 
 /// A DTLS server; its session is made on the first datagram (and again after a close).
 struct Peer {
     config: Box<ClientConfig>,
     session: Option<Box<Session>>,
+    /// Made for a `coaps://` firmware download, not for an LwM2M server.
+    firmware: bool,
 }
 
 /// The DTLS backend a client task uses unless told otherwise: [`Backend::OpenSsl`] when this
@@ -53,6 +63,8 @@ pub(super) struct DtlsLayer {
     backend: Backend,
     /// Encrypted datagrams waiting for the socket.
     out: Vec<(SocketAddr, Bytes)>,
+    /// Firmware download peers that could not be reached, and why, for the client.
+    failed: Vec<(SocketAddr, FirmwareError)>,
 }
 
 impl Default for DtlsLayer {
@@ -62,6 +74,7 @@ impl Default for DtlsLayer {
             limits: Limits::default(),
             backend: default_backend(),
             out: Vec::new(),
+            failed: Vec::new(),
         }
     }
 }
@@ -77,31 +90,97 @@ impl DtlsLayer {
         self.backend = backend;
     }
 
-    /// Whether `peer` talks DTLS: a known PSK server, or one whose Security instance (read
-    /// the first time) holds a pre-shared key. `NoSec` servers are not remembered, so a
-    /// `NoSec` client keeps no DTLS state at all. A key the DTLS library refuses stops the task.
+    /// Whether `peer` talks DTLS: a known DTLS server, or one whose Security instance (read
+    /// the first time) holds credentials, or the peer of a `coaps://` firmware download.
+    /// `NoSec` servers are not remembered, so a `NoSec` client keeps no DTLS state at all. A
+    /// key the DTLS library refuses stops the task for a server, and fails the download
+    /// (result 7, as for no credentials at all) for a download's peer.
     fn is_secure(
         &mut self,
         client: &Client<SocketAddr>,
         peer: SocketAddr,
     ) -> Result<bool, RuntimeError> {
         if let Entry::Vacant(slot) = self.peers.entry(peer) {
-            let Some(credentials) = client.dtls_credentials(&peer) else {
-                return Ok(false);
+            let (credentials, firmware) = match client.dtls_credentials(&peer) {
+                Some(credentials) => (credentials, false),
+                None => match client.firmware_dtls_credentials(&peer) {
+                    Some(credentials) => (credentials, true),
+                    None => return Ok(false),
+                },
             };
-            let config = transport_credentials(&credentials)
-                .and_then(|credentials| {
-                    ClientConfig::builder(credentials)
-                        .backend(self.backend)
-                        .build()
-                })
-                .map_err(|e| RuntimeError::DtlsConfig { peer, source: e })?;
-            slot.insert(Peer {
-                config: Box::new(config),
-                session: None,
+            let config = transport_credentials(&credentials).and_then(|credentials| {
+                ClientConfig::builder(credentials)
+                    .backend(self.backend)
+                    .build()
             });
+            match config {
+                Ok(config) => {
+                    slot.insert(Peer {
+                        config: Box::new(config),
+                        session: None,
+                        firmware,
+                    });
+                }
+                Err(e) if firmware => self.failed.push((
+                    peer,
+                    FirmwareError::InvalidUri(format!(
+                        "the DTLS credentials for {peer} are refused: {e}"
+                    )),
+                )),
+                Err(e) => return Err(RuntimeError::DtlsConfig { peer, source: e }),
+            }
         }
         Ok(true)
+    }
+
+    /// The firmware download peers that could not be reached since the last call.
+    pub(super) fn take_failed(&mut self) -> Vec<(SocketAddr, FirmwareError)> {
+        std::mem::take(&mut self.failed)
+    }
+
+    /// Closes the sessions of firmware downloads that ended (`close_notify` goes out with
+    /// the next transmits). A download's peer that has become a server the client registers
+    /// with keeps its session, as a server's.
+    pub(super) fn retire(&mut self, client: &Client<SocketAddr>, now: Instant) {
+        let mut ended = Vec::new();
+        for (peer, state) in self.peers.iter_mut().filter(|(_, s)| s.firmware) {
+            if client.dtls_credentials(peer).is_some() {
+                state.firmware = false;
+            } else if client.firmware_dtls_credentials(peer).is_none() {
+                ended.push(*peer);
+            }
+        }
+        for peer in ended {
+            if let Some(Peer {
+                session: Some(mut session),
+                ..
+            }) = self.peers.remove(&peer)
+            {
+                session.close(now);
+                while let Some(datagram) = session.poll_transmit() {
+                    self.out.push((peer, datagram));
+                }
+                tracing::debug!(%peer, "firmware download over: DTLS session closed");
+            }
+        }
+    }
+
+    /// A session error: the task's error for a server, a failed download for a download's
+    /// peer (whose state is dropped, so the next download starts afresh).
+    fn fail(&mut self, peer: SocketAddr, error: DtlsError) -> Result<(), RuntimeError> {
+        let firmware = self.peers.get(&peer).is_some_and(|p| p.firmware);
+        if !firmware {
+            return Err(dtls(peer, error));
+        }
+        self.peers.remove(&peer);
+        tracing::debug!(%peer, %error, "DTLS for the firmware download failed");
+        // A handshake that fails (wrong key, no answer) is a connection that could not be
+        // kept up: result 4.
+        self.failed.push((
+            peer,
+            FirmwareError::ConnectionLost(format!("DTLS with {peer}: {error}")),
+        ));
+        Ok(())
     }
 
     /// Sends `datagram` to `peer`: `Ok(Some(datagram))` back when the peer is `NoSec` (the
@@ -117,15 +196,23 @@ impl DtlsLayer {
             return Ok(Some(datagram));
         }
         let limits = self.limits.clone();
-        let Some(Peer { config, session }) = self.peers.get_mut(&peer) else {
-            return Ok(Some(datagram));
+        let Some(Peer {
+            config, session, ..
+        }) = self.peers.get_mut(&peer)
+        else {
+            // A download's peer whose credentials were refused: nothing goes out in clear.
+            return Ok(None);
         };
-        if session.is_none() {
-            let fresh = Session::connect(now, config, &limits).map_err(|e| dtls(peer, e))?;
-            *session = Some(Box::new(fresh));
-        }
-        if let Some(s) = session.as_mut() {
-            s.send(now, &datagram).map_err(|e| dtls(peer, e))?;
+        let sent = match session {
+            Some(s) => s.send(now, &datagram),
+            None => Session::connect(now, config, &limits).and_then(|mut fresh| {
+                let sent = fresh.send(now, &datagram);
+                *session = Some(Box::new(fresh));
+                sent
+            }),
+        };
+        if let Err(error) = sent {
+            self.fail(peer, error)?;
         }
         Ok(None)
     }
@@ -213,6 +300,7 @@ impl DtlsLayer {
         };
         let mut data = Vec::new();
         let mut closed = false;
+        let mut failed = None;
         if let Some(s) = session.as_mut() {
             while let Some(event) = s.poll_event() {
                 match event {
@@ -224,12 +312,18 @@ impl DtlsLayer {
                         tracing::debug!(%peer, ?reason, "DTLS session closed");
                         closed = true;
                     }
-                    SessionEvent::Failed(error) => return Err(dtls(peer, error)),
+                    SessionEvent::Failed(error) => {
+                        failed = Some(error);
+                        break;
+                    }
                 }
             }
         }
         if closed {
             *session = None;
+        }
+        if let Some(error) = failed {
+            self.fail(peer, error)?;
         }
         Ok(data)
     }

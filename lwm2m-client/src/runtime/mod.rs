@@ -481,24 +481,37 @@ impl ClientTask {
         Ok(())
     }
 
-    /// Sends everything the client has queued (through DTLS for a `coaps://` server).
+    /// Sends everything the client has queued (through DTLS for a `coaps://` server or
+    /// firmware download).
     async fn flush(&mut self) -> Result<(), RuntimeError> {
+        #[cfg(feature = "dtls")]
+        self.report_dtls_failures();
         while let Some(transmit) = self.client.poll_transmit() {
             let destination = transmit.destination;
             #[cfg(feature = "dtls")]
             let contents = {
                 let now = self.clock.now();
-                if self.dtls.is_none() && self.client.dtls_credentials(&destination).is_some() {
+                if self.dtls.is_none()
+                    && (self.client.dtls_credentials(&destination).is_some()
+                        || self
+                            .client
+                            .firmware_dtls_credentials(&destination)
+                            .is_some())
+                {
                     self.dtls = Some(Box::default());
                 }
-                match self.dtls.as_mut() {
+                let outgoing = match self.dtls.as_mut() {
                     Some(layer) => {
-                        match layer.outgoing(&self.client, now, destination, transmit.contents)? {
-                            Some(plain) => plain,
-                            None => continue,
-                        }
+                        layer.outgoing(&self.client, now, destination, transmit.contents)?
                     }
-                    None => transmit.contents,
+                    None => Some(transmit.contents),
+                };
+                // A download's session that could not start fails the download, which may
+                // queue notifications: the loop sends them.
+                self.report_dtls_failures();
+                match outgoing {
+                    Some(plain) => plain,
+                    None => continue,
                 }
             };
             #[cfg(not(feature = "dtls"))]
@@ -506,17 +519,50 @@ impl ClientTask {
                 if self.client.dtls_credentials(&destination).is_some() {
                     return Err(RuntimeError::NoDtls { peer: destination });
                 }
+                if self
+                    .client
+                    .firmware_dtls_credentials(&destination)
+                    .is_some()
+                {
+                    // Only a FirmwareObject told to list CoAPS gets here: never in clear.
+                    self.client.firmware_transport_failed(
+                        self.clock.now(),
+                        &destination,
+                        crate::firmware::FirmwareError::UnsupportedProtocol(
+                            "coaps: this build of lwm2m-client has no DTLS (feature `dtls`)".into(),
+                        ),
+                    );
+                    continue;
+                }
                 transmit.contents
             };
             self.send(destination, &contents).await;
         }
         #[cfg(feature = "dtls")]
         if let Some(layer) = self.dtls.as_mut() {
+            layer.retire(&self.client, self.clock.now());
             for (destination, record) in layer.take_transmits() {
                 self.send(destination, &record).await;
             }
         }
         Ok(())
+    }
+
+    /// Fails the firmware downloads whose DTLS session could not be made or kept up.
+    #[cfg(feature = "dtls")]
+    fn report_dtls_failures(&mut self) {
+        let Some(layer) = self.dtls.as_mut() else {
+            return;
+        };
+        let failed = layer.take_failed();
+        if failed.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        for (peer, error) in failed {
+            tracing::warn!(endpoint = %self.client.endpoint_name(), %peer, %error, "firmware download failed");
+            self.client.firmware_transport_failed(now, &peer, error);
+        }
     }
 
     async fn send(&mut self, destination: SocketAddr, datagram: &[u8]) {

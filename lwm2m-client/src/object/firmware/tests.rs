@@ -119,7 +119,7 @@ fn bad_uri_is_7_unsupported_scheme_is_9_state_stays_idle() {
     );
     write_uri(&mut fw, "ftp://192.0.2.1/fw").unwrap();
     assert_eq!(fw.result(), UpdateResult::UnsupportedProtocol);
-    // Listed protocols only: coaps is not.
+    // Listed protocols only: this object lists CoAP and HTTP, not CoAPS.
     write_uri(&mut fw, "coaps://192.0.2.1/fw").unwrap();
     assert_eq!(fw.result(), UpdateResult::UnsupportedProtocol);
     assert_eq!(fw.state(), FirmwareState::Idle);
@@ -238,5 +238,31 @@ proptest::proptest! {
                 _ => {}
             }
         }
+    }
+}
+
+#[test]
+fn coaps_is_listed_and_pulled_with_dtls() {
+    let mut fw = FirmwareObject::new(MemorySink::new());
+    assert_eq!(
+        fw.protocols().contains(&Protocol::Coaps),
+        cfg!(feature = "dtls")
+    );
+    assert!(fw.protocols().contains(&Protocol::Coap));
+    write_uri(&mut fw, "coaps://192.0.2.1:5690/fw.bin").unwrap();
+    if cfg!(feature = "dtls") {
+        assert_eq!(fw.state(), FirmwareState::Downloading);
+        match fw.take_action() {
+            Some(Action::Download(uri)) => {
+                assert_eq!((uri.host(), uri.port()), ("192.0.2.1", 5690));
+                assert_eq!(uri.path(), ["fw.bin"]);
+            }
+            other => panic!("expected a download, got {other:?}"),
+        }
+    } else {
+        assert_eq!(
+            (fw.state(), fw.result()),
+            (FirmwareState::Idle, UpdateResult::UnsupportedProtocol)
+        );
     }
 }
