@@ -86,9 +86,11 @@ impl HttpsTrust {
     pub fn with_ca_pem(self, pem: &[u8]) -> Result<Self, TrustError> {
         let mut found = Vec::new();
         for item in ureq::tls::parse_pem(pem) {
-            match item.map_err(|e| TrustError::Pem(e.to_string()))? {
-                ureq::tls::PemItem::Certificate(certificate) => found.push(certificate),
-                _ => continue,
+            // Other blocks (a key next to the certificate) are skipped.
+            if let ureq::tls::PemItem::Certificate(certificate) =
+                item.map_err(|e| TrustError::Pem(e.to_string()))?
+            {
+                found.push(certificate);
             }
         }
         if found.is_empty() {

@@ -264,9 +264,9 @@ fn dtls_keys(args: &Args) -> Result<Option<DtlsKeys>, String> {
         .and_then(|k| k.public_key_der())
         .map_err(|e| format!("{}: {e}", private_key.display()))?;
     Ok(Some(DtlsKeys::RawPublicKey(RawPublicKeys {
-        public_key,
-        private_key: private,
-        server_public_key: read_public_key(server_public_key)?,
+        public: public_key,
+        private,
+        server: read_public_key(server_public_key)?,
     })))
 }
 
@@ -700,9 +700,9 @@ mod tests {
         let checked = check(&flags("coaps://127.0.0.1:5684", &pub_pem));
         if cfg!(feature = "dtls-rpk") {
             let expected = RawPublicKeys {
-                public_key: spki.clone(),
-                private_key: key_der.clone(),
-                server_public_key: spki.clone(),
+                public: spki.clone(),
+                private: key_der.clone(),
+                server: spki.clone(),
             };
             assert_eq!(
                 checked.unwrap().keys,

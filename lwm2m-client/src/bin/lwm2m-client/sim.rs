@@ -44,9 +44,12 @@ pub(crate) struct CertificateKeys {
 /// the server's public key (`SubjectPublicKeyInfo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RawPublicKeys {
-    pub public_key: Vec<u8>,
-    pub private_key: Vec<u8>,
-    pub server_public_key: Vec<u8>,
+    /// The device's `SubjectPublicKeyInfo`.
+    pub public: Vec<u8>,
+    /// The device's PKCS#8 private key.
+    pub private: Vec<u8>,
+    /// The server's `SubjectPublicKeyInfo`.
+    pub server: Vec<u8>,
 }
 
 /// The DTLS keys of a `coaps://` server account other than a pre-shared key.
@@ -79,9 +82,9 @@ pub(crate) fn build_client(
         (_, Some(DtlsKeys::RawPublicKey(keys))) => Security {
             lwm2m_server_uri: format!("coaps://{server}").into(),
             security_mode: 1,
-            public_key_or_identity: keys.public_key.clone(),
-            server_public_key: keys.server_public_key.clone(),
-            secret_key: keys.private_key.clone(),
+            public_key_or_identity: keys.public.clone(),
+            server_public_key: keys.server.clone(),
+            secret_key: keys.private.clone(),
             short_server_id: Some(ssid),
             ..Security::default()
         },
