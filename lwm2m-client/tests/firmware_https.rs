@@ -185,6 +185,10 @@ fn ca_files_are_checked_when_given() {
     // Cloning shares them; adding to a clone leaves the original alone.
     let more = trust.clone().with_ca_der(a.cert.to_der().unwrap()).unwrap();
     assert_eq!((trust.ca_count(), more.ca_count()), (2, 3));
+    assert_eq!(
+        format!("{:?}", more.without_public_roots()),
+        "HttpsTrust { cas: 3, public_roots: false }"
+    );
 
     assert_eq!(
         HttpsTrust::default()

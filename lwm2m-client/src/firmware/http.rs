@@ -35,7 +35,7 @@ use super::FirmwareError;
 /// ));
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpsTrust {
     /// The operator's CA certificates, DER.
     #[cfg(feature = "https")]
@@ -43,6 +43,22 @@ pub struct HttpsTrust {
     /// Whether the Mozilla roots are trusted as well.
     #[cfg(feature = "https")]
     public_roots: bool,
+}
+
+impl std::fmt::Debug for HttpsTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        #[cfg(feature = "https")]
+        {
+            f.debug_struct("HttpsTrust")
+                .field("cas", &self.anchors.len())
+                .field("public_roots", &self.public_roots)
+                .finish()
+        }
+        #[cfg(not(feature = "https"))]
+        {
+            f.write_str("HttpsTrust")
+        }
+    }
 }
 
 impl Default for HttpsTrust {
@@ -112,7 +128,7 @@ impl HttpsTrust {
 
     /// Trusts only the CAs given with [`with_ca_pem`](Self::with_ca_pem) /
     /// [`with_ca_der`](Self::with_ca_der), not the Mozilla roots: a server certificate from a
-    /// public CA then fails too.
+    /// public CA then fails too (and with no CA given, every `https://` download fails).
     #[must_use]
     pub fn without_public_roots(mut self) -> Self {
         self.public_roots = false;
