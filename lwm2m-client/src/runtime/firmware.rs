@@ -7,13 +7,19 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use super::mailbox::{Command, Mailbox};
+use crate::firmware::http::HttpsTrust;
 use crate::firmware::FirmwareError;
 
-/// Starts the download `download` of `uri` for the client behind `mailbox`.
-pub(super) fn spawn_http_download(mailbox: Arc<Mailbox>, download: u32, uri: String) {
+/// Starts the download `download` of `uri` for the client behind `mailbox`, trusting `trust`.
+pub(super) fn spawn_http_download(
+    mailbox: Arc<Mailbox>,
+    trust: HttpsTrust,
+    download: u32,
+    uri: String,
+) {
     tokio::task::spawn_blocking(move || {
         let stopped = || FirmwareError::ConnectionLost("the client task stopped".into());
-        let outcome = crate::firmware::http::download(&uri, |data| {
+        let outcome = crate::firmware::http::download_with(&trust, &uri, |data| {
             let (tx, rx) = oneshot::channel();
             let data = data.to_vec();
             mailbox

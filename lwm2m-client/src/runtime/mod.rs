@@ -229,6 +229,9 @@ pub struct ClientTask {
     /// `NoSec` client (a fleet device) carries none.
     #[cfg(feature = "dtls")]
     dtls: Option<Box<dtls::DtlsLayer>>,
+    /// The CAs of `https://` firmware downloads.
+    #[cfg(feature = "http")]
+    https_trust: crate::firmware::http::HttpsTrust,
 }
 
 impl fmt::Debug for ClientTask {
@@ -265,6 +268,8 @@ impl ClientTask {
             dropped_events: 0,
             #[cfg(feature = "dtls")]
             dtls: None,
+            #[cfg(feature = "http")]
+            https_trust: crate::firmware::http::HttpsTrust::default(),
         };
         (task, ClientHandle { mailbox })
     }
@@ -303,6 +308,15 @@ impl ClientTask {
         self.dtls
             .get_or_insert_with(Box::default)
             .set_backend(backend);
+        self
+    }
+
+    /// The certificate authorities `https://` firmware downloads trust (feature `http`).
+    /// Default: the Mozilla roots.
+    #[cfg(feature = "http")]
+    #[must_use]
+    pub fn https_trust(mut self, trust: crate::firmware::http::HttpsTrust) -> Self {
+        self.https_trust = trust;
         self
     }
 
@@ -584,7 +598,8 @@ impl ClientTask {
             log_event(self.client.endpoint_name(), &event);
             #[cfg(feature = "http")]
             if let ClientEvent::FirmwareDownloadRequested { download, uri } = &event {
-                firmware::spawn_http_download(Arc::clone(&self.mailbox), *download, uri.clone());
+                let (mailbox, trust) = (Arc::clone(&self.mailbox), self.https_trust.clone());
+                firmware::spawn_http_download(mailbox, trust, *download, uri.clone());
             }
             if let (Some(waiting), ClientEvent::Deregistered { ssid }) =
                 (waiting.as_deref_mut(), &event)

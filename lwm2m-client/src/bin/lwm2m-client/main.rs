@@ -8,6 +8,7 @@
 //! ```text
 //! lwm2m-client --server coap://127.0.0.1:5683 --endpoint dev1
 //! lwm2m-client --count 1000 --endpoint-prefix sim- --duration 60
+//! lwm2m-client --server coaps://127.0.0.1:5684 --private-key dev.pem --server-public-key srv.pub
 //! ```
 
 mod sim;
@@ -18,11 +19,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+#[cfg(feature = "http")]
+use lwm2m_client::firmware::http::HttpsTrust;
 use lwm2m_client::parse_coap_uri;
 use lwm2m_client::runtime::{ClientHandle, ClientTask, RuntimeEvent};
 use lwm2m_client::ClientEvent;
 use lwm2m_transport::dtls::{Certificate, PrivateKey};
-use sim::{build_client, simulate, Account, CertificateKeys};
+use sim::{build_client, simulate, Account, CertificateKeys, DtlsKeys, RawPublicKeys};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -40,8 +43,9 @@ struct Args {
     endpoint: String,
 
     /// LwM2M server URI: `coap://<ip>[:port]` (port 5683 by default), or `coaps://<ip>[:port]`
-    /// (DTLS with `--psk-identity`/`--psk-key`, or with `--certificate`, `--private-key` and
-    /// `--server-certificate`; port 5684 by default).
+    /// (DTLS with `--psk-identity`/`--psk-key`, with `--certificate`, `--private-key` and
+    /// `--server-certificate`, or with `--private-key` and `--server-public-key`; port 5684 by
+    /// default).
     #[arg(long, default_value = "coap://127.0.0.1:5683")]
     server: String,
 
@@ -73,14 +77,29 @@ struct Args {
     #[arg(long, requires_all = ["private_key", "server_certificate"], conflicts_with_all = ["psk_identity", "psk_key"])]
     certificate: Option<PathBuf>,
 
-    /// The private key of `--certificate` (EC P-256), PEM or DER (PKCS#8 or SEC1).
-    #[arg(long, requires = "certificate")]
+    /// The device's private key (EC P-256), PEM or DER (PKCS#8 or SEC1): the key of
+    /// `--certificate`, or with `--server-public-key` the device's raw public key (its public
+    /// half is what the server must hold for the endpoint).
+    #[arg(long)]
     private_key: Option<PathBuf>,
 
     /// The certificate the server must present, or the CA certificate that issued it, PEM or
     /// DER (with `--certificate`).
     #[arg(long, requires = "certificate")]
     server_certificate: Option<PathBuf>,
+
+    /// Raw public keys for DTLS (security mode 1, RFC 7250): the server's public key to pin,
+    /// PEM (`PUBLIC KEY`) or DER (`SubjectPublicKeyInfo`). Needs a `coaps://` server and
+    /// `--private-key`; excludes `--psk-*` and `--certificate`. Needs a build with
+    /// `--features dtls-rpk` (OpenSSL >= 3.2, vendored).
+    #[arg(long, requires = "private_key", conflicts_with_all = ["psk_identity", "psk_key", "certificate"])]
+    server_public_key: Option<PathBuf>,
+
+    /// Also trust this CA certificate (PEM, possibly several, or DER) for `https://` firmware
+    /// downloads, besides the Mozilla roots; may be repeated. Needs a build with
+    /// `--features https`.
+    #[arg(long, value_name = "FILE")]
+    firmware_ca: Vec<PathBuf>,
 
     /// Fleet mode: run this many independent devices in one process, each on its own UDP
     /// socket, named `<endpoint-prefix><k>` for k = 1..=N.
@@ -159,7 +178,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let (server, certificate) = match check(&args) {
+    let setup = match check(&args) {
         Ok(checked) => checked,
         Err(message) => {
             eprintln!("error: {message}");
@@ -176,7 +195,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(&args, server, certificate.as_ref())) {
+    match runtime.block_on(run(&args, &setup)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -210,25 +229,79 @@ fn read_der(path: &Path, key: bool) -> Result<Vec<u8>, String> {
     der.map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The certificate files of `--certificate`, `--private-key` and `--server-certificate`.
-fn certificate_keys(args: &Args) -> Result<Option<CertificateKeys>, String> {
-    let (Some(certificate), Some(private_key), Some(server_certificate)) = (
-        &args.certificate,
-        &args.private_key,
-        &args.server_certificate,
-    ) else {
-        return Ok(None);
+/// Reads a public key file, PEM (`PUBLIC KEY`) or DER: its `SubjectPublicKeyInfo` DER.
+fn read_public_key(path: &Path) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let key = if bytes.starts_with(b"-----BEGIN") {
+        openssl::pkey::PKey::public_key_from_pem(&bytes)
+    } else {
+        openssl::pkey::PKey::public_key_from_der(&bytes)
     };
-    Ok(Some(CertificateKeys {
-        certificate: read_der(certificate, false)?,
-        private_key: read_der(private_key, true)?,
-        server_certificate: read_der(server_certificate, false)?,
-    }))
+    key.and_then(|k| k.public_key_to_der())
+        .map_err(|e| format!("{}: not a public key: {e}", path.display()))
 }
 
-/// The server address and the certificates, once the flags make sense for what this client
-/// can do.
-fn check(args: &Args) -> Result<(SocketAddr, Option<CertificateKeys>), String> {
+/// The key files of `--certificate`, `--private-key` and `--server-certificate`, or of
+/// `--private-key` and `--server-public-key`.
+fn dtls_keys(args: &Args) -> Result<Option<DtlsKeys>, String> {
+    let Some(private_key) = &args.private_key else {
+        return Ok(None);
+    };
+    if let (Some(certificate), Some(server_certificate)) =
+        (&args.certificate, &args.server_certificate)
+    {
+        return Ok(Some(DtlsKeys::Certificate(CertificateKeys {
+            certificate: read_der(certificate, false)?,
+            private_key: read_der(private_key, true)?,
+            server_certificate: read_der(server_certificate, false)?,
+        })));
+    }
+    let Some(server_public_key) = &args.server_public_key else {
+        return Err("--private-key needs --certificate or --server-public-key".into());
+    };
+    let private = read_der(private_key, true)?;
+    let public_key = PrivateKey::from_der(&private)
+        .and_then(|k| k.public_key_der())
+        .map_err(|e| format!("{}: {e}", private_key.display()))?;
+    Ok(Some(DtlsKeys::RawPublicKey(RawPublicKeys {
+        public: public_key,
+        private,
+        server: read_public_key(server_public_key)?,
+    })))
+}
+
+/// The trust anchors of `--firmware-ca` for `https://` firmware downloads.
+#[cfg(feature = "https")]
+fn https_trust(args: &Args) -> Result<HttpsTrust, String> {
+    args.firmware_ca
+        .iter()
+        .try_fold(HttpsTrust::default(), |trust, path| {
+            let bytes =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let trust = if bytes.starts_with(b"-----BEGIN") {
+                trust.with_ca_pem(&bytes)
+            } else {
+                trust.with_ca_der(bytes)
+            };
+            trust.map_err(|e| format!("--firmware-ca {}: {e}", path.display()))
+        })
+}
+
+/// What the flags set up for every device.
+#[derive(Debug)]
+struct Setup {
+    /// The server's address.
+    server: SocketAddr,
+    /// The DTLS keys (not a PSK).
+    keys: Option<DtlsKeys>,
+    /// The CAs of `https://` firmware downloads.
+    #[cfg(feature = "http")]
+    https_trust: HttpsTrust,
+}
+
+/// The server address, the keys and trust anchors, once the flags make sense for what this
+/// client can do.
+fn check(args: &Args) -> Result<Setup, String> {
     if args.psk_identity.as_deref() == Some("") {
         return Err("--psk-identity must not be empty".into());
     }
@@ -239,10 +312,31 @@ fn check(args: &Args) -> Result<(SocketAddr, Option<CertificateKeys>), String> {
     if args.certificate.is_some() && !secure {
         return Err("--certificate needs a coaps:// server".into());
     }
-    if secure && args.psk_identity.is_none() && args.certificate.is_none() {
+    if args.server_public_key.is_some() && !cfg!(feature = "dtls-rpk") {
+        return Err(
+            "--server-public-key (DTLS raw public keys, security mode 1) needs \
+             lwm2m-client built with `--features dtls-rpk`"
+                .into(),
+        );
+    }
+    if args.server_public_key.is_some() && !secure {
+        return Err("--server-public-key needs a coaps:// server".into());
+    }
+    if !args.firmware_ca.is_empty() && !cfg!(feature = "https") {
+        return Err(
+            "--firmware-ca (https:// firmware downloads) needs lwm2m-client built \
+             with `--features https`"
+                .into(),
+        );
+    }
+    if secure
+        && args.psk_identity.is_none()
+        && args.certificate.is_none()
+        && args.server_public_key.is_none()
+    {
         return Err(
             "a coaps:// server needs --psk-identity and --psk-key, or --certificate, \
-             --private-key and --server-certificate"
+             --private-key and --server-certificate, or --private-key and --server-public-key"
                 .into(),
         );
     }
@@ -252,11 +346,18 @@ fn check(args: &Args) -> Result<(SocketAddr, Option<CertificateKeys>), String> {
     std::fs::create_dir_all(&args.firmware_dir)
         .map_err(|e| format!("cannot create {}: {e}", args.firmware_dir.display()))?;
     let server = parse_coap_uri(&args.server).map_err(|e| e.to_string())?;
-    Ok((server, certificate_keys(args)?))
+    Ok(Setup {
+        server,
+        keys: dtls_keys(args)?,
+        #[cfg(feature = "https")]
+        https_trust: https_trust(args)?,
+        #[cfg(all(feature = "http", not(feature = "https")))]
+        https_trust: HttpsTrust::default(),
+    })
 }
 
 /// The server account every device gets from the flags.
-fn account_of<'a>(args: &'a Args, certificate: Option<&'a CertificateKeys>) -> Account<'a> {
+fn account_of<'a>(args: &'a Args, keys: Option<&'a DtlsKeys>) -> Account<'a> {
     Account {
         short_server_id: args.short_server_id,
         lifetime: args.lifetime,
@@ -266,7 +367,7 @@ fn account_of<'a>(args: &'a Args, certificate: Option<&'a CertificateKeys>) -> A
             .as_deref()
             .zip(args.psk_key.as_ref())
             .map(|(identity, key)| (identity.as_bytes(), key.0.as_slice())),
-        certificate,
+        keys,
         firmware_dir: &args.firmware_dir,
     }
 }
@@ -280,11 +381,8 @@ fn endpoint_name(args: &Args, k: u32) -> String {
     }
 }
 
-async fn run(
-    args: &Args,
-    server: SocketAddr,
-    certificate: Option<&CertificateKeys>,
-) -> Result<(), String> {
+async fn run(args: &Args, setup: &Setup) -> Result<(), String> {
+    let server = setup.server;
     let count = args.count as usize;
     let rss_before = resident_bytes();
     let (events_tx, mut events) = mpsc::channel::<RuntimeEvent>(count.clamp(64, 4096));
@@ -292,7 +390,7 @@ async fn run(
         IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
         IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     };
-    let account = account_of(args, certificate);
+    let account = account_of(args, setup.keys.as_ref());
     let mut handles = Vec::with_capacity(count);
     let started = tokio::time::Instant::now();
     for k in 1..=args.count {
@@ -308,6 +406,8 @@ async fn run(
             )
         })?;
         let (task, handle) = ClientTask::new(client, socket);
+        #[cfg(feature = "http")]
+        let task = task.https_trust(setup.https_trust.clone());
         // The task logs its own failure; spawning `run` directly keeps each task small.
         drop(tokio::spawn(
             task.events(k as usize - 1, events_tx.clone()).run(),
@@ -537,8 +637,10 @@ mod tests {
             ])
             .unwrap()
         };
-        let (_, keys) = check(&flags("coaps://127.0.0.1:5684")).unwrap();
-        let keys = keys.unwrap();
+        let keys = check(&flags("coaps://127.0.0.1:5684")).unwrap().keys;
+        let Some(DtlsKeys::Certificate(keys)) = keys else {
+            panic!("{keys:?}")
+        };
         assert_eq!(
             (keys.certificate, keys.private_key, keys.server_certificate),
             (cert_der.clone(), key_der, cert_der)
@@ -562,6 +664,125 @@ mod tests {
         ])
         .is_err());
         assert!(Args::try_parse_from(["lwm2m-client", "--certificate", "c"]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn raw_public_key_flags_read_the_keys_or_name_the_feature() {
+        let dir = std::env::temp_dir().join(format!("lwm2m-client-rpk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert_der, _, key_der, key_pem) = self_signed();
+        let key = openssl::pkey::PKey::private_key_from_der(&key_der).unwrap();
+        let spki = key.public_key_to_der().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path.to_str().unwrap().to_owned()
+        };
+        let key_file = write("k.pem", &key_pem);
+        let pub_pem = write("s.pem", &key.public_key_to_pem().unwrap());
+        let pub_der = write("s.der", &spki);
+        let cert_file = write("c.der", &cert_der);
+        let flags = |server: &str, server_key: &str| {
+            Args::try_parse_from([
+                "lwm2m-client",
+                "--server",
+                server,
+                "--private-key",
+                &key_file,
+                "--server-public-key",
+                server_key,
+                "--firmware-dir",
+                dir.to_str().unwrap(),
+            ])
+            .unwrap()
+        };
+        let checked = check(&flags("coaps://127.0.0.1:5684", &pub_pem));
+        if cfg!(feature = "dtls-rpk") {
+            let expected = RawPublicKeys {
+                public: spki.clone(),
+                private: key_der.clone(),
+                server: spki.clone(),
+            };
+            assert_eq!(
+                checked.unwrap().keys,
+                Some(DtlsKeys::RawPublicKey(expected.clone()))
+            );
+            let der = check(&flags("coaps://127.0.0.1:5684", &pub_der)).unwrap();
+            assert_eq!(der.keys, Some(DtlsKeys::RawPublicKey(expected)));
+            // A certificate is not a public key file; a plain server is refused.
+            let error = check(&flags("coaps://127.0.0.1:5684", &cert_file)).unwrap_err();
+            assert!(error.contains("not a public key"), "{error}");
+            let error = check(&flags("coap://127.0.0.1:5683", &pub_pem)).unwrap_err();
+            assert!(error.contains("coaps://"), "{error}");
+        } else {
+            let error = checked.unwrap_err();
+            assert!(error.contains("--features dtls-rpk"), "{error}");
+        }
+        // Exclusive with a certificate and a PSK; it needs the private key.
+        for extra in [["--certificate", "c"], ["--psk-identity", "i"]] {
+            let mut argv = vec!["lwm2m-client", "--private-key", "k"];
+            argv.extend(["--server-public-key", "s", "--server-certificate", "s"]);
+            argv.extend(extra);
+            argv.extend(["--psk-key", "00"]);
+            assert!(Args::try_parse_from(argv).is_err());
+        }
+        assert!(Args::try_parse_from(["lwm2m-client", "--server-public-key", "s"]).is_err());
+        // A private key alone says what it lacks.
+        let alone = Args::try_parse_from([
+            "lwm2m-client",
+            "--server",
+            "coaps://127.0.0.1:5684",
+            "--private-key",
+            &key_file,
+            "--psk-identity",
+            "i",
+            "--psk-key",
+            "00",
+            "--firmware-dir",
+            dir.to_str().unwrap(),
+        ])
+        .unwrap();
+        let error = check(&alone).unwrap_err();
+        assert!(error.contains("--server-public-key"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn firmware_ca_files_are_read_or_name_the_feature() {
+        let dir = std::env::temp_dir().join(format!("lwm2m-client-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert_der, cert_pem, key_der, _) = self_signed();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path.to_str().unwrap().to_owned()
+        };
+        let (pem, der, key) = (
+            write("ca.pem", &cert_pem),
+            write("ca.der", &cert_der),
+            write("k.der", &key_der),
+        );
+        let flags = |cas: &[&str]| {
+            let mut argv = vec!["lwm2m-client", "--firmware-dir", dir.to_str().unwrap()];
+            for ca in cas {
+                argv.extend(["--firmware-ca", ca]);
+            }
+            check(&Args::try_parse_from(argv).unwrap())
+        };
+        #[cfg(feature = "https")]
+        {
+            let trust = flags(&[&pem, &der]).unwrap().https_trust;
+            assert_eq!((trust.ca_count(), trust.public_roots()), (2, true));
+            let error = flags(&[&key]).unwrap_err();
+            assert!(error.contains("k.der"), "{error}");
+        }
+        #[cfg(not(feature = "https"))]
+        for ca in [&pem, &der, &key] {
+            let error = flags(&[ca]).unwrap_err();
+            assert!(error.contains("--features https"), "{error}");
+        }
+        assert!(flags(&[]).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

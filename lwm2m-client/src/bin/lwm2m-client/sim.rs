@@ -24,8 +24,9 @@ pub(crate) struct Account<'a> {
     pub binding: &'a str,
     /// DTLS pre-shared key (identity, key): the server is `coaps://`.
     pub psk: Option<(&'a [u8], &'a [u8])>,
-    /// DTLS certificates (security mode 2): the server is `coaps://`.
-    pub certificate: Option<&'a CertificateKeys>,
+    /// DTLS certificates (security mode 2) or raw public keys (mode 1): the server is
+    /// `coaps://`.
+    pub keys: Option<&'a DtlsKeys>,
     /// Where firmware images are written.
     pub firmware_dir: &'a Path,
 }
@@ -39,6 +40,27 @@ pub(crate) struct CertificateKeys {
     pub server_certificate: Vec<u8>,
 }
 
+/// The DER of a device's raw public key (`SubjectPublicKeyInfo`), its private key (PKCS#8) and
+/// the server's public key (`SubjectPublicKeyInfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RawPublicKeys {
+    /// The device's `SubjectPublicKeyInfo`.
+    pub public: Vec<u8>,
+    /// The device's PKCS#8 private key.
+    pub private: Vec<u8>,
+    /// The server's `SubjectPublicKeyInfo`.
+    pub server: Vec<u8>,
+}
+
+/// The DTLS keys of a `coaps://` server account other than a pre-shared key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DtlsKeys {
+    /// Security mode 2.
+    Certificate(CertificateKeys),
+    /// Security mode 1.
+    RawPublicKey(RawPublicKeys),
+}
+
 /// Device number `k` (1-based) named `name`, registering with `server`.
 pub(crate) fn build_client(
     account: &Account<'_>,
@@ -47,13 +69,22 @@ pub(crate) fn build_client(
     k: u32,
 ) -> Result<Client<SocketAddr>, String> {
     let ssid = i64::from(account.short_server_id);
-    let security = match (account.psk, account.certificate) {
-        (_, Some(keys)) => Security {
+    let security = match (account.psk, account.keys) {
+        (_, Some(DtlsKeys::Certificate(keys))) => Security {
             lwm2m_server_uri: format!("coaps://{server}").into(),
             security_mode: 2,
             public_key_or_identity: keys.certificate.clone(),
             server_public_key: keys.server_certificate.clone(),
             secret_key: keys.private_key.clone(),
+            short_server_id: Some(ssid),
+            ..Security::default()
+        },
+        (_, Some(DtlsKeys::RawPublicKey(keys))) => Security {
+            lwm2m_server_uri: format!("coaps://{server}").into(),
+            security_mode: 1,
+            public_key_or_identity: keys.public.clone(),
+            server_public_key: keys.server.clone(),
+            secret_key: keys.private.clone(),
             short_server_id: Some(ssid),
             ..Security::default()
         },
@@ -306,7 +337,7 @@ mod tests {
             lifetime: 60,
             binding: "UQ",
             psk: None,
-            certificate: None,
+            keys: None,
             firmware_dir: Path::new("/nonexistent"),
         };
         let client = build_client(&account, "d1", "127.0.0.1:5683".parse().unwrap(), 1).unwrap();
@@ -334,7 +365,7 @@ mod tests {
             lifetime: 60,
             binding: "U",
             psk: None,
-            certificate: None,
+            keys: None,
             firmware_dir: Path::new("/nonexistent"),
         };
         let mut client =
