@@ -2,20 +2,15 @@
 //! (`lwm2m_test_support::peers`), and the scripts of this directory.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[allow(unused_imports, reason = "each test binary uses a different subset")]
 pub use lwm2m_test_support::peers::{code_and_text, hex, payload, Peer};
 
-/// A script of this directory.
-pub fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("peers")
-        .join(name)
-}
-
 /// Starts the script `name` of this directory with the venv's Python and `args`.
 pub fn spawn(name: &str, args: &[&str]) -> Peer {
-    Peer::spawn(&script(name), args)
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/peers")
+        .join(name);
+    Peer::spawn(&script, args)
 }
