@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lwm2m_codec::tlv::{records, Kind};
-use peers::{code_and_text, payload, Peer};
+use peers::{code_and_text, payload};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
@@ -62,7 +62,7 @@ async fn aiocoap_server_manages_the_simulated_device() {
          "observe": {"count": 2, "timeout": 15}},
     ]);
     let config = json!({"steps": steps, "timeout": 60});
-    let mut peer = Peer::spawn("lwm2m_server.py", &[&config.to_string()]);
+    let mut peer = peers::spawn("lwm2m_server.py", &[&config.to_string()]);
     let listening = peer.expect("listening", LIMIT).await;
     let mut binary = start_binary(listening["port"].as_u64().unwrap());
 

@@ -14,7 +14,6 @@ use peers::session::{
     device, expect_step, next_event, port, step, wait_event, with, LIMIT, LINK, MANUFACTURER, TEXT,
     TLV,
 };
-use peers::Peer;
 use serde_json::json;
 use tokio::net::UdpSocket;
 
@@ -30,7 +29,7 @@ async fn aiocoap_bootstrap_server_configures_our_client() {
         "steps": steps,
         "timeout": 60,
     });
-    let mut peer = Peer::spawn("lwm2m_server.py", &[&config.to_string()]);
+    let mut peer = peers::spawn("lwm2m_server.py", &[&config.to_string()]);
     let listening = peer.expect("listening", LIMIT).await;
     let client = ClientBuilder::new("aiocoap-bs")
         .bootstrap_server(BootstrapConfig::udp(port(&listening, "bs_port")))

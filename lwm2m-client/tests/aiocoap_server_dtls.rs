@@ -67,7 +67,7 @@ fn limits() -> Limits {
 /// with or without `renegotiation_info`.
 async fn probe(server: SocketAddr, renegotiation_info: bool) -> Value {
     let flag = if renegotiation_info { "1" } else { "0" };
-    let mut probe = Peer::spawn("dtls_hello_probe.py", &[&server.port().to_string(), flag]);
+    let mut probe = peers::spawn("dtls_hello_probe.py", &[&server.port().to_string(), flag]);
     let line = probe.expect("probe", LIMIT).await;
     probe.finish(LIMIT).await;
     line
@@ -210,7 +210,7 @@ mod openssl {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_wrong_key_is_refused_by_tinydtls_with_a_typed_error_and_no_register() {
-        let mut peer = Peer::spawn(
+        let mut peer = peers::spawn(
             "lwm2m_server.py",
             &[&dtls_config(&json!([]), 8).to_string()],
         );
@@ -246,7 +246,7 @@ mod openssl {
 async fn aiocoap_tinydtls_refuses_the_dimpl_hello_which_lacks_renegotiation_info() {
     // Long enough for the probes and our client; then the peer gives up waiting for a
     // Register and says so.
-    let mut peer = Peer::spawn(
+    let mut peer = peers::spawn(
         "lwm2m_server.py",
         &[&dtls_config(&json!([]), 8).to_string()],
     );

@@ -13,7 +13,6 @@ use lwm2m_model::content::{Content, ContentFormat};
 use lwm2m_model::{AttributeChange, AttributeUpdate, Node, Path, Resource, Value};
 use lwm2m_server::registration::RegistrationEvent;
 use lwm2m_server::server::{DiscoveredLink, DmError, Server, ServerEvent, WriteMode};
-use peers::Peer;
 use serde_json::json;
 use tokio::sync::broadcast;
 use tokio::time::timeout;
@@ -59,7 +58,7 @@ async fn aiocoap_client_registers_answers_and_notifies() {
     let handle = server.handle();
     let mut events = server.events();
     let uri = format!("coap://{}", server.local_addr());
-    let mut peer = Peer::spawn("lwm2m_client.py", &[&uri, ENDPOINT]);
+    let mut peer = peers::spawn("lwm2m_client.py", &[&uri, ENDPOINT]);
 
     // Malformed registrations, as the peer saw them answered.
     for (name, code) in [

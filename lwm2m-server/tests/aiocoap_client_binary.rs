@@ -10,7 +10,6 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::Stdio;
 use std::time::Duration;
 
-use peers::Peer;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -75,7 +74,7 @@ async fn aiocoap_client_registers_with_the_binary_and_is_read_over_http() {
     }
     assert!(up, "the binary's HTTP API never answered on {api}");
 
-    let mut peer = Peer::spawn(
+    let mut peer = peers::spawn(
         "lwm2m_client.py",
         &[&format!("coap://{coap}"), ENDPOINT, "hold"],
     );

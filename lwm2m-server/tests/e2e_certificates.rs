@@ -20,98 +20,29 @@ use lwm2m_model::content::ContentFormat;
 use lwm2m_model::{Node, Resource, Value};
 use lwm2m_server::server::{DtlsOptions, Server, WriteMode};
 use lwm2m_server::store::{Credential, SecurityInfo};
+use lwm2m_test_support::pki::{Ca, Issued};
 use lwm2m_transport::dtls::{Backend, Certificate, CertifiedKey, ConfigError, PrivateKey};
-use openssl::asn1::Asn1Time;
-use openssl::bn::{BigNum, MsbOption};
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::{PKey, Private};
-use openssl::x509::extension::{BasicConstraints, KeyUsage};
-use openssl::x509::{X509NameBuilder, X509};
 use tokio::net::UdpSocket;
 use tokio::time::timeout;
 
 const EP: &str = "urn:dev:e2e-x509";
 
-fn key() -> PKey<Private> {
-    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-    PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
-}
-
-/// A P-256 certificate named `cn`, signed by `issuer` (a self-signed CA without one).
-fn certificate(cn: &str, key: &PKey<Private>, issuer: Option<(&X509, &PKey<Private>)>) -> X509 {
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
-    let name = name.build();
-    let mut builder = X509::builder().unwrap();
-    builder.set_version(2).unwrap();
-    let mut serial = BigNum::new().unwrap();
-    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
-    builder
-        .set_serial_number(&serial.to_asn1_integer().unwrap())
-        .unwrap();
-    builder.set_subject_name(&name).unwrap();
-    builder
-        .set_issuer_name(issuer.map_or(&name, |(ca, _)| ca.subject_name()))
-        .unwrap();
-    builder.set_pubkey(key).unwrap();
-    builder
-        .set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    builder
-        .set_not_after(&Asn1Time::days_from_now(1).unwrap())
-        .unwrap();
-    if issuer.is_none() {
-        let ca = BasicConstraints::new().critical().ca().build().unwrap();
-        builder.append_extension(ca).unwrap();
-        let usage = KeyUsage::new().key_cert_sign().build().unwrap();
-        builder.append_extension(usage).unwrap();
-    }
-    builder
-        .sign(issuer.map_or(key, |(_, k)| k), MessageDigest::sha256())
-        .unwrap();
-    builder.build()
-}
-
-/// A CA, and a device key whose certificate that CA signs for a CN.
-struct Pki {
-    ca: X509,
-    ca_key: PKey<Private>,
-}
-
-impl Pki {
-    fn new(name: &str) -> Pki {
-        let ca_key = key();
-        Pki {
-            ca: certificate(name, &ca_key, None),
-            ca_key,
-        }
-    }
-
-    /// A certificate for `cn` and its key, as DER (certificate, PKCS#8 key).
-    fn issue(&self, cn: &str) -> (Vec<u8>, Vec<u8>) {
-        let key = key();
-        let cert = certificate(cn, &key, Some((&self.ca, &self.ca_key)));
-        (cert.to_der().unwrap(), key.private_key_to_pkcs8().unwrap())
-    }
-}
-
 /// A server with a certificate from `pki`, trusting client certificates from it, with X.509
 /// credentials for [`EP`] and `urn:dev:other`.
-async fn start(pki: &Pki) -> Server {
+async fn start(pki: &Ca) -> Server {
     start_with_certificate(pki).await.0
 }
 
 /// [`start`], and the server's certificate (DER).
-async fn start_with_certificate(pki: &Pki) -> (Server, Vec<u8>) {
-    let (cert, private) = pki.issue("lwm2m-server");
+async fn start_with_certificate(pki: &Ca) -> (Server, Vec<u8>) {
+    let issued = pki.issue("lwm2m-server");
+    let cert = issued.der();
     let own = CertifiedKey::new(
         vec![Certificate::from_der(&cert).unwrap()],
-        PrivateKey::from_der(&private).unwrap(),
+        PrivateKey::from_der(&issued.key().pkcs8_der()).unwrap(),
     )
     .unwrap();
-    let anchor = Certificate::from_der(&pki.ca.to_der().unwrap()).unwrap();
+    let anchor = Certificate::from_der(&pki.der()).unwrap();
     let server = Server::builder()
         .request_timeout(Duration::from_secs(5))
         .dtls(DtlsOptions {
@@ -134,11 +65,12 @@ async fn start_with_certificate(pki: &Pki) -> (Server, Vec<u8>) {
     (server, cert)
 }
 
-/// A client named `endpoint` presenting `(certificate, key)` and trusting `server_cert`.
+/// A client named `endpoint` presenting `own` (certificate, PKCS#8 key) and trusting
+/// `server_cert`.
 fn client(
     endpoint: &str,
     server: SocketAddr,
-    (cert, private): (Vec<u8>, Vec<u8>),
+    own: &Issued,
     server_cert: Vec<u8>,
 ) -> lwm2m_client::Client<SocketAddr> {
     ClientBuilder::new(endpoint)
@@ -146,7 +78,7 @@ fn client(
             ServerAccount::new(1, server)
                 .uri(format!("coaps://{server}"))
                 .lifetime(300)
-                .certificate(cert, private, server_cert),
+                .certificate(own.der(), own.key().pkcs8_der(), server_cert),
         )
         .object(DeviceObject::new(example_device()))
         .seed([9; 32])
@@ -165,14 +97,14 @@ async fn stopped(device: &mut Running) -> Result<(), RuntimeError> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_client_registers_reads_and_writes() {
-    let pki = Pki::new("e2e CA");
+    let pki = Ca::new("e2e CA");
     let server = start(&pki).await;
     let dtls = server.dtls_addr().unwrap();
     let handle = server.handle();
     let mut events = handle.event_stream();
     // The CA certificate as /0/x/4: the server's certificate is validated against it.
-    let ca = pki.ca.to_der().unwrap();
-    let mut device = spawn(client(EP, dtls, pki.issue(EP), ca)).await;
+    let ca = pki.der();
+    let mut device = spawn(client(EP, dtls, &pki.issue(EP), ca)).await;
     registered(&mut events, EP).await;
     device
         .wait_for("Registered", |e| {
@@ -207,14 +139,14 @@ async fn a_certificate_client_registers_reads_and_writes() {
 /// The server's own certificate as /0/x/4 (pinned, not a CA) works too; another one does not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pinned_server_certificate_is_accepted() {
-    let pki = Pki::new("e2e CA");
+    let pki = Ca::new("e2e CA");
     let (server, server_cert) = start_with_certificate(&pki).await;
     let dtls = server.dtls_addr().unwrap();
     let handle = server.handle();
     let mut events = handle.event_stream();
     // Pin a certificate the server does not present: no registration.
-    let (elsewhere, _) = pki.issue("lwm2m-server");
-    let mut device = spawn(client(EP, dtls, pki.issue(EP), elsewhere)).await;
+    let elsewhere = pki.issue("lwm2m-server").der();
+    let mut device = spawn(client(EP, dtls, &pki.issue(EP), elsewhere)).await;
     match stopped(&mut device).await {
         Err(RuntimeError::Dtls { peer, .. }) => assert_eq!(peer, dtls),
         other => panic!("expected a DTLS error, got {other:?}"),
@@ -222,7 +154,7 @@ async fn a_pinned_server_certificate_is_accepted() {
     assert!(handle.client(EP).is_none());
     drop(device);
     // The certificate the server presents: registered.
-    let mut device = spawn(client(EP, dtls, pki.issue(EP), server_cert)).await;
+    let mut device = spawn(client(EP, dtls, &pki.issue(EP), server_cert)).await;
     registered(&mut events, EP).await;
     device
         .wait_for("Registered", |e| {
@@ -236,12 +168,12 @@ async fn a_pinned_server_certificate_is_accepted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untrusted_certificate_never_registers() {
-    let pki = Pki::new("e2e CA");
+    let pki = Ca::new("e2e CA");
     let server = start(&pki).await;
     let dtls = server.dtls_addr().unwrap();
     let handle = server.handle();
-    let rogue = Pki::new("rogue CA");
-    let mut device = spawn(client(EP, dtls, rogue.issue(EP), pki.ca.to_der().unwrap())).await;
+    let rogue = Ca::new("rogue CA");
+    let mut device = spawn(client(EP, dtls, &rogue.issue(EP), pki.der())).await;
     match stopped(&mut device).await {
         Err(RuntimeError::Dtls { peer, source }) => assert_eq!(peer, dtls, "{source}"),
         other => panic!("expected a DTLS error, got {other:?}"),
@@ -254,12 +186,12 @@ async fn an_untrusted_certificate_never_registers() {
 /// A trusted certificate whose CN is another endpoint: 4.03, never registered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_endpoints_certificate_is_refused() {
-    let pki = Pki::new("e2e CA");
+    let pki = Ca::new("e2e CA");
     let server = start(&pki).await;
     let dtls = server.dtls_addr().unwrap();
     let handle = server.handle();
-    let ca = pki.ca.to_der().unwrap();
-    let mut device = spawn(client(EP, dtls, pki.issue("urn:dev:other"), ca)).await;
+    let ca = pki.der();
+    let mut device = spawn(client(EP, dtls, &pki.issue("urn:dev:other"), ca)).await;
     let failed = device
         .wait_for("RegistrationFailed", |e| {
             matches!(e, ClientEvent::RegistrationFailed { .. })
@@ -278,10 +210,10 @@ async fn another_endpoints_certificate_is_refused() {
 /// dimpl has no certificates: the task stops with a typed configuration error before sending.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dimpl_backend_refuses_certificates() {
-    let pki = Pki::new("e2e CA");
+    let pki = Ca::new("e2e CA");
     let server = start(&pki).await;
     let dtls = server.dtls_addr().unwrap();
-    let device = client(EP, dtls, pki.issue(EP), pki.ca.to_der().unwrap());
+    let device = client(EP, dtls, &pki.issue(EP), pki.der());
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let (task, _handle) = ClientTask::new(device, socket);
     let outcome = timeout(

@@ -142,14 +142,8 @@ fn dimpl_refuses_certificates_and_raw_public_keys() {
     .build();
     assert_eq!(client.unwrap_err(), unsupported("certificates"));
     let rpk = ClientConfig::builder(ClientCredentials::RawPublicKey {
-        key: {
-            let group =
-                openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
-            let key =
-                openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap())
-                    .unwrap();
-            PrivateKey::from_der(&key.private_key_to_der().unwrap()).unwrap()
-        },
+        key: PrivateKey::from_der(&lwm2m_test_support::pki::KeyPair::generate().sec1_der())
+            .unwrap(),
         server_public_key: vec![0x30, 0x00],
     })
     .backend(Backend::Dimpl)

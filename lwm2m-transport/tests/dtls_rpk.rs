@@ -10,10 +10,8 @@ mod dtls_support;
 use std::collections::HashSet;
 
 use dtls_support::*;
+use lwm2m_test_support::pki::KeyPair;
 use lwm2m_transport::dtls::*;
-use openssl::ec::{EcGroup, EcKey};
-use openssl::nid::Nid;
-use openssl::pkey::Private;
 
 /// A raw-public-key party: its key in our form and its public key (`SubjectPublicKeyInfo` DER).
 struct Party {
@@ -23,11 +21,9 @@ struct Party {
 
 impl Party {
     fn new() -> Party {
-        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-        let ec: EcKey<Private> = EcKey::generate(&group).unwrap();
-        let key = PrivateKey::from_der(&ec.private_key_to_der().unwrap()).unwrap();
-        let pkey = openssl::pkey::PKey::from_ec_key(ec).unwrap();
-        let spki = pkey.public_key_to_der().unwrap();
+        let pair = KeyPair::generate();
+        let key = PrivateKey::from_der(&pair.sec1_der()).unwrap();
+        let spki = pair.spki_der();
         assert_eq!(key.public_key_der().unwrap(), spki);
         Party { key, spki }
     }

@@ -224,12 +224,8 @@ fn rehandshake_resumes_psk_and_certificate_sessions() {
 }
 
 fn pki_key_der() -> Vec<u8> {
-    let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
     // The RFC 5915 ECPrivateKey form of the LwM2M 1.0 examples.
-    openssl::ec::EcKey::generate(&group)
-        .unwrap()
-        .private_key_to_der()
-        .unwrap()
+    lwm2m_test_support::pki::KeyPair::generate().sec1_der()
 }
 
 #[test]

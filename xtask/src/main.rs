@@ -126,7 +126,7 @@ fn ci(quick: bool) -> Result<(), String> {
     ];
     if !quick {
         // The example reads the OMA XML from `shared/` beside the checkout, which a packaged
-        // copy cannot reach; it is `publish = false` anyway.
+        // copy cannot reach; it and the test-support crate are `publish = false` anyway.
         steps.push(step(
             "package",
             "cargo",
@@ -136,6 +136,8 @@ fn ci(quick: bool) -> Result<(), String> {
                 "--allow-dirty",
                 "--exclude",
                 "lwm2m-example-custom-object",
+                "--exclude",
+                "lwm2m-test-support",
             ],
         ));
     }

@@ -87,7 +87,7 @@ pub async fn start_task(
     build: impl FnOnce(SocketAddr) -> Client<SocketAddr>,
     configure: impl FnOnce(ClientTask) -> ClientTask,
 ) -> Session {
-    let mut peer = Peer::spawn("lwm2m_server.py", &[&config.to_string()]);
+    let mut peer = super::spawn("lwm2m_server.py", &[&config.to_string()]);
     let listening = peer.expect("listening", LIMIT).await;
     let client = build(port(&listening, "port"));
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();

@@ -7,16 +7,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use lwm2m_test_support::pki::{Ca, Issued, Subject};
 use lwm2m_transport::dtls::*;
 use lwm2m_transport::Instant;
-use openssl::asn1::Asn1Time;
-use openssl::bn::{BigNum, MsbOption};
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::{PKey, Private};
-use openssl::x509::extension::{BasicConstraints, KeyUsage, SubjectAlternativeName};
-use openssl::x509::{X509NameBuilder, X509};
 
 thread_local! {
     static BACKEND: std::cell::Cell<Backend> = const { std::cell::Cell::new(Backend::OpenSsl) };
@@ -143,112 +136,44 @@ pub struct Pki {
     pub pem: HashMap<&'static str, Vec<u8>>,
 }
 
-fn ec_key() -> PKey<Private> {
-    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-    PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+/// Every test name carries this organization (the subjects the handshakes report show it).
+const ORGANIZATION: &str = "lwm2m-rs tests";
+
+fn subject(common_name: &str) -> Subject<'_> {
+    Subject::new(common_name).organization(ORGANIZATION)
 }
 
-fn cert(
-    cn: &str,
-    key: &PKey<Private>,
-    issuer: Option<(&X509, &PKey<Private>)>,
-    ca: bool,
-    san: Option<&str>,
-) -> X509 {
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
-    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, "lwm2m-rs tests")
-        .unwrap();
-    let name = name.build();
-    let mut b = X509::builder().unwrap();
-    b.set_version(2).unwrap();
-    let mut serial = BigNum::new().unwrap();
-    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
-    b.set_serial_number(&serial.to_asn1_integer().unwrap())
-        .unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(issuer.map_or(&name, |(c, _)| c.subject_name()))
-        .unwrap();
-    b.set_pubkey(key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
-        .unwrap();
-    if ca {
-        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
-            .unwrap();
-        b.append_extension(KeyUsage::new().key_cert_sign().crl_sign().build().unwrap())
-            .unwrap();
-    }
-    if let Some(san) = san {
-        let ext = SubjectAlternativeName::new()
-            .ip(san)
-            .dns("localhost")
-            .build(&b.x509v3_context(issuer.map(|(c, _)| c.as_ref()), None))
-            .unwrap();
-        b.append_extension(ext).unwrap();
-    }
-    let signer = issuer.map_or(key, |(_, k)| k);
-    b.sign(signer, MessageDigest::sha256()).unwrap();
-    b.build()
-}
-
-fn certified(c: &X509, k: &PKey<Private>) -> CertifiedKey {
+/// `issued` in our form, its key as the RFC 5915 DER of the LwM2M 1.0 examples.
+fn certified(issued: &Issued) -> CertifiedKey {
     CertifiedKey::new(
-        vec![Certificate::from_der(&c.to_der().unwrap()).unwrap()],
-        PrivateKey::from_der(&k.private_key_to_der().unwrap()).unwrap(),
+        vec![Certificate::from_der(&issued.der()).unwrap()],
+        PrivateKey::from_der(&issued.key().sec1_der()).unwrap(),
     )
     .unwrap()
 }
 
 impl Pki {
     pub fn new() -> Pki {
-        let ca_key = ec_key();
-        let ca = cert("lwm2m-rs test CA", &ca_key, None, true, None);
-        let server_key = ec_key();
-        let server = cert(
-            "lwm2m-server",
-            &server_key,
-            Some((&ca, &ca_key)),
-            false,
-            Some("127.0.0.1"),
-        );
-        let client_key = ec_key();
-        let client = cert(
-            "urn:dev:client-1",
-            &client_key,
-            Some((&ca, &ca_key)),
-            false,
-            None,
-        );
-        let stranger_ca_key = ec_key();
-        let stranger_ca = cert("stranger CA", &stranger_ca_key, None, true, None);
-        let stranger_key = ec_key();
-        let stranger = cert(
-            "urn:dev:stranger",
-            &stranger_key,
-            Some((&stranger_ca, &stranger_ca_key)),
-            false,
-            None,
-        );
+        let ca = Ca::new(subject("lwm2m-rs test CA"));
+        let server = ca.issue(subject("lwm2m-server").ip_address("127.0.0.1"));
+        let client = ca.issue(subject("urn:dev:client-1"));
+        let stranger_ca = Ca::new(subject("stranger CA"));
+        let stranger = stranger_ca.issue(subject("urn:dev:stranger"));
         let pem = HashMap::from([
-            ("ca.pem", ca.to_pem().unwrap()),
-            ("server.pem", server.to_pem().unwrap()),
-            ("server.key", server_key.private_key_to_pem_pkcs8().unwrap()),
-            ("client.pem", client.to_pem().unwrap()),
-            ("client.key", client_key.private_key_to_pem_pkcs8().unwrap()),
-            ("stranger.pem", stranger.to_pem().unwrap()),
-            (
-                "stranger.key",
-                stranger_key.private_key_to_pem_pkcs8().unwrap(),
-            ),
+            ("ca.pem", ca.pem()),
+            ("server.pem", server.pem()),
+            ("server.key", server.key().pkcs8_pem()),
+            ("client.pem", client.pem()),
+            ("client.key", client.key().pkcs8_pem()),
+            ("stranger.pem", stranger.pem()),
+            ("stranger.key", stranger.key().pkcs8_pem()),
         ]);
         Pki {
-            ca: Certificate::from_der(&ca.to_der().unwrap()).unwrap(),
-            server: certified(&server, &server_key),
-            client: certified(&client, &client_key),
-            stranger: certified(&stranger, &stranger_key),
-            stranger_ca: Certificate::from_der(&stranger_ca.to_der().unwrap()).unwrap(),
+            ca: Certificate::from_der(&ca.der()).unwrap(),
+            server: certified(&server),
+            client: certified(&client),
+            stranger: certified(&stranger),
+            stranger_ca: Certificate::from_der(&stranger_ca.der()).unwrap(),
             pem,
         }
     }
