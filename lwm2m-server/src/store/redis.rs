@@ -11,19 +11,28 @@
 //! | `P:obs:{id}` | hash | token bytes → observation ([`super::encode_observation`]) |
 //! | `P:cred:{endpoint}` | string | a credential ([`super::encode_credential`]) |
 //! | `P:psk:{identity}` | string | the endpoint whose PSK identity it is |
+//! | `P:rpk:{hex}` | string | the endpoint whose raw public key (`SubjectPublicKeyInfo` DER, in lower-case hex) it is |
+//! | `P:rpk-indexed` | string | present once the credentials stored before the `rpk` index existed are indexed |
 //! | `P:bs:{endpoint}` | string | a bootstrap configuration ([`super::encode_bootstrap_config`]) |
 //!
 //! Changes that touch several keys run in MULTI/EXEC; where they depend on what is stored (which
-//! endpoint a removed registration had, who owns a PSK identity) the keys read are watched
-//! first and the transaction is retried if another node changed them in between.
+//! endpoint a removed registration had, who owns a PSK identity or raw public key) the keys read
+//! are watched first and the transaction is retried if another node changed them in between.
+//!
+//! A Redis written by a build without the `rpk` index is indexed by the first store that looks
+//! up or stores a raw public key (a SCAN of the credentials, once: `P:rpk-indexed` records it).
+//! An index entry whose endpoint no longer holds the key (left by such a build) admits nobody
+//! and does not block another endpoint from taking the key.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use lwm2m_codec::coap::Token;
 use redis::{Connection, RedisError};
 
+use super::credentials::{raw_public_key, raw_public_key_conflict};
 use super::records::{
     decode_bootstrap_config, decode_credential, decode_observation, encode_bootstrap_config,
     encode_credential, encode_observation,
@@ -68,6 +77,8 @@ pub struct RedisStore {
     // The traits' readers take `&self`; a connection needs `&mut`.
     connection: Mutex<Connection>,
     prefix: String,
+    /// Whether this store saw `P:rpk-indexed` (or wrote it).
+    raw_public_keys_indexed: AtomicBool,
 }
 
 impl core::fmt::Debug for RedisStore {
@@ -121,6 +132,7 @@ impl RedisStore {
             client,
             connection: Mutex::new(connection),
             prefix: DEFAULT_KEY_PREFIX.to_owned(),
+            raw_public_keys_indexed: AtomicBool::new(false),
         })
     }
 
@@ -128,6 +140,7 @@ impl RedisStore {
     #[must_use]
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> RedisStore {
         self.prefix = prefix.into();
+        self.raw_public_keys_indexed = AtomicBool::new(false);
         self
     }
 
@@ -143,6 +156,9 @@ impl RedisStore {
             client: self.client.clone(),
             connection: Mutex::new(connect(&self.client)?),
             prefix: self.prefix.clone(),
+            raw_public_keys_indexed: AtomicBool::new(
+                self.raw_public_keys_indexed.load(Ordering::Relaxed),
+            ),
         })
     }
 
@@ -185,6 +201,17 @@ impl RedisStore {
     /// The key of a PSK identity's owner.
     pub fn psk_identity_key(&self, identity: &str) -> String {
         format!("{}:psk:{identity}", self.prefix)
+    }
+
+    /// The key of a raw public key's owner (`spki` is the `SubjectPublicKeyInfo` DER; the key
+    /// holds it in lower-case hex).
+    pub fn raw_public_key_key(&self, spki: &[u8]) -> String {
+        format!("{}:rpk:{}", self.prefix, hex::encode(spki))
+    }
+
+    /// The key whose presence says the raw public keys of every stored credential are indexed.
+    pub fn raw_public_keys_indexed_key(&self) -> String {
+        format!("{}:rpk-indexed", self.prefix)
     }
 
     /// The key of an endpoint's bootstrap configuration.
@@ -430,6 +457,196 @@ fn psk_identity_of(info: &SecurityInfo) -> Option<&str> {
     }
 }
 
+/// Why a credential cannot be stored.
+enum Refusal {
+    /// The PSK identity belongs to this endpoint.
+    PskIdentity(String),
+    /// The raw public key belongs to this endpoint.
+    RawPublicKey(String),
+}
+
+/// What one attempt of a credential's `put` did: `None` when a watched key changed (retry),
+/// else the old record, or why nothing was stored.
+type PutAttempt = Option<Result<Option<Vec<u8>>, Refusal>>;
+
+impl RedisStore {
+    /// Indexes the raw public keys of credentials stored before the `rpk` index existed, unless
+    /// `P:rpk-indexed` says it is done. `SET NX`: an entry a store made meanwhile stays.
+    fn index_raw_public_keys(&self, connection: &mut Connection) -> Result<(), StoreError> {
+        if self.raw_public_keys_indexed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let marker = self.raw_public_keys_indexed_key();
+        let done: bool = redis::cmd("EXISTS")
+            .arg(&marker)
+            .query(connection)
+            .map_err(backend("check the raw public key index"))?;
+        if !done {
+            let prefix = format!("{}:cred:", self.prefix);
+            let pattern = format!("{}*", glob_escape(&prefix));
+            let keys = Self::scan(connection, &pattern)?;
+            for batch in keys.chunks(SCAN_BATCH) {
+                let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                    .arg(batch)
+                    .query(connection)
+                    .map_err(backend("read credentials"))?;
+                let mut pipe = redis::pipe();
+                let mut found = 0usize;
+                for (key, value) in batch.iter().zip(values) {
+                    let endpoint = key
+                        .strip_prefix(prefix.as_bytes())
+                        .and_then(|e| std::str::from_utf8(e).ok());
+                    let (Some(endpoint), Some(value)) = (endpoint, value) else {
+                        continue;
+                    };
+                    // An unreadable credential admits nobody; `get_by_endpoint` reports it.
+                    let Ok(info) = decode_credential(endpoint, endpoint, &value) else {
+                        continue;
+                    };
+                    if let Some(spki) = raw_public_key(&info) {
+                        found += 1;
+                        pipe.cmd("SET")
+                            .arg(self.raw_public_key_key(spki))
+                            .arg(endpoint)
+                            .arg("NX")
+                            .ignore();
+                    }
+                }
+                if found > 0 {
+                    let () = pipe
+                        .query(connection)
+                        .map_err(backend("index raw public keys"))?;
+                }
+            }
+            redis::cmd("SET")
+                .arg(&marker)
+                .arg(1)
+                .exec(connection)
+                .map_err(backend("mark the raw public keys indexed"))?;
+        }
+        self.raw_public_keys_indexed.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether `endpoint`'s stored credential is the raw public key `spki` (watching it first,
+    /// so a change before EXEC retries the transaction).
+    fn holds_raw_public_key(
+        &self,
+        connection: &mut Connection,
+        endpoint: &str,
+        spki: &[u8],
+    ) -> Result<bool, StoreError> {
+        let key = self.credential_key(endpoint);
+        redis::cmd("WATCH")
+            .arg(&key)
+            .exec(connection)
+            .map_err(backend("watch a credential"))?;
+        let value: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(&key)
+            .query(connection)
+            .map_err(backend("read a credential"))?;
+        Ok(value
+            .and_then(|b| decode_credential(&key, endpoint, &b).ok())
+            .is_some_and(|info| raw_public_key(&info) == Some(spki)))
+    }
+
+    /// Queues the removal of `spki`'s index entry if it names `endpoint` (watched, like
+    /// [`Self::holds_raw_public_key`]): a key two endpoints shared before the index existed
+    /// stays with the one it was indexed for.
+    fn unindex_raw_public_key(
+        &self,
+        connection: &mut Connection,
+        pipe: &mut redis::Pipeline,
+        spki: &[u8],
+        endpoint: &str,
+    ) -> Result<(), StoreError> {
+        let key = self.raw_public_key_key(spki);
+        redis::cmd("WATCH")
+            .arg(&key)
+            .exec(connection)
+            .map_err(backend("watch the raw public key index"))?;
+        let owner: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(&key)
+            .query(connection)
+            .map_err(backend("look up a raw public key"))?;
+        if owner.as_deref() == Some(endpoint.as_bytes()) {
+            pipe.del(key).ignore();
+        }
+        Ok(())
+    }
+
+    /// One attempt of [`CredentialStore::put`].
+    fn try_put_credential(
+        &self,
+        connection: &mut Connection,
+        info: &SecurityInfo,
+        bytes: &[u8],
+    ) -> Result<PutAttempt, StoreError> {
+        let key = self.credential_key(&info.endpoint);
+        let new_identity = psk_identity_of(info);
+        let new_spki = raw_public_key(info);
+        let mut watched = vec![key.clone()];
+        watched.extend(new_identity.map(|i| self.psk_identity_key(i)));
+        watched.extend(new_spki.map(|k| self.raw_public_key_key(k)));
+        redis::cmd("WATCH")
+            .arg(&watched)
+            .exec(connection)
+            .map_err(backend("watch a credential"))?;
+        let mut values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+            .arg(&watched)
+            .query(connection)
+            .map_err(backend("read a credential"))?;
+        let key_owner = new_spki.and_then(|_| values.pop().flatten());
+        let identity_owner = new_identity.and_then(|_| values.pop().flatten());
+        let old = values.pop().flatten();
+        if let Some(owner) = identity_owner.filter(|o| *o != info.endpoint.as_bytes()) {
+            unwatch(connection);
+            let owner = String::from_utf8_lossy(&owner).into_owned();
+            return Ok(Some(Err(Refusal::PskIdentity(owner))));
+        }
+        if let (Some(spki), Some(owner)) = (new_spki, key_owner) {
+            if owner != info.endpoint.as_bytes() {
+                let owner = String::from_utf8_lossy(&owner).into_owned();
+                // An entry whose endpoint no longer holds the key is stale: overwritten below.
+                if self.holds_raw_public_key(connection, &owner, spki)? {
+                    unwatch(connection);
+                    return Ok(Some(Err(Refusal::RawPublicKey(owner))));
+                }
+            }
+        }
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        let old_info = old
+            .as_ref()
+            .and_then(|b| decode_credential(&key, &info.endpoint, b).ok());
+        if let Some(old_info) = &old_info {
+            if let Some(old_identity) = psk_identity_of(old_info) {
+                if new_identity != Some(old_identity) {
+                    pipe.del(self.psk_identity_key(old_identity)).ignore();
+                }
+            }
+            if let Some(old_spki) = raw_public_key(old_info) {
+                if new_spki != Some(old_spki) {
+                    self.unindex_raw_public_key(connection, &mut pipe, old_spki, &info.endpoint)?;
+                }
+            }
+        }
+        pipe.set(&key, bytes).ignore();
+        if let Some(identity) = new_identity {
+            pipe.set(self.psk_identity_key(identity), &info.endpoint)
+                .ignore();
+        }
+        if let Some(spki) = new_spki {
+            pipe.set(self.raw_public_key_key(spki), &info.endpoint)
+                .ignore();
+        }
+        let done: Option<()> = pipe
+            .query(connection)
+            .map_err(backend("store a credential"))?;
+        Ok(done.map(|()| Ok(old)))
+    }
+}
+
 impl CredentialStore for RedisStore {
     fn has_credentials(&self) -> Result<bool, StoreError> {
         let pattern = format!("{}:cred:*", glob_escape(&self.prefix));
@@ -462,58 +679,45 @@ impl CredentialStore for RedisStore {
             .filter(|info| psk_identity_of(info) == Some(identity)))
     }
 
+    fn get_by_raw_public_key(&self, spki: &[u8]) -> Result<Option<SecurityInfo>, StoreError> {
+        let owner: Option<String> = {
+            let connection = &mut *self.lock()?;
+            self.index_raw_public_keys(connection)?;
+            redis::cmd("GET")
+                .arg(self.raw_public_key_key(spki))
+                .query(connection)
+                .map_err(backend("look up a raw public key"))?
+        };
+        let Some(endpoint) = owner else {
+            return Ok(None);
+        };
+        // Not one snapshot either (and an entry may be stale): the credential must hold the key.
+        Ok(self
+            .get_by_endpoint(&endpoint)?
+            .filter(|info| raw_public_key(info) == Some(spki)))
+    }
+
     fn put(&mut self, info: SecurityInfo) -> Result<Option<SecurityInfo>, StoreError> {
         let key = self.credential_key(&info.endpoint);
-        let new_identity = psk_identity_of(&info).map(str::to_owned);
         let bytes = encode_credential(&info.credential);
+        if raw_public_key(&info).is_some() {
+            self.index_raw_public_keys(&mut *self.lock()?)?;
+        }
         let outcome = self.retry("store a credential", |connection| {
-            let mut watched = vec![key.clone()];
-            if let Some(identity) = &new_identity {
-                watched.push(self.psk_identity_key(identity));
-            }
-            redis::cmd("WATCH")
-                .arg(&watched)
-                .exec(connection)
-                .map_err(backend("watch a credential"))?;
-            let old: Option<Vec<u8>> = redis::cmd("GET")
-                .arg(&key)
-                .query(connection)
-                .map_err(backend("read a credential"))?;
-            if let Some(identity_key) = watched.get(1) {
-                let owner: Option<Vec<u8>> = redis::cmd("GET")
-                    .arg(identity_key)
-                    .query(connection)
-                    .map_err(backend("look up a PSK identity"))?;
-                if let Some(owner) = owner.filter(|o| *o != info.endpoint.as_bytes()) {
-                    unwatch(connection);
-                    return Ok(Some(Err(String::from_utf8_lossy(&owner).into_owned())));
-                }
-            }
-            let old = old.map(|b| decode_credential(&key, &info.endpoint, &b));
-            let mut pipe = redis::pipe();
-            pipe.atomic().set(&key, bytes.as_slice()).ignore();
-            if let Some(Ok(old_info)) = &old {
-                if let Some(old_identity) = psk_identity_of(old_info) {
-                    if new_identity.as_deref() != Some(old_identity) {
-                        pipe.del(self.psk_identity_key(old_identity)).ignore();
-                    }
-                }
-            }
-            if let Some(identity) = &new_identity {
-                pipe.set(self.psk_identity_key(identity), &info.endpoint)
-                    .ignore();
-            }
-            let done: Option<()> = pipe
-                .query(connection)
-                .map_err(backend("store a credential"))?;
-            Ok(done.map(|()| Ok(old)))
+            self.try_put_credential(connection, &info, &bytes)
         })?;
         match outcome {
-            Ok(old) => old.transpose(),
-            Err(owner) => Err(StoreError::Conflict(format!(
+            Ok(old) => old
+                .map(|b| decode_credential(&key, &info.endpoint, &b))
+                .transpose(),
+            Err(Refusal::PskIdentity(owner)) => Err(StoreError::Conflict(format!(
                 "PSK identity {:?} belongs to endpoint {owner:?}",
-                new_identity.unwrap_or_default()
+                psk_identity_of(&info).unwrap_or_default()
             ))),
+            Err(Refusal::RawPublicKey(owner)) => Err(raw_public_key_conflict(
+                raw_public_key(&info).unwrap_or_default(),
+                &owner,
+            )),
         }
     }
 
@@ -534,12 +738,16 @@ impl CredentialStore for RedisStore {
             };
             let old = decode_credential(&key, endpoint, &old);
             let mut pipe = redis::pipe();
-            pipe.atomic().del(&key).ignore();
+            pipe.atomic();
             if let Ok(old_info) = &old {
                 if let Some(identity) = psk_identity_of(old_info) {
                     pipe.del(self.psk_identity_key(identity)).ignore();
                 }
+                if let Some(spki) = raw_public_key(old_info) {
+                    self.unindex_raw_public_key(connection, &mut pipe, spki, endpoint)?;
+                }
             }
+            pipe.del(&key).ignore();
             let done: Option<()> = pipe
                 .query(connection)
                 .map_err(backend("remove a credential"))?;
