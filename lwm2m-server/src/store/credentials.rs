@@ -106,7 +106,7 @@ pub trait CredentialStore: Send {
 pub struct MemoryCredentialStore {
     by_endpoint: HashMap<String, SecurityInfo>,
     by_identity: HashMap<String, String>,
-    by_raw_public_key: HashMap<Vec<u8>, String>,
+    raw_key_owners: HashMap<Vec<u8>, String>,
 }
 
 fn psk_identity(info: &SecurityInfo) -> Option<&str> {
@@ -148,7 +148,7 @@ impl CredentialStore for MemoryCredentialStore {
 
     fn get_by_raw_public_key(&self, spki: &[u8]) -> Result<Option<SecurityInfo>, StoreError> {
         Ok(self
-            .by_raw_public_key
+            .raw_key_owners
             .get(spki)
             .and_then(|ep| self.by_endpoint.get(ep))
             .cloned())
@@ -165,7 +165,7 @@ impl CredentialStore for MemoryCredentialStore {
             }
         }
         if let Some(spki) = raw_public_key(&info) {
-            if let Some(owner) = self.by_raw_public_key.get(spki) {
+            if let Some(owner) = self.raw_key_owners.get(spki) {
                 if *owner != info.endpoint {
                     return Err(raw_public_key_conflict(spki, owner));
                 }
@@ -177,7 +177,7 @@ impl CredentialStore for MemoryCredentialStore {
                 .insert(identity.to_owned(), info.endpoint.clone());
         }
         if let Some(spki) = raw_public_key(&info) {
-            self.by_raw_public_key
+            self.raw_key_owners
                 .insert(spki.to_vec(), info.endpoint.clone());
         }
         self.by_endpoint.insert(info.endpoint.clone(), info);
@@ -194,7 +194,7 @@ impl CredentialStore for MemoryCredentialStore {
             self.by_identity.remove(identity);
         }
         if let Some(spki) = old.as_ref().and_then(raw_public_key) {
-            self.by_raw_public_key.remove(spki);
+            self.raw_key_owners.remove(spki);
         }
         Ok(old)
     }
