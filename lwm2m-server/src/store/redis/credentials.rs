@@ -18,11 +18,10 @@ fn psk_identity_of(info: &SecurityInfo) -> Option<&str> {
     }
 }
 
-/// Why a credential cannot be stored.
+/// Why a credential cannot be stored: its PSK identity or raw public key belongs to another
+/// endpoint, named.
 enum Refusal {
-    /// The PSK identity belongs to this endpoint.
     PskIdentity(String),
-    /// The raw public key belongs to this endpoint.
     RawPublicKey(String),
 }
 
