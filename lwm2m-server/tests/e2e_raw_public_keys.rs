@@ -2,8 +2,10 @@
 //! (tokio runtime, OpenSSL backend) holds its P-256 key and the server's public key, and
 //! registers with our `Server`, which holds its own key and a `Credential::RawPublicKey` for
 //! the endpoint. Reads and Writes then go over that session. A key stored for no endpoint
-//! never registers (the client stops with a typed error); a key stored for another endpoint
-//! is refused with 4.03. All keys are made fresh for each run.
+//! never completes a DTLS handshake (the server's credential store is asked during the
+//! handshake; the client stops with a typed DTLS error) while the other sessions carry on; a
+//! key stored for another endpoint completes it but its Register is refused with 4.03. All keys
+//! are made fresh for each run.
 #![cfg(feature = "dtls-rpk")]
 
 mod e2e_support;
@@ -12,18 +14,21 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use e2e_support::{example_device, path, registered, single, spawn};
+use lwm2m_client::runtime::RuntimeError;
 use lwm2m_client::{ClientBuilder, ClientEvent, DeviceObject, ServerAccount};
 use lwm2m_model::content::ContentFormat;
 use lwm2m_model::{Node, Resource, Value};
 use lwm2m_server::server::{DtlsOptions, Server, WriteMode};
 use lwm2m_server::store::{Credential, SecurityInfo};
-use lwm2m_transport::dtls::PrivateKey;
+use lwm2m_transport::dtls::{DtlsError, HandshakeFailure, PrivateKey};
 use openssl::ec::{EcGroup, EcKey};
 use openssl::nid::Nid;
 use openssl::pkey::PKey;
 
 const EP: &str = "urn:dev:e2e-rpk";
 const OTHER: &str = "urn:dev:other";
+/// An endpoint with no credential, whose client holds a key no credential holds.
+const STRANGER: &str = "urn:dev:stranger";
 
 /// A P-256 key pair: `SubjectPublicKeyInfo` and PKCS#8 private key, both DER.
 struct Keys {
@@ -125,28 +130,52 @@ async fn a_raw_public_key_client_registers_reads_and_writes() {
     server.shutdown().await;
 }
 
-/// A key no credential holds: the client reports a typed registration failure, nothing is
-/// registered.
+/// A key no credential holds: the server refuses it in the handshake itself, so the client
+/// stops with a typed DTLS handshake error and nothing registers; a registered client's session
+/// is unaffected, and a known key still registers afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unknown_key_never_registers() {
+async fn an_unknown_key_never_completes_a_handshake() {
     let (own, device_keys, other) = (Keys::new(), Keys::new(), Keys::new());
     let server = start(&own, &device_keys, &other).await;
     let dtls = server.dtls_addr().unwrap();
     let handle = server.handle();
+    let mut events = handle.event_stream();
+    let _device = spawn(client(EP, dtls, &device_keys, &own.spki)).await;
+    registered(&mut events, EP).await;
+
     let stranger = Keys::new();
-    let mut device = spawn(client(EP, dtls, &stranger, &own.spki)).await;
-    let failed = device
-        .wait_for("RegistrationFailed", |e| {
-            matches!(e, ClientEvent::RegistrationFailed { .. })
-        })
-        .await;
-    let ClientEvent::RegistrationFailed { reason, .. } = failed else {
-        unreachable!()
-    };
-    assert!(reason.contains("4.03"), "{reason}");
-    assert!(handle.client(EP).is_none());
-    assert!(handle.clients().is_empty());
-    drop(device);
+    let mut intruder = spawn(client(STRANGER, dtls, &stranger, &own.spki)).await;
+    let task = intruder.task.take().unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .expect("the client task must stop")
+        .unwrap();
+    match outcome {
+        // The server's alert ends the handshake: no session, so no Register was ever sent.
+        Err(RuntimeError::Dtls {
+            peer,
+            source: DtlsError::Handshake(HandshakeFailure::PeerAlert(_)),
+        }) => assert_eq!(peer, dtls),
+        other => panic!("expected a refused DTLS handshake, got {other:?}"),
+    }
+    assert!(handle.client(STRANGER).is_none());
+    let endpoints: Vec<String> = handle
+        .clients()
+        .iter()
+        .map(|r| r.endpoint().to_owned())
+        .collect();
+    assert_eq!(endpoints, [EP]);
+
+    // The registered client's session still carries requests.
+    let manufacturer = handle.read(EP, path("/3/0/0"), None).await.unwrap();
+    assert_eq!(
+        single(&manufacturer),
+        Value::String("Open Mobile Alliance".into())
+    );
+    // And a known key still completes a handshake and registers.
+    let _other = spawn(client(OTHER, dtls, &other, &own.spki)).await;
+    registered(&mut events, OTHER).await;
+    assert!(handle.client(OTHER).is_some());
     server.shutdown().await;
 }
 
@@ -187,7 +216,7 @@ async fn a_wrong_server_key_is_a_dtls_error() {
         .expect("the client task must stop")
         .unwrap();
     match outcome {
-        Err(lwm2m_client::runtime::RuntimeError::Dtls { peer, .. }) => assert_eq!(peer, dtls),
+        Err(RuntimeError::Dtls { peer, .. }) => assert_eq!(peer, dtls),
         other => panic!("expected a DTLS error, got {other:?}"),
     }
     assert!(handle.clients().is_empty());

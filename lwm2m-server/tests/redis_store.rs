@@ -13,8 +13,9 @@ use lwm2m_server::registration::{
     Registrar, RegistrarConfig, Registration, RegistrationEvent, RegistrationId,
 };
 use lwm2m_server::store::{
-    BootstrapConfig, BootstrapConfigStore, Credential, CredentialStore, Observation,
-    ObservationStore, RecordError, RedisStore, RegistrationStore, SecurityInfo, StoreError,
+    encode_credential, BootstrapConfig, BootstrapConfigStore, Credential, CredentialStore,
+    Observation, ObservationStore, RecordError, RedisStore, RegistrationStore, SecurityInfo,
+    StoreError,
 };
 use lwm2m_server::Timestamp;
 use redis_server::RedisServer;
@@ -310,6 +311,154 @@ fn credentials_and_bootstrap_configs_round_trip() {
         Some(BootstrapConfig::default())
     );
     assert_eq!(BootstrapConfigStore::get(&store, "node1").unwrap(), None);
+}
+
+fn rpk(endpoint: &str, spki: &[u8]) -> SecurityInfo {
+    SecurityInfo {
+        endpoint: endpoint.into(),
+        credential: Credential::RawPublicKey {
+            public_key: spki.to_vec(),
+        },
+    }
+}
+
+fn key_owner(store: &RedisStore, spki: &[u8]) -> Option<String> {
+    store
+        .get_by_raw_public_key(spki)
+        .unwrap()
+        .map(|info| info.endpoint)
+}
+
+/// Put and look up across two nodes, duplicates refused, replacement (to another key, to PSK
+/// and back) and removal keep the `rpk` index in step.
+#[test]
+fn raw_public_keys_are_indexed_across_nodes() {
+    let redis = RedisServer::start();
+    let mut store = redis.store();
+    let mut node2 = store.try_clone().unwrap();
+    let (k1, k2, k3) = ([0x30, 0x59, 1], [0x30, 0x59, 2], [0x30, 0x59, 3]);
+    assert_eq!(
+        CredentialStore::put(&mut store, rpk("a", &k1)).unwrap(),
+        None
+    );
+    assert_eq!(
+        node2.get_by_raw_public_key(&k1).unwrap(),
+        Some(rpk("a", &k1))
+    );
+    assert_eq!(key_owner(&node2, &k2), None);
+    // The index entry: the key in hex, naming the endpoint.
+    let owner: Option<String> = redis::cmd("GET")
+        .arg("lwm2m:rpk:305901")
+        .query(&mut redis.raw())
+        .unwrap();
+    assert_eq!(owner.as_deref(), Some("a"));
+    assert_eq!(store.raw_public_key_key(&k1), "lwm2m:rpk:305901");
+
+    match CredentialStore::put(&mut node2, rpk("b", &k1)) {
+        Err(StoreError::Conflict(text)) => assert!(text.contains("\"a\""), "{text}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(store.get_by_endpoint("b").unwrap(), None);
+    assert_eq!(
+        CredentialStore::put(&mut node2, rpk("b", &k2)).unwrap(),
+        None
+    );
+    assert_eq!(
+        CredentialStore::put(&mut store, rpk("a", &k1)).unwrap(),
+        Some(rpk("a", &k1))
+    );
+    assert_eq!(key_owner(&node2, &k1).as_deref(), Some("a"));
+
+    // Re-keying frees the old key, which another endpoint may then take.
+    assert_eq!(
+        CredentialStore::put(&mut store, rpk("a", &k3)).unwrap(),
+        Some(rpk("a", &k1))
+    );
+    assert_eq!(key_owner(&node2, &k1), None);
+    assert_eq!(
+        CredentialStore::put(&mut node2, rpk("b", &k1)).unwrap(),
+        Some(rpk("b", &k2))
+    );
+    assert_eq!(key_owner(&store, &k2), None);
+    assert_eq!(key_owner(&store, &k1).as_deref(), Some("b"));
+
+    // RPK -> PSK frees the key, PSK -> RPK the identity.
+    assert_eq!(
+        CredentialStore::put(&mut store, psk("a", "id-a")).unwrap(),
+        Some(rpk("a", &k3))
+    );
+    assert_eq!(key_owner(&store, &k3), None);
+    assert_eq!(
+        CredentialStore::put(&mut store, rpk("a", &k3)).unwrap(),
+        Some(psk("a", "id-a"))
+    );
+    assert_eq!(node2.get_by_psk_identity("id-a").unwrap(), None);
+    assert_eq!(key_owner(&node2, &k3).as_deref(), Some("a"));
+
+    assert_eq!(
+        CredentialStore::remove(&mut node2, "a").unwrap(),
+        Some(rpk("a", &k3))
+    );
+    assert_eq!(key_owner(&store, &k3), None);
+    assert_eq!(
+        CredentialStore::remove(&mut store, "b").unwrap(),
+        Some(rpk("b", &k1))
+    );
+    assert_eq!(key_owner(&store, &k1), None);
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg("lwm2m:rpk:*")
+        .query(&mut redis.raw())
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Credentials stored before the index existed are indexed by the first lookup (once, then
+/// `rpk-indexed` is set); a stale entry admits nobody and does not block the key.
+#[test]
+fn older_raw_public_key_credentials_are_indexed_and_stale_entries_ignored() {
+    let redis = RedisServer::start();
+    let mut raw = redis.raw();
+    let (k1, k2, k3) = ([0x30, 0x59, 1], [0x30, 0x59, 2], [0x30, 0x59, 3]);
+    for (endpoint, info) in [("old", rpk("old", &k1)), ("psk", psk("psk", "id-psk"))] {
+        redis::cmd("SET")
+            .arg(format!("site:cred:{endpoint}"))
+            .arg(encode_credential(&info.credential))
+            .exec(&mut raw)
+            .unwrap();
+    }
+    // An entry for a credential that is gone.
+    redis::cmd("SET")
+        .arg("site:rpk:305902")
+        .arg("gone")
+        .exec(&mut raw)
+        .unwrap();
+
+    let mut store = redis.store().with_prefix("site");
+    assert_eq!(
+        store.get_by_raw_public_key(&k1).unwrap(),
+        Some(rpk("old", &k1))
+    );
+    let marker: bool = redis::cmd("EXISTS")
+        .arg(store.raw_public_keys_indexed_key())
+        .query(&mut raw)
+        .unwrap();
+    assert!(marker);
+    assert_eq!(key_owner(&store, &k2), None);
+    assert_eq!(
+        CredentialStore::put(&mut store, rpk("new", &k2)).unwrap(),
+        None
+    );
+    assert_eq!(key_owner(&store, &k2).as_deref(), Some("new"));
+    // Once indexed, a credential written behind the store's back is not (the index is kept by
+    // the stores).
+    redis::cmd("SET")
+        .arg("site:cred:late")
+        .arg(encode_credential(&rpk("late", &k3).credential))
+        .exec(&mut raw)
+        .unwrap();
+    assert_eq!(key_owner(&redis.store().with_prefix("site"), &k3), None);
+    // Another prefix is indexed on its own.
+    assert_eq!(key_owner(&redis.store(), &k1), None);
 }
 
 #[test]

@@ -6,8 +6,10 @@
 //! - Over DTLS, the identity the handshake proved must be the one stored for the endpoint: the
 //!   PSK identity of its PSK credential, the common name of its certificate (X.509 mode, where
 //!   the CN is the endpoint name), or its raw public key. Anything else gets 4.03 and a log line.
-//! - A PSK handshake looks the identity up in the credential store: an unknown identity never
-//!   completes a handshake.
+//! - A PSK handshake looks the identity up in the credential store, and a raw-public-key
+//!   handshake the client's key: an unknown identity or key never completes a handshake (nor
+//!   does any key while the store cannot be read). A known one still has to be the one stored
+//!   for the endpoint that registers.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -200,12 +202,36 @@ pub(super) mod dtls {
         }
     }
 
+    /// Whether `spki` is the raw public key of a stored [`Credential::RawPublicKey`]. A store
+    /// that cannot be read admits nobody.
+    fn known_key(credentials: &Credentials, spki: &[u8]) -> bool {
+        match lock(credentials).get_by_raw_public_key(spki) {
+            Ok(Some(info)) => matches!(
+                &info.credential,
+                Credential::RawPublicKey { public_key } if public_key.as_slice() == spki
+            ),
+            Ok(None) => {
+                tracing::debug!(
+                    spki_len = spki.len(),
+                    "raw public key of no endpoint; handshake refused"
+                );
+                false
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot look up a raw public key; handshake refused");
+                false
+            }
+        }
+    }
+
     impl SecureEndpoint {
-        /// Binds the DTLS endpoint; PSK identities are looked up in `credentials`.
+        /// Binds the DTLS endpoint; PSK identities and raw public keys are looked up in
+        /// `credentials`.
         pub(in crate::server) async fn bind(
             options: DtlsOptions,
             credentials: Credentials,
         ) -> Result<SecureEndpoint, StartError> {
+            let keys = credentials.clone();
             let lookup = move |identity: &[u8]| {
                 let identity = std::str::from_utf8(identity).ok()?;
                 let info = lock(&credentials).get_by_psk_identity(identity).ok()??;
@@ -222,10 +248,9 @@ pub(super) mod dtls {
                 if !cfg!(feature = "dtls-rpk") {
                     return Err(StartError::RawPublicKeyUnsupported);
                 }
-                // The store has no lookup by public key, so the handshake admits any key and
-                // the identity check binds it: a key not stored for the registering endpoint
-                // is refused with 4.03 before anything is registered.
-                config = config.raw_public_keys(own, |_spki: &[u8]| true);
+                // Only a key some endpoint holds completes the handshake; the identity check
+                // then binds it to the endpoint that registers (another's key gets 4.03).
+                config = config.raw_public_keys(own, move |spki: &[u8]| known_key(&keys, spki));
             }
             let config = config
                 .build()

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | [`RegistrationStore`] | registrations, written through on every change and loaded at start | [`NoStore`], [`MemoryRegistrationStore`], `RedbStore` (feature `redb`), `RedisStore` (feature `redis`) |
 //! | [`ObservationStore`] | observations by registration and token | [`MemoryObservationStore`], `RedbStore`, `RedisStore` |
-//! | [`CredentialStore`] | security information (PSK, RPK, X.509) by endpoint and PSK identity | [`MemoryCredentialStore`], `RedbStore`, `RedisStore` |
+//! | [`CredentialStore`] | security information (PSK, RPK, X.509) by endpoint, PSK identity and raw public key | [`MemoryCredentialStore`], `RedbStore`, `RedisStore` |
 //! | [`BootstrapConfigStore`] | bootstrap configurations by endpoint | [`MemoryBootstrapConfigStore`], `RedbStore`, `RedisStore` |
 //!
 //! [`SharedStore`] puts one store behind a mutex so it can serve all four traits at once (one

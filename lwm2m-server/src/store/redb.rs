@@ -4,7 +4,8 @@
 //! server process, crash-safe commits (a commit is durable when it returns, with
 //! [`Durability::Immediate`]), and a stable file format. Registrations are stored under their id
 //! in the compact record format of [`encode_registration`]; credentials under their endpoint
-//! name, with a second table from PSK identity to endpoint; observations under registration id
+//! name, with index tables from PSK identity and from raw public key (`SubjectPublicKeyInfo`
+//! DER) to endpoint; observations under registration id
 //! and token; bootstrap configurations under their endpoint name (the records of
 //! [`super::encode_observation`] and friends).
 //!
@@ -23,6 +24,8 @@
 // boxed `StoreError`, so its size costs nothing on the success path.
 #![allow(clippy::result_large_err)]
 
+mod credentials;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -30,13 +33,12 @@ use lwm2m_codec::coap::Token;
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
 
 use super::records::{
-    decode_bootstrap_config, decode_credential, decode_observation, encode_bootstrap_config,
-    encode_credential, encode_observation,
+    decode_bootstrap_config, decode_observation, encode_bootstrap_config, encode_observation,
 };
 use super::{
-    decode_registration, encode_registration, BootstrapConfig, BootstrapConfigStore, Credential,
-    CredentialStore, LoadedRegistrations, Observation, ObservationStore, RecordError,
-    RegistrationChange, RegistrationStore, SecurityInfo, StoreError,
+    decode_registration, encode_registration, BootstrapConfig, BootstrapConfigStore,
+    LoadedRegistrations, Observation, ObservationStore, RecordError, RegistrationChange,
+    RegistrationStore, StoreError,
 };
 use crate::registration::RegistrationId;
 
@@ -44,6 +46,9 @@ const META: TableDefinition<'static, &str, u32> = TableDefinition::new("meta");
 const REGISTRATIONS: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("registrations");
 const CREDENTIALS: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("credentials");
 const PSK_IDENTITIES: TableDefinition<'static, &str, &str> = TableDefinition::new("psk_identities");
+/// Raw public key (`SubjectPublicKeyInfo` DER) → the endpoint whose RPK credential it is.
+const RAW_PUBLIC_KEYS: TableDefinition<'static, &[u8], &str> =
+    TableDefinition::new("raw_public_keys");
 /// Key: registration id, a NUL byte, the token; so one registration's observations are one
 /// contiguous range.
 const OBSERVATIONS: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("observations");
@@ -60,8 +65,12 @@ const FOLD_AFTER: u64 = 65_536;
 
 /// The layout of the tables above; a file with another layout is refused. (Tables added
 /// since version 1 are created on open, so a version 1 file stays readable; version 2 added the
-/// registration log, which a version 1 build would ignore, so such a build refuses the file.)
-const SCHEMA_VERSION: u32 = 2;
+/// registration log, which a version 1 build would ignore, so such a build refuses the file;
+/// version 3 added the raw-public-key index, which a version 2 build would not keep up to date,
+/// so it refuses the file too, and which opening an older file builds from its credentials.)
+const SCHEMA_VERSION: u32 = 3;
+/// The first version with [`RAW_PUBLIC_KEYS`].
+const RAW_PUBLIC_KEYS_SINCE: u32 = 3;
 const OLDEST_READABLE_SCHEMA: u32 = 1;
 const SCHEMA_KEY: &str = "schema";
 
@@ -134,7 +143,8 @@ impl RedbStore {
             fold_after: FOLD_AFTER,
             damaged: Vec::new(),
         };
-        match store.schema_version()? {
+        let found = store.schema_version()?;
+        match found {
             None => {}
             Some(v) if (OLDEST_READABLE_SCHEMA..=SCHEMA_VERSION).contains(&v) => {}
             Some(found) => {
@@ -148,6 +158,10 @@ impl RedbStore {
             tx.open_table(REGISTRATIONS)?;
             tx.open_table(CREDENTIALS)?;
             tx.open_table(PSK_IDENTITIES)?;
+            tx.open_table(RAW_PUBLIC_KEYS)?;
+            if found.is_some_and(|v| v < RAW_PUBLIC_KEYS_SINCE) {
+                credentials::index_raw_public_keys(tx)?;
+            }
             tx.open_table(OBSERVATIONS)?;
             tx.open_table(BOOTSTRAP_CONFIGS)?;
             tx.open_table(REGISTRATION_LOG)?;
@@ -342,107 +356,6 @@ impl RegistrationStore for RedbStore {
         self.log_next += 1;
         self.log_changes += count;
         Ok(())
-    }
-}
-
-impl RedbStore {
-    fn read_credential(&self, endpoint: &str) -> Result<Option<SecurityInfo>, StoreError> {
-        let read = || -> Result<Option<Vec<u8>>, redb::Error> {
-            let tx = self.db.begin_read()?;
-            let table = tx.open_table(CREDENTIALS)?;
-            Ok(table.get(endpoint)?.map(|v| v.value().to_vec()))
-        };
-        match read().map_err(backend("read a credential"))? {
-            Some(bytes) => decode_credential(endpoint, endpoint, &bytes).map(Some),
-            None => Ok(None),
-        }
-    }
-}
-
-impl CredentialStore for RedbStore {
-    fn get_by_endpoint(&self, endpoint: &str) -> Result<Option<SecurityInfo>, StoreError> {
-        self.read_credential(endpoint)
-    }
-
-    fn has_credentials(&self) -> Result<bool, StoreError> {
-        let read = || -> Result<bool, redb::Error> {
-            Ok(!self.db.begin_read()?.open_table(CREDENTIALS)?.is_empty()?)
-        };
-        read().map_err(backend("count credentials"))
-    }
-
-    fn get_by_psk_identity(&self, identity: &str) -> Result<Option<SecurityInfo>, StoreError> {
-        let read = || -> Result<Option<String>, redb::Error> {
-            let tx = self.db.begin_read()?;
-            let table = tx.open_table(PSK_IDENTITIES)?;
-            Ok(table.get(identity)?.map(|v| v.value().to_owned()))
-        };
-        match read().map_err(backend("look up a PSK identity"))? {
-            Some(endpoint) => self.read_credential(&endpoint),
-            None => Ok(None),
-        }
-    }
-
-    fn put(&mut self, info: SecurityInfo) -> Result<Option<SecurityInfo>, StoreError> {
-        let new_identity = match &info.credential {
-            Credential::Psk { identity, .. } => Some(identity.clone()),
-            _ => None,
-        };
-        let bytes = encode_credential(&info.credential);
-        let outcome = self.write(|tx| {
-            let mut identities = tx.open_table(PSK_IDENTITIES)?;
-            if let Some(identity) = &new_identity {
-                if let Some(owner) = identities.get(identity.as_str())? {
-                    if owner.value() != info.endpoint {
-                        return Ok(Err(owner.value().to_owned()));
-                    }
-                }
-            }
-            let mut credentials = tx.open_table(CREDENTIALS)?;
-            let old = credentials
-                .insert(info.endpoint.as_str(), bytes.as_slice())?
-                .map(|v| v.value().to_vec());
-            if let Some(old) = &old {
-                if let Ok(SecurityInfo {
-                    credential: Credential::Psk { identity, .. },
-                    ..
-                }) = decode_credential(&info.endpoint, &info.endpoint, old)
-                {
-                    identities.remove(identity.as_str())?;
-                }
-            }
-            if let Some(identity) = &new_identity {
-                identities.insert(identity.as_str(), info.endpoint.as_str())?;
-            }
-            Ok(Ok(old))
-        })?;
-        match outcome {
-            Ok(Some(old)) => decode_credential(&info.endpoint, &info.endpoint, &old).map(Some),
-            Ok(None) => Ok(None),
-            Err(owner) => Err(StoreError::Conflict(format!(
-                "PSK identity {:?} belongs to endpoint {owner:?}",
-                new_identity.unwrap_or_default()
-            ))),
-        }
-    }
-
-    fn remove(&mut self, endpoint: &str) -> Result<Option<SecurityInfo>, StoreError> {
-        let old = self.write(|tx| {
-            let mut credentials = tx.open_table(CREDENTIALS)?;
-            let old = credentials.remove(endpoint)?.map(|v| v.value().to_vec());
-            if let Some(old) = &old {
-                if let Ok(SecurityInfo {
-                    credential: Credential::Psk { identity, .. },
-                    ..
-                }) = decode_credential(endpoint, endpoint, old)
-                {
-                    tx.open_table(PSK_IDENTITIES)?.remove(identity.as_str())?;
-                }
-            }
-            Ok(old)
-        })?;
-        old.map(|bytes| decode_credential(endpoint, endpoint, &bytes))
-            .transpose()
     }
 }
 
@@ -710,10 +623,7 @@ impl BootstrapConfigStore for RedbStore {
 #[cfg(test)]
 mod tests {
     // Not `super::*`: RedbStore implements four store traits whose `put`/`remove` would clash.
-    use super::{
-        Credential, CredentialStore, Database, Durability, RedbStore, SecurityInfo, StoreError,
-        META, REGISTRATION_LOG, SCHEMA_KEY,
-    };
+    use super::{Database, Durability, RedbStore, META, REGISTRATION_LOG, SCHEMA_KEY};
     use crate::registration::{CompactObjectLinks, Registration};
     use crate::store::{RegistrationChange, RegistrationStore};
     use crate::Timestamp;
@@ -849,62 +759,6 @@ mod tests {
             .unwrap()
             .value();
         assert_eq!(version, super::SCHEMA_VERSION);
-    }
-
-    fn psk(endpoint: &str, identity: &str) -> SecurityInfo {
-        SecurityInfo {
-            endpoint: endpoint.into(),
-            credential: Credential::Psk {
-                identity: identity.into(),
-                key: vec![7; 16],
-            },
-        }
-    }
-
-    #[test]
-    fn credentials_survive_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("creds.redb");
-        {
-            let mut store = RedbStore::open(&path).unwrap();
-            store.set_durability(Durability::Eventual);
-            assert_eq!(store.put(psk("a", "id-a")).unwrap(), None);
-            assert_eq!(
-                store
-                    .put(SecurityInfo {
-                        endpoint: "b".into(),
-                        credential: Credential::RawPublicKey {
-                            public_key: vec![1, 2, 3],
-                        },
-                    })
-                    .unwrap(),
-                None
-            );
-            assert!(matches!(
-                store.put(psk("c", "id-a")),
-                Err(StoreError::Conflict(_))
-            ));
-        }
-        let mut store = RedbStore::open(&path).unwrap();
-        assert_eq!(
-            store.get_by_psk_identity("id-a").unwrap(),
-            Some(psk("a", "id-a"))
-        );
-        assert!(matches!(
-            store.get_by_endpoint("b").unwrap().unwrap().credential,
-            Credential::RawPublicKey { .. }
-        ));
-        assert_eq!(store.get_by_endpoint("c").unwrap(), None);
-        // Re-keying "a" frees its old identity.
-        assert_eq!(
-            store.put(psk("a", "id-a2")).unwrap(),
-            Some(psk("a", "id-a"))
-        );
-        assert_eq!(store.get_by_psk_identity("id-a").unwrap(), None);
-        assert_eq!(store.put(psk("c", "id-a")).unwrap(), None);
-        assert_eq!(store.remove("a").unwrap(), Some(psk("a", "id-a2")));
-        assert_eq!(store.get_by_psk_identity("id-a2").unwrap(), None);
-        assert_eq!(store.remove("a").unwrap(), None);
     }
 
     #[test]

@@ -11,13 +11,23 @@
 //! | `P:obs:{id}` | hash | token bytes → observation ([`super::encode_observation`]) |
 //! | `P:cred:{endpoint}` | string | a credential ([`super::encode_credential`]) |
 //! | `P:psk:{identity}` | string | the endpoint whose PSK identity it is |
+//! | `P:rpk:{hex}` | string | the endpoint whose raw public key (`SubjectPublicKeyInfo` DER, in lower-case hex) it is |
+//! | `P:rpk-indexed` | string | present once the credentials stored before the `rpk` index existed are indexed |
 //! | `P:bs:{endpoint}` | string | a bootstrap configuration ([`super::encode_bootstrap_config`]) |
 //!
 //! Changes that touch several keys run in MULTI/EXEC; where they depend on what is stored (which
-//! endpoint a removed registration had, who owns a PSK identity) the keys read are watched
-//! first and the transaction is retried if another node changed them in between.
+//! endpoint a removed registration had, who owns a PSK identity or raw public key) the keys read
+//! are watched first and the transaction is retried if another node changed them in between.
+//!
+//! A Redis written by a build without the `rpk` index is indexed by the first store that looks
+//! up or stores a raw public key (a SCAN of the credentials, once: `P:rpk-indexed` records it).
+//! An index entry whose endpoint no longer holds the key (left by such a build) admits nobody
+//! and does not block another endpoint from taking the key.
+
+mod credentials;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -25,13 +35,12 @@ use lwm2m_codec::coap::Token;
 use redis::{Connection, RedisError};
 
 use super::records::{
-    decode_bootstrap_config, decode_credential, decode_observation, encode_bootstrap_config,
-    encode_credential, encode_observation,
+    decode_bootstrap_config, decode_observation, encode_bootstrap_config, encode_observation,
 };
 use super::{
-    decode_registration, encode_registration, BootstrapConfig, BootstrapConfigStore, Credential,
-    CredentialStore, LoadedRegistrations, Observation, ObservationStore, RegistrationChange,
-    RegistrationStore, SecurityInfo, StoreError,
+    decode_registration, encode_registration, BootstrapConfig, BootstrapConfigStore,
+    LoadedRegistrations, Observation, ObservationStore, RegistrationChange, RegistrationStore,
+    StoreError,
 };
 use crate::registration::RegistrationId;
 
@@ -68,6 +77,8 @@ pub struct RedisStore {
     // The traits' readers take `&self`; a connection needs `&mut`.
     connection: Mutex<Connection>,
     prefix: String,
+    /// Whether this store saw `P:rpk-indexed` (or wrote it).
+    raw_public_keys_indexed: AtomicBool,
 }
 
 impl core::fmt::Debug for RedisStore {
@@ -121,6 +132,7 @@ impl RedisStore {
             client,
             connection: Mutex::new(connection),
             prefix: DEFAULT_KEY_PREFIX.to_owned(),
+            raw_public_keys_indexed: AtomicBool::new(false),
         })
     }
 
@@ -128,6 +140,7 @@ impl RedisStore {
     #[must_use]
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> RedisStore {
         self.prefix = prefix.into();
+        self.raw_public_keys_indexed = AtomicBool::new(false);
         self
     }
 
@@ -143,6 +156,9 @@ impl RedisStore {
             client: self.client.clone(),
             connection: Mutex::new(connect(&self.client)?),
             prefix: self.prefix.clone(),
+            raw_public_keys_indexed: AtomicBool::new(
+                self.raw_public_keys_indexed.load(Ordering::Relaxed),
+            ),
         })
     }
 
@@ -185,6 +201,17 @@ impl RedisStore {
     /// The key of a PSK identity's owner.
     pub fn psk_identity_key(&self, identity: &str) -> String {
         format!("{}:psk:{identity}", self.prefix)
+    }
+
+    /// The key of a raw public key's owner (`spki` is the `SubjectPublicKeyInfo` DER; the key
+    /// holds it in lower-case hex).
+    pub fn raw_public_key_key(&self, spki: &[u8]) -> String {
+        format!("{}:rpk:{}", self.prefix, hex::encode(spki))
+    }
+
+    /// The key whose presence says the raw public keys of every stored credential are indexed.
+    pub fn raw_public_keys_indexed_key(&self) -> String {
+        format!("{}:rpk-indexed", self.prefix)
     }
 
     /// The key of an endpoint's bootstrap configuration.
@@ -420,132 +447,6 @@ impl ObservationStore for RedisStore {
             .query(&mut *self.lock()?)
             .map_err(backend("list observations"))?;
         values.iter().map(|b| decode_observation(&key, b)).collect()
-    }
-}
-
-fn psk_identity_of(info: &SecurityInfo) -> Option<&str> {
-    match &info.credential {
-        Credential::Psk { identity, .. } => Some(identity),
-        _ => None,
-    }
-}
-
-impl CredentialStore for RedisStore {
-    fn has_credentials(&self) -> Result<bool, StoreError> {
-        let pattern = format!("{}:cred:*", glob_escape(&self.prefix));
-        Ok(!Self::scan(&mut *self.lock()?, &pattern)?.is_empty())
-    }
-
-    fn get_by_endpoint(&self, endpoint: &str) -> Result<Option<SecurityInfo>, StoreError> {
-        let key = self.credential_key(endpoint);
-        let value: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(&key)
-            .query(&mut *self.lock()?)
-            .map_err(backend("read a credential"))?;
-        value
-            .map(|b| decode_credential(&key, endpoint, &b))
-            .transpose()
-    }
-
-    fn get_by_psk_identity(&self, identity: &str) -> Result<Option<SecurityInfo>, StoreError> {
-        let owner: Option<String> = redis::cmd("GET")
-            .arg(self.psk_identity_key(identity))
-            .query(&mut *self.lock()?)
-            .map_err(backend("look up a PSK identity"))?;
-        let Some(endpoint) = owner else {
-            return Ok(None);
-        };
-        // The two reads are not one snapshot: a credential re-keyed in between no longer has
-        // this identity, and must not be handed out for it.
-        Ok(self
-            .get_by_endpoint(&endpoint)?
-            .filter(|info| psk_identity_of(info) == Some(identity)))
-    }
-
-    fn put(&mut self, info: SecurityInfo) -> Result<Option<SecurityInfo>, StoreError> {
-        let key = self.credential_key(&info.endpoint);
-        let new_identity = psk_identity_of(&info).map(str::to_owned);
-        let bytes = encode_credential(&info.credential);
-        let outcome = self.retry("store a credential", |connection| {
-            let mut watched = vec![key.clone()];
-            if let Some(identity) = &new_identity {
-                watched.push(self.psk_identity_key(identity));
-            }
-            redis::cmd("WATCH")
-                .arg(&watched)
-                .exec(connection)
-                .map_err(backend("watch a credential"))?;
-            let old: Option<Vec<u8>> = redis::cmd("GET")
-                .arg(&key)
-                .query(connection)
-                .map_err(backend("read a credential"))?;
-            if let Some(identity_key) = watched.get(1) {
-                let owner: Option<Vec<u8>> = redis::cmd("GET")
-                    .arg(identity_key)
-                    .query(connection)
-                    .map_err(backend("look up a PSK identity"))?;
-                if let Some(owner) = owner.filter(|o| *o != info.endpoint.as_bytes()) {
-                    unwatch(connection);
-                    return Ok(Some(Err(String::from_utf8_lossy(&owner).into_owned())));
-                }
-            }
-            let old = old.map(|b| decode_credential(&key, &info.endpoint, &b));
-            let mut pipe = redis::pipe();
-            pipe.atomic().set(&key, bytes.as_slice()).ignore();
-            if let Some(Ok(old_info)) = &old {
-                if let Some(old_identity) = psk_identity_of(old_info) {
-                    if new_identity.as_deref() != Some(old_identity) {
-                        pipe.del(self.psk_identity_key(old_identity)).ignore();
-                    }
-                }
-            }
-            if let Some(identity) = &new_identity {
-                pipe.set(self.psk_identity_key(identity), &info.endpoint)
-                    .ignore();
-            }
-            let done: Option<()> = pipe
-                .query(connection)
-                .map_err(backend("store a credential"))?;
-            Ok(done.map(|()| Ok(old)))
-        })?;
-        match outcome {
-            Ok(old) => old.transpose(),
-            Err(owner) => Err(StoreError::Conflict(format!(
-                "PSK identity {:?} belongs to endpoint {owner:?}",
-                new_identity.unwrap_or_default()
-            ))),
-        }
-    }
-
-    fn remove(&mut self, endpoint: &str) -> Result<Option<SecurityInfo>, StoreError> {
-        let key = self.credential_key(endpoint);
-        self.retry("remove a credential", |connection| {
-            redis::cmd("WATCH")
-                .arg(&key)
-                .exec(connection)
-                .map_err(backend("watch a credential"))?;
-            let old: Option<Vec<u8>> = redis::cmd("GET")
-                .arg(&key)
-                .query(connection)
-                .map_err(backend("read a credential"))?;
-            let Some(old) = old else {
-                unwatch(connection);
-                return Ok(Some(None));
-            };
-            let old = decode_credential(&key, endpoint, &old);
-            let mut pipe = redis::pipe();
-            pipe.atomic().del(&key).ignore();
-            if let Ok(old_info) = &old {
-                if let Some(identity) = psk_identity_of(old_info) {
-                    pipe.del(self.psk_identity_key(identity)).ignore();
-                }
-            }
-            let done: Option<()> = pipe
-                .query(connection)
-                .map_err(backend("remove a credential"))?;
-            Ok(done.map(|()| Some(old)))
-        })?
-        .transpose()
     }
 }
 

@@ -101,6 +101,10 @@ impl<S: CredentialStore> CredentialStore for SharedStore<S> {
         self.lock().get_by_psk_identity(identity)
     }
 
+    fn get_by_raw_public_key(&self, spki: &[u8]) -> Result<Option<SecurityInfo>, StoreError> {
+        self.lock().get_by_raw_public_key(spki)
+    }
+
     fn put(&mut self, info: SecurityInfo) -> Result<Option<SecurityInfo>, StoreError> {
         self.lock().put(info)
     }
