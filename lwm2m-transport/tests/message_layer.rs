@@ -162,6 +162,58 @@ fn a_thousand_exchanges_under_30_percent_loss_all_complete_exactly_once_with_mor
     }
 }
 
+/// A new DTLS session from the same address (a client reconnecting from the same port within
+/// `EXCHANGE_LIFETIME`) starts a new duplicate-detection scope: its message ids are new
+/// messages, not duplicates of the old session's (which were dropped, or answered with the old
+/// session's cached reply). Within a scope, duplicates are still recognised.
+#[test]
+fn a_new_session_from_the_same_address_is_not_taken_for_duplicates() {
+    let mut server: Endpoint<&str> = Endpoint::new(Config::default(), [3; 32]).unwrap();
+    let t0 = Instant::from_secs(10);
+    // CON GET /3/0/0, MID 0x0002: token 0B from the old session, token 0C from the new one.
+    let old = hex("41 01 00 02 0B B1 33 01 30 01 30");
+    let new = hex("41 01 00 02 0C B1 33 01 30 01 30");
+    server.handle_datagram(t0, "client", &old);
+    let Some(Event::Request { id, .. }) = server.poll_event() else {
+        panic!("request not delivered")
+    };
+    server
+        .respond(t0, id, lwm2m_transport::Response::new(Code::CONTENT))
+        .unwrap();
+    let old_reply = server.poll_transmit().unwrap().contents;
+    assert_eq!(parse(&old_reply).token(), [0x0B]);
+
+    // Without a new session, the same message id is a duplicate: the old reply again.
+    server.handle_datagram(t0 + Duration::from_secs(1), "client", &new);
+    assert_eq!(server.poll_transmit().unwrap().contents, old_reply);
+    assert_eq!(server.poll_event(), None);
+
+    server.new_session(&"client");
+    let t1 = t0 + Duration::from_secs(2);
+    server.handle_datagram(t1, "client", &new);
+    assert_eq!(
+        server.poll_transmit(),
+        None,
+        "no stale reply crosses sessions"
+    );
+    let Some(Event::Request { id, request, .. }) = server.poll_event() else {
+        panic!("the new session's request was taken for a duplicate")
+    };
+    assert_eq!(request.message().unwrap().token(), [0x0C]);
+    server
+        .respond(t1, id, lwm2m_transport::Response::new(Code::CONTENT))
+        .unwrap();
+    let new_reply = server.poll_transmit().unwrap().contents;
+    assert_eq!(parse(&new_reply).token(), [0x0C]);
+    // In the new scope, a retransmission is a duplicate again, answered with the new reply.
+    server.handle_datagram(t1 + Duration::from_secs(3), "client", &new);
+    assert_eq!(server.poll_transmit().unwrap().contents, new_reply);
+    assert_eq!(server.poll_event(), None);
+    // Another peer's scope is unaffected by this one's new session.
+    server.handle_datagram(t1, "other", &old);
+    assert!(matches!(server.poll_event(), Some(Event::Request { .. })));
+}
+
 #[test]
 fn duplicate_con_gets_the_same_reply_and_reaches_the_application_once() {
     let mut server: Endpoint<&str> = Endpoint::new(Config::default(), [3; 32]).unwrap();

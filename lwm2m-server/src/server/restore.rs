@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use lwm2m_codec::coap::{Code, Message, MessageBuilder, Token, Type};
 use lwm2m_model::Path;
-use lwm2m_transport::udp::{DatagramLayer, LayerFactory, Wire};
+use lwm2m_transport::udp::{DatagramLayer, Delivery, LayerFactory, Wire};
 use lwm2m_transport::Instant;
 use tokio::sync::mpsc;
 
@@ -226,7 +226,7 @@ impl<L: DatagramLayer> DatagramLayer for RestoreLayer<L> {
         now: Instant,
         from: SocketAddr,
         datagram: &[u8],
-        deliver: &mut dyn FnMut(&[u8]),
+        deliver: &mut dyn FnMut(Delivery<'_>),
         wire: &mut Wire,
     ) {
         let table = &self.table;
@@ -235,10 +235,15 @@ impl<L: DatagramLayer> DatagramLayer for RestoreLayer<L> {
             now,
             from,
             datagram,
-            &mut |plaintext| match table.take(from, plaintext) {
-                Taken::No => deliver(plaintext),
-                Taken::Yes => {}
-                Taken::Acknowledge(ack) => acks.push(ack),
+            &mut |delivery| {
+                let Delivery::Plaintext(plaintext) = delivery else {
+                    return deliver(delivery);
+                };
+                match table.take(from, plaintext) {
+                    Taken::No => deliver(delivery),
+                    Taken::Yes => {}
+                    Taken::Acknowledge(ack) => acks.push(ack),
+                }
             },
             wire,
         );

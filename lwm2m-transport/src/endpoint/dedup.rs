@@ -13,6 +13,13 @@ use crate::timers::ExpiryQueue;
 
 pub(crate) type MsgKey = (PeerKey, u16);
 
+/// What duplicate detection keys a message by: the peer, its duplicate-detection scope (a new
+/// DTLS session with the same address is a new scope, see [`Peers::new_scope`]) and the
+/// message id.
+///
+/// [`Peers::new_scope`]: super::peers::Peers::new_scope
+pub(crate) type DedupKey = (PeerKey, u32, u16);
+
 /// Whether a message was seen before.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Seen {
@@ -30,8 +37,8 @@ struct Entry {
 
 #[derive(Debug)]
 pub(crate) struct Dedup {
-    map: HashMap<MsgKey, Entry>,
-    queue: ExpiryQueue<MsgKey>,
+    map: HashMap<DedupKey, Entry>,
+    queue: ExpiryQueue<DedupKey>,
     lifetime: Duration,
     max: usize,
 }
@@ -47,7 +54,7 @@ impl Dedup {
     }
 
     /// Looks the message up, recording it if it is new (evicting the oldest entry when full).
-    pub(crate) fn check(&mut self, now: Instant, key: MsgKey) -> Seen {
+    pub(crate) fn check(&mut self, now: Instant, key: DedupKey) -> Seen {
         if let Some(entry) = self.map.get(&key) {
             return Seen::Duplicate(entry.reply.clone());
         }
@@ -64,7 +71,7 @@ impl Dedup {
     }
 
     /// Remembers the reply sent for a recorded message.
-    pub(crate) fn set_reply(&mut self, key: MsgKey, reply: Bytes) {
+    pub(crate) fn set_reply(&mut self, key: DedupKey, reply: Bytes) {
         if let Some(entry) = self.map.get_mut(&key) {
             entry.reply = Some(reply);
         }
@@ -76,7 +83,7 @@ impl Dedup {
         }
     }
 
-    fn remove_if(&mut self, key: MsgKey, stamp: u64) {
+    fn remove_if(&mut self, key: DedupKey, stamp: u64) {
         if self.map.get(&key).is_some_and(|e| e.stamp == stamp) {
             self.map.remove(&key);
         }
@@ -98,7 +105,7 @@ mod tests {
     #[test]
     fn duplicates_are_recognised_with_their_reply_until_they_expire() {
         let mut dedup = Dedup::new(Duration::from_secs(247), 10);
-        let key = (PeerKey::for_tests(1), 7);
+        let key = (PeerKey::for_tests(1), 0, 7);
         assert_eq!(dedup.check(Instant::ZERO, key), Seen::New);
         assert_eq!(dedup.check(Instant::ZERO, key), Seen::Duplicate(None));
         dedup.set_reply(key, Bytes::from_static(b"ack"));
@@ -112,9 +119,20 @@ mod tests {
     }
 
     #[test]
+    fn the_same_message_id_in_a_new_scope_is_a_new_message() {
+        let mut dedup = Dedup::new(Duration::from_secs(247), 10);
+        let old = (PeerKey::for_tests(1), 0, 7);
+        assert_eq!(dedup.check(Instant::ZERO, old), Seen::New);
+        dedup.set_reply(old, Bytes::from_static(b"old session's reply"));
+        let new = (PeerKey::for_tests(1), 1, 7);
+        assert_eq!(dedup.check(Instant::ZERO, new), Seen::New);
+        assert_eq!(dedup.check(Instant::ZERO, new), Seen::Duplicate(None));
+    }
+
+    #[test]
     fn a_full_table_forgets_the_oldest_entry() {
         let mut dedup = Dedup::new(Duration::from_secs(247), 3);
-        let key = |mid| (PeerKey::for_tests(1), mid);
+        let key = |mid| (PeerKey::for_tests(1), 0, mid);
         for mid in 0..4 {
             assert_eq!(
                 dedup.check(Instant::from_secs(u64::from(mid)), key(mid)),

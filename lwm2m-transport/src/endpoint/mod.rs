@@ -40,7 +40,7 @@ use crate::observe::{Observation, Relations};
 use crate::time::Instant;
 use crate::timers::{earliest, ExpiryQueue, TimerKey, Timers};
 
-use dedup::{Dedup, MsgKey, Seen};
+use dedup::{Dedup, DedupKey, MsgKey, Seen};
 use exchange::Outgoing;
 pub(crate) use peers::PeerKey;
 use peers::Peers;
@@ -284,6 +284,17 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
         self.block2_cache.expire(now);
         self.expire_incoming(now);
         self.peers.expire(now);
+    }
+
+    /// A new security association with `peer` begins (a DTLS handshake with it completed): the
+    /// message ids it sends from now on are new messages, whatever the previous association
+    /// used. Without this, a client reconnecting from the same address and port within
+    /// `EXCHANGE_LIFETIME` would see its first requests taken for duplicates of the old
+    /// session's: dropped, or answered with the old session's cached reply. Exchanges and
+    /// observations with `peer` are kept. The UDP driver calls it when its
+    /// [`DatagramLayer`](crate::udp::DatagramLayer) reports [`Delivery::NewSession`](crate::udp::Delivery).
+    pub fn new_session(&mut self, peer: &P) {
+        self.peers.new_scope(peer);
     }
 
     /// Processes one datagram received from `peer`.
@@ -549,7 +560,7 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
 
     /// Duplicate detection for a CON or NON message; re-sends the cached reply of a duplicate.
     fn is_duplicate(&mut self, now: Instant, pk: PeerKey, msg: &Message<'_>) -> bool {
-        match self.dedup.check(now, (pk, msg.message_id())) {
+        match self.dedup.check(now, self.dedup_key(pk, msg.message_id())) {
             Seen::New => false,
             Seen::Duplicate(reply) => {
                 if let Some(reply) = reply {
@@ -563,8 +574,14 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
     /// Sends an ACK or RST in reply to a peer's message and caches it for its duplicates.
     fn reply_empty(&mut self, pk: PeerKey, ty: Type, message_id: u16) {
         let bytes = message::empty(ty, message_id);
-        self.dedup.set_reply((pk, message_id), bytes.clone());
+        self.dedup
+            .set_reply(self.dedup_key(pk, message_id), bytes.clone());
         self.transmit(pk, bytes);
+    }
+
+    /// The duplicate-detection key of message `mid` from `pk`, in the peer's current scope.
+    fn dedup_key(&self, pk: PeerKey, mid: u16) -> DedupKey {
+        (pk, self.peers.scope(pk), mid)
     }
 
     fn cancel_timer(&mut self, key: Option<TimerKey>) {

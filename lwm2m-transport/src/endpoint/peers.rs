@@ -34,6 +34,8 @@ pub(crate) struct PeerState<P> {
     last_activity: Instant,
     /// Whether the idle queue holds an item for this peer.
     idle_queued: bool,
+    /// The duplicate-detection scope of the messages it sends (see [`Peers::new_scope`]).
+    scope: u32,
 }
 
 #[derive(Debug)]
@@ -90,10 +92,31 @@ impl<P: Clone + Eq + Hash> Peers<P> {
                 refs: 0,
                 last_activity: now,
                 idle_queued: false,
+                scope: 0,
             },
         );
         self.queue_idle(key);
         Some(key)
+    }
+
+    /// The duplicate-detection scope of `key`'s messages (0 for an unknown peer).
+    pub(crate) fn scope(&self, key: PeerKey) -> u32 {
+        self.states.get(&key).map_or(0, |state| state.scope)
+    }
+
+    /// A new security association with `addr` (a new DTLS session): the message ids it sends
+    /// from now on are new messages, whatever ids the old association used. Without a new
+    /// scope, a client that reconnects from the same address and port within
+    /// `EXCHANGE_LIFETIME` would have its requests taken for duplicates of the old session's
+    /// (dropped, or answered with the old session's cached reply).
+    pub(crate) fn new_scope(&mut self, addr: &P) {
+        if let Some(state) = self
+            .by_addr
+            .get(addr)
+            .and_then(|key| self.states.get_mut(key))
+        {
+            state.scope = state.scope.wrapping_add(1);
+        }
     }
 
     pub(crate) fn get(&self, key: PeerKey) -> Option<&PeerState<P>> {

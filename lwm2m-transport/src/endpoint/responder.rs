@@ -313,7 +313,8 @@ impl<P: Clone + Eq + Hash> Endpoint<P> {
                 extras,
                 payload,
             )?;
-            self.dedup.set_reply((to.pk, to.mid), bytes.clone());
+            self.dedup
+                .set_reply(self.dedup_key(to.pk, to.mid), bytes.clone());
             self.transmit(to.pk, bytes);
             return Ok(Sent::Piggybacked);
         }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::error::{BindError, Error};
-use super::layer::{DatagramLayer, LayerFactory, Wire};
+use super::layer::{DatagramLayer, Delivery, LayerFactory, Wire};
 use crate::dtls::{
     ClientConfig, CloseReason, DtlsError, Event, Handshake, Limits, ServerConfig, SessionTable,
     TableStats,
@@ -294,25 +294,29 @@ impl DtlsLayer {
     }
 
     /// Moves the table's output to the wire and its events to the channel (data to `deliver`).
-    fn drain(&mut self, wire: &mut Wire, deliver: &mut dyn FnMut(&[u8])) {
+    fn drain(&mut self, wire: &mut Wire, deliver: &mut dyn FnMut(Delivery<'_>)) {
         while let Some(transmit) = self.table.poll_transmit() {
             wire.push(transmit.destination, transmit.contents);
         }
         while let Some(event) = self.table.poll_event() {
             let event = match event {
                 Event::Data { data, .. } => {
-                    deliver(&data);
+                    deliver(Delivery::Plaintext(&data));
                     continue;
                 }
                 Event::Connected {
                     peer,
                     handshake,
                     replaced,
-                } => DtlsEvent::Connected {
-                    peer,
-                    handshake,
-                    replaced,
-                },
+                } => {
+                    // Before any data of the new session reaches the endpoint.
+                    deliver(Delivery::NewSession);
+                    DtlsEvent::Connected {
+                        peer,
+                        handshake,
+                        replaced,
+                    }
+                }
                 Event::Closed { peer, reason } => DtlsEvent::Closed { peer, reason },
                 Event::Failed { peer, error } => {
                     // Calls waiting on a peer fail only if nothing can carry them any more (a
@@ -338,7 +342,7 @@ impl DatagramLayer for DtlsLayer {
         now: Instant,
         from: SocketAddr,
         datagram: &[u8],
-        deliver: &mut dyn FnMut(&[u8]),
+        deliver: &mut dyn FnMut(Delivery<'_>),
         wire: &mut Wire,
     ) {
         // Errors are also events (a broken session) or a dropped datagram (garbage, no
@@ -427,6 +431,90 @@ mod tests {
         assert_eq!(layer.dropped_plaintext(), 0);
         assert!(layer.poll_failure().is_none());
         assert!(layer.poll_timeout().is_some(), "retransmission timer armed");
+    }
+
+    /// What a layer handed up, as owned values.
+    #[derive(Debug, PartialEq)]
+    enum Up {
+        Plaintext(Vec<u8>),
+        NewSession,
+    }
+
+    /// Carries datagrams between a client and a server layer until both are quiet; returns
+    /// what the server delivered, in order.
+    fn shuttle(
+        client: &mut DtlsLayer,
+        server: &mut DtlsLayer,
+        client_addr: SocketAddr,
+        server_addr: SocketAddr,
+        mut wire: Wire,
+    ) -> Vec<Up> {
+        let mut up = Vec::new();
+        for _ in 0..32 {
+            let mut back = Wire::default();
+            while let Some((_, datagram)) = wire.front().cloned() {
+                wire.drop_front(1);
+                server.receive(
+                    Instant::ZERO,
+                    client_addr,
+                    &datagram,
+                    &mut |d| {
+                        up.push(match d {
+                            Delivery::Plaintext(p) => Up::Plaintext(p.to_vec()),
+                            Delivery::NewSession => Up::NewSession,
+                        });
+                    },
+                    &mut back,
+                );
+            }
+            if back.is_empty() {
+                break;
+            }
+            while let Some((_, datagram)) = back.front().cloned() {
+                back.drop_front(1);
+                client.receive(
+                    Instant::ZERO,
+                    server_addr,
+                    &datagram,
+                    &mut |_| {},
+                    &mut wire,
+                );
+            }
+        }
+        up
+    }
+
+    #[test]
+    fn a_new_session_is_announced_before_its_first_plaintext() {
+        let (mut client, _client_events) = layer(true);
+        let (sender, _server_events) = mpsc::channel(8);
+        let store =
+            std::collections::HashMap::from([(b"dev-1".to_vec(), b"0123456789abcdef".to_vec())]);
+        let config = ServerConfig::builder().psk_store(store).build().unwrap();
+        let mut server = DtlsLayer::new(Some(config), None, Limits::default(), sender).unwrap();
+        let (client_addr, server_addr): (SocketAddr, SocketAddr) = (
+            "127.0.0.1:40000".parse().unwrap(),
+            "127.0.0.1:5684".parse().unwrap(),
+        );
+        let mut wire = Wire::default();
+        client.send(
+            Instant::ZERO,
+            server_addr,
+            Bytes::from_static(b"coap"),
+            &mut wire,
+        );
+        let up = shuttle(&mut client, &mut server, client_addr, server_addr, wire);
+        assert_eq!(up, [Up::NewSession, Up::Plaintext(b"coap".to_vec())]);
+        // More data in the same session: no new scope.
+        let mut wire = Wire::default();
+        client.send(
+            Instant::ZERO,
+            server_addr,
+            Bytes::from_static(b"more"),
+            &mut wire,
+        );
+        let up = shuttle(&mut client, &mut server, client_addr, server_addr, wire);
+        assert_eq!(up, [Up::Plaintext(b"more".to_vec())]);
     }
 
     #[test]

@@ -61,15 +61,16 @@ impl Wire {
 /// to [`Builder::layer`](super::Builder::layer). The endpoint keys peers by socket address, so
 /// the application maps an address to its identity from those events.
 pub trait DatagramLayer: Send + 'static {
-    /// A datagram arrived from `from`. Calls `deliver` with each plaintext datagram it carries
-    /// (none for a handshake record or garbage), and queues on `wire` what must be sent in
-    /// reply at this layer (a handshake flight, an alert).
+    /// A datagram arrived from `from`. Calls `deliver` with what it carries for the endpoint,
+    /// in order: each plaintext datagram (none for a handshake record or garbage), and
+    /// [`Delivery::NewSession`] where a new security association with `from` begins. Queues
+    /// on `wire` what must be sent in reply at this layer (a handshake flight, an alert).
     fn receive(
         &mut self,
         now: Instant,
         from: SocketAddr,
         datagram: &[u8],
-        deliver: &mut dyn FnMut(&[u8]),
+        deliver: &mut dyn FnMut(Delivery<'_>),
         wire: &mut Wire,
     );
 
@@ -100,6 +101,18 @@ pub trait DatagramLayer: Send + 'static {
     fn poll_failure(&mut self) -> Option<(SocketAddr, Error)> {
         None
     }
+}
+
+/// What a [`DatagramLayer`] hands the endpoint from a received datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery<'a> {
+    /// A plaintext CoAP datagram.
+    Plaintext(&'a [u8]),
+    /// A new security association with the sender begins here (a DTLS handshake completed,
+    /// perhaps replacing an older session from the same address): the message ids it sends
+    /// from now on are new messages, whatever the old association used
+    /// ([`Endpoint::new_session`](crate::Endpoint::new_session)).
+    NewSession,
 }
 
 /// Makes the [`DatagramLayer`] of each socket when a [`Builder`](super::Builder) binds.
@@ -138,10 +151,10 @@ impl DatagramLayer for Plain {
         _now: Instant,
         _from: SocketAddr,
         datagram: &[u8],
-        deliver: &mut dyn FnMut(&[u8]),
+        deliver: &mut dyn FnMut(Delivery<'_>),
         _wire: &mut Wire,
     ) {
-        deliver(datagram);
+        deliver(Delivery::Plaintext(datagram));
     }
 
     #[inline]
@@ -163,7 +176,11 @@ mod tests {
             Instant::ZERO,
             peer,
             b"abc",
-            &mut |d| seen.push(d.to_vec()),
+            &mut |d| {
+                if let Delivery::Plaintext(d) = d {
+                    seen.push(d.to_vec());
+                }
+            },
             &mut wire,
         );
         assert_eq!(seen, vec![b"abc".to_vec()]);

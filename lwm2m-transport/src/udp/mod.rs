@@ -73,7 +73,7 @@ pub use dtls_layer::{
     DtlsEvent, DtlsEvents, DtlsFactory, DtlsLayer, DtlsSettings, DEFAULT_EVENT_CAPACITY,
 };
 pub use error::{BindError, Error, RelationClosed};
-pub use layer::{DatagramLayer, LayerFactory, Plain, Wire};
+pub use layer::{DatagramLayer, Delivery, LayerFactory, Plain, Wire};
 pub use server::{IncomingRequests, Notifier, Responder, ServerRequest};
 
 use crate::config::Config;

@@ -11,7 +11,7 @@ use crate::message::{IncomingResponse, Response};
 use crate::time::Instant;
 use crate::udp::command::{Command, Reply};
 use crate::udp::error::{Error, RelationClosed};
-use crate::udp::layer::DatagramLayer;
+use crate::udp::layer::{DatagramLayer, Delivery};
 
 impl<L: DatagramLayer> Driver<L> {
     pub(super) fn command(&mut self, now: Instant, command: Command) {
@@ -106,7 +106,10 @@ impl<L: DatagramLayer> Driver<L> {
                     now,
                     from,
                     &datagram,
-                    &mut |plain| endpoint.handle_datagram(now, from, plain),
+                    &mut |delivery| match delivery {
+                        Delivery::Plaintext(plain) => endpoint.handle_datagram(now, from, plain),
+                        Delivery::NewSession => endpoint.new_session(&from),
+                    },
                     wire,
                 );
             }

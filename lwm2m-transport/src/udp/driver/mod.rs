@@ -26,7 +26,7 @@ use tokio::time::Sleep;
 
 use super::command::Command;
 use super::error::{Error, RelationClosed};
-use super::layer::{DatagramLayer, Wire};
+use super::layer::{DatagramLayer, Delivery, Wire};
 use super::routes::Routes;
 use super::server::ServerRequest;
 use super::socket::Socket;
@@ -209,7 +209,10 @@ impl<L: DatagramLayer> Driver<L> {
                     now,
                     from,
                     datagram,
-                    &mut |plain| endpoint.handle_datagram(now, from, plain),
+                    &mut |delivery| match delivery {
+                        Delivery::Plaintext(plain) => endpoint.handle_datagram(now, from, plain),
+                        Delivery::NewSession => endpoint.new_session(&from),
+                    },
                     wire,
                 );
             });
