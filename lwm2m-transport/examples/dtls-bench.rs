@@ -20,7 +20,7 @@
 //! with `--backend dimpl`.
 //!
 //! ```text
-//! cargo run --release -p lwm2m-transport --features dtls-openssl,dtls-dimpl --example dtls-bench
+//! cargo run --release -p lwm2m-transport --example dtls-bench
 //! ```
 
 use std::collections::HashMap;
