@@ -114,10 +114,12 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
         self
     }
 
-    /// How the host of a `coap://` Package URI becomes a peer for the firmware pull (e.g.
-    /// [`firmware::resolve_udp`](crate::firmware::resolve_udp)); without it the bootstrap
-    /// configuration's resolver is used, and without either a `coap://` pull ends with
-    /// result 7.
+    /// How the host of a `coap://` or `coaps://` Package URI becomes a peer for the firmware
+    /// pull (e.g. [`firmware::resolve_udp`](crate::firmware::resolve_udp)). A `coaps://` URI
+    /// naming a server the client is registered with reuses that server's peer and DTLS
+    /// session, so the resolver serves only the other `coaps://` hosts (which still need a
+    /// matching Security instance for their credentials). Without it the bootstrap
+    /// configuration's resolver is used, and without either such a pull ends with result 7.
     #[must_use]
     pub fn firmware_resolver(mut self, resolve: crate::bootstrap::Resolver<P>) -> Self {
         self.firmware_resolver = Some(resolve);
