@@ -1,6 +1,6 @@
-//! Helpers of the HTTPS firmware tests: a test CA issuing server certificates (OpenSSL, made at
-//! run time) and loopback HTTP and HTTPS (rustls) servers of a firmware image on
-//! `std::net::TcpListener` threads.
+//! Helpers of the HTTPS firmware tests: a test CA issuing server certificates (the workspace's
+//! `lwm2m-test-support` PKI, made at run time) and loopback HTTP and HTTPS (rustls) servers of
+//! a firmware image on `std::net::TcpListener` threads.
 #![allow(dead_code, clippy::missing_panics_doc)]
 
 use std::io::{Read, Write};
@@ -9,106 +9,49 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use openssl::asn1::{Asn1Integer, Asn1Time};
-use openssl::bn::BigNum;
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
+use lwm2m_test_support::pki::{self, KeyPair, Subject};
 use openssl::pkey::{PKey, Private};
-use openssl::x509::extension::{
-    BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
-};
-use openssl::x509::{X509Name, X509};
+use openssl::x509::X509;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// A fresh EC P-256 key.
 pub fn p256() -> PKey<Private> {
-    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-    PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
-}
-
-fn name(cn: &str) -> X509Name {
-    let mut name = X509Name::builder().unwrap();
-    name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
-    name.build()
-}
-
-fn serial(n: u32) -> Asn1Integer {
-    BigNum::from_u32(n).unwrap().to_asn1_integer().unwrap()
+    KeyPair::generate().pkey().clone()
 }
 
 /// A test CA: its certificate and key.
 pub struct Ca {
     pub cert: X509,
     pub key: PKey<Private>,
+    pki: pki::Ca,
 }
 
 impl Ca {
     pub fn new(cn: &str) -> Ca {
-        let key = p256();
-        let mut b = X509::builder().unwrap();
-        b.set_version(2).unwrap();
-        b.set_serial_number(&serial(1)).unwrap();
-        b.set_subject_name(&name(cn)).unwrap();
-        b.set_issuer_name(&name(cn)).unwrap();
-        b.set_pubkey(&key).unwrap();
-        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-            .unwrap();
-        b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
-            .unwrap();
-        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
-            .unwrap();
-        b.append_extension(
-            KeyUsage::new()
-                .critical()
-                .key_cert_sign()
-                .crl_sign()
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-        b.sign(&key, MessageDigest::sha256()).unwrap();
+        let pki = pki::Ca::new(cn);
+        let own = pki.certificate();
         Ca {
-            cert: b.build(),
-            key,
+            cert: own.x509().clone(),
+            key: own.key().pkey().clone(),
+            pki,
         }
     }
 
-    /// A server certificate for `dns` names and `ips`, with its PKCS#8 key.
+    /// A server certificate named `dns[0]` (its CN) for the one IP address in `ips`, with its
+    /// PKCS#8 key. The test PKI's `subjectAltName` holds that address and DNS `localhost`, so
+    /// a certificate for another host is one for another address.
     pub fn issue(&self, dns: &[&str], ips: &[&str]) -> (Vec<u8>, Vec<u8>) {
-        let key = p256();
-        let mut b = X509::builder().unwrap();
-        b.set_version(2).unwrap();
-        b.set_serial_number(&serial(2)).unwrap();
-        b.set_subject_name(&name(dns.first().copied().unwrap_or("server")))
-            .unwrap();
-        b.set_issuer_name(self.cert.subject_name()).unwrap();
-        b.set_pubkey(&key).unwrap();
-        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-            .unwrap();
-        b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
-            .unwrap();
-        let mut san = SubjectAlternativeName::new();
-        for d in dns {
-            san.dns(d);
-        }
-        for ip in ips {
-            san.ip(ip);
-        }
-        let context = b.x509v3_context(Some(&self.cert), None);
-        let san = san.build(&context).unwrap();
-        b.append_extension(san).unwrap();
-        b.append_extension(ExtendedKeyUsage::new().server_auth().build().unwrap())
-            .unwrap();
-        b.sign(&self.key, MessageDigest::sha256()).unwrap();
-        (
-            b.build().to_der().unwrap(),
-            key.private_key_to_pkcs8().unwrap(),
-        )
+        let ([ip], [] | [_]) = (ips, dns) else {
+            panic!("the test PKI names one IP address and at most one DNS name: {dns:?} {ips:?}")
+        };
+        let issued = self
+            .pki
+            .issue(Subject::new(dns.first().copied().unwrap_or("server")).ip_address(ip));
+        (issued.der(), issued.key().pkcs8_der())
     }
 
     pub fn pem(&self) -> Vec<u8> {
-        self.cert.to_pem().unwrap()
+        self.pki.pem()
     }
 }
 
