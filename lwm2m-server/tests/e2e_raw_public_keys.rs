@@ -28,6 +28,11 @@ const OTHER: &str = "urn:dev:other";
 /// An endpoint with no credential, whose client holds a key no credential holds.
 const STRANGER: &str = "urn:dev:stranger";
 
+/// Fresh P-256 keys: the server's own, [`EP`]'s and [`OTHER`]'s.
+fn fresh_keys() -> [KeyPair; 3] {
+    std::array::from_fn(|_| KeyPair::generate())
+}
+
 /// A server with its own raw key, and raw-public-key credentials for [`EP`] and [`OTHER`].
 async fn start(own: &KeyPair, device: &KeyPair, other: &KeyPair) -> Server {
     let options = DtlsOptions::psk("127.0.0.1:0".parse().unwrap())
@@ -74,11 +79,7 @@ fn client(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_raw_public_key_client_registers_reads_and_writes() {
-    let (own, device_keys, other) = (
-        KeyPair::generate(),
-        KeyPair::generate(),
-        KeyPair::generate(),
-    );
+    let [own, device_keys, other] = fresh_keys();
     let server = start(&own, &device_keys, &other).await;
     let dtls = server.dtls_addr().unwrap();
     let handle = server.handle();
@@ -120,11 +121,7 @@ async fn a_raw_public_key_client_registers_reads_and_writes() {
 /// is unaffected, and a known key still registers afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_key_never_completes_a_handshake() {
-    let (own, device_keys, other) = (
-        KeyPair::generate(),
-        KeyPair::generate(),
-        KeyPair::generate(),
-    );
+    let [own, device_keys, other] = fresh_keys();
     let server = start(&own, &device_keys, &other).await;
     let dtls = server.dtls_addr().unwrap();
     let handle = server.handle();
@@ -171,11 +168,7 @@ async fn an_unknown_key_never_completes_a_handshake() {
 /// The key stored for [`OTHER`], presented by a client named [`EP`]: 4.03, never registered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_endpoints_key_is_refused() {
-    let (own, device_keys, other) = (
-        KeyPair::generate(),
-        KeyPair::generate(),
-        KeyPair::generate(),
-    );
+    let [own, device_keys, other] = fresh_keys();
     let server = start(&own, &device_keys, &other).await;
     let dtls = server.dtls_addr().unwrap();
     let handle = server.handle();
@@ -198,11 +191,7 @@ async fn another_endpoints_key_is_refused() {
 /// A client pinning a key the server does not hold stops with a typed DTLS error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_server_key_is_a_dtls_error() {
-    let (own, device_keys, other) = (
-        KeyPair::generate(),
-        KeyPair::generate(),
-        KeyPair::generate(),
-    );
+    let [own, device_keys, other] = fresh_keys();
     let server = start(&own, &device_keys, &other).await;
     let dtls = server.dtls_addr().unwrap();
     let handle = server.handle();
