@@ -25,98 +25,16 @@ use binary_support::{free_tcp, free_udp, wait_for, Binary};
 use e2e_support::{example_device, spawn, Running};
 use lwm2m_client::runtime::RuntimeError;
 use lwm2m_client::{ClientBuilder, DeviceObject, ServerAccount};
-use openssl::asn1::Asn1Time;
-use openssl::bn::{BigNum, MsbOption};
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::{PKey, Private};
-use openssl::x509::extension::{BasicConstraints, KeyUsage};
-use openssl::x509::{X509NameBuilder, X509};
+use lwm2m_test_support::pki::{Ca, Issued, KeyPair};
 use serde_json::json;
 use support::http::call;
 use tokio::time::timeout;
 
 const EP: &str = "urn:dev:bin-x509";
 
-fn key() -> PKey<Private> {
-    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-    PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
-}
-
-/// A P-256 certificate for `cn` signed by `issuer`, or a self-signed CA without one.
-fn certificate(cn: &str, key: &PKey<Private>, issuer: Option<(&X509, &PKey<Private>)>) -> X509 {
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
-    let name = name.build();
-    let mut builder = X509::builder().unwrap();
-    builder.set_version(2).unwrap();
-    let mut serial = BigNum::new().unwrap();
-    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
-    builder
-        .set_serial_number(&serial.to_asn1_integer().unwrap())
-        .unwrap();
-    builder.set_subject_name(&name).unwrap();
-    builder
-        .set_issuer_name(issuer.map_or(&name, |(ca, _)| ca.subject_name()))
-        .unwrap();
-    builder.set_pubkey(key).unwrap();
-    builder
-        .set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    builder
-        .set_not_after(&Asn1Time::days_from_now(1).unwrap())
-        .unwrap();
-    if issuer.is_none() {
-        let ca = BasicConstraints::new().critical().ca().build().unwrap();
-        builder.append_extension(ca).unwrap();
-        let usage = KeyUsage::new().key_cert_sign().build().unwrap();
-        builder.append_extension(usage).unwrap();
-    }
-    builder
-        .sign(issuer.map_or(key, |(_, k)| k), MessageDigest::sha256())
-        .unwrap();
-    builder.build()
-}
-
-/// A test CA.
-struct Pki {
-    ca: X509,
-    ca_key: PKey<Private>,
-}
-
-/// A certificate the CA issued and its key.
-struct Issued {
-    cert: X509,
-    key: PKey<Private>,
-}
-
-impl Pki {
-    fn new(name: &str) -> Pki {
-        let ca_key = key();
-        Pki {
-            ca: certificate(name, &ca_key, None),
-            ca_key,
-        }
-    }
-
-    fn issue(&self, cn: &str) -> Issued {
-        let key = key();
-        Issued {
-            cert: certificate(cn, &key, Some((&self.ca, &self.ca_key))),
-            key,
-        }
-    }
-}
-
-impl Issued {
-    /// (certificate DER, PKCS#8 key DER), as a client's Security instance holds them.
-    fn der(&self) -> (Vec<u8>, Vec<u8>) {
-        (
-            self.cert.to_der().unwrap(),
-            self.key.private_key_to_pkcs8().unwrap(),
-        )
-    }
+/// (certificate DER, PKCS#8 key DER), as a client's Security instance holds them.
+fn security_der(issued: &Issued) -> (Vec<u8>, Vec<u8>) {
+    (issued.der(), issued.key().pkcs8_der())
 }
 
 fn write(dir: &Path, name: &str, contents: &[u8]) -> PathBuf {
@@ -143,20 +61,16 @@ struct ServerFiles {
 }
 
 impl ServerFiles {
-    fn new(dir: &Path, pki: &Pki) -> ServerFiles {
+    fn new(dir: &Path, pki: &Ca) -> ServerFiles {
         let server = pki.issue("lwm2m-server");
         // The chain file holds the leaf and the CA, as an operator's fullchain.pem would.
-        let mut chain = server.cert.to_pem().unwrap();
-        chain.extend(pki.ca.to_pem().unwrap());
+        let mut chain = server.pem();
+        chain.extend(pki.pem());
         ServerFiles {
-            spki: server.key.public_key_to_der().unwrap(),
+            spki: server.key().spki_der(),
             certificate: write(dir, "server-chain.pem", &chain),
-            private_key: write(
-                dir,
-                "server-key.pem",
-                &server.key.private_key_to_pem_pkcs8().unwrap(),
-            ),
-            client_ca: write(dir, "client-ca.pem", &pki.ca.to_pem().unwrap()),
+            private_key: write(dir, "server-key.pem", &server.key().pkcs8_pem()),
+            client_ca: write(dir, "client-ca.pem", &pki.pem()),
         }
     }
 
@@ -279,7 +193,7 @@ async fn stopped(device: &mut Running) -> Result<(), RuntimeError> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_client_registers_with_the_binary_and_is_read() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = Pki::new("binary test CA");
+    let pki = Ca::new("binary test CA");
     let files = ServerFiles::new(dir.path(), &pki);
     let started = start(dir.path(), &files.flags());
     let modes = started.log_line("DTLS modes");
@@ -295,8 +209,8 @@ async fn a_certificate_client_registers_with_the_binary_and_is_read() {
     .await;
     assert_eq!(status, 204, "{body}");
 
-    let ca = pki.ca.to_der().unwrap();
-    let (cert, private) = pki.issue(EP).der();
+    let ca = pki.der();
+    let (cert, private) = security_der(&pki.issue(EP));
     let device = spawn(client(EP, started.dtls, |account| {
         account.certificate(cert, private, ca)
     }))
@@ -311,7 +225,7 @@ async fn a_certificate_client_registers_with_the_binary_and_is_read() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_certificate_from_another_ca_never_registers() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = Pki::new("binary test CA");
+    let pki = Ca::new("binary test CA");
     let files = ServerFiles::new(dir.path(), &pki);
     // The same files from the TOML configuration this time.
     let config = format!(
@@ -331,9 +245,9 @@ async fn a_client_certificate_from_another_ca_never_registers() {
     assert_eq!(status, 204);
 
     // Same CN, but signed by a CA the server was not told to trust.
-    let rogue = Pki::new("rogue CA");
-    let (cert, private) = rogue.issue(EP).der();
-    let ca = pki.ca.to_der().unwrap();
+    let rogue = Ca::new("rogue CA");
+    let (cert, private) = security_der(&rogue.issue(EP));
+    let ca = pki.der();
     let mut device = spawn(client(EP, started.dtls, |account| {
         account.certificate(cert, private, ca)
     }))
@@ -360,14 +274,10 @@ async fn a_client_certificate_from_another_ca_never_registers() {
 async fn a_raw_public_key_client_registers_with_the_binary_and_is_read() {
     const RPK_EP: &str = "urn:dev:bin-rpk";
     let dir = tempfile::tempdir().unwrap();
-    let own = key();
-    let own_spki = own.public_key_to_der().unwrap();
+    let own = KeyPair::generate();
+    let own_spki = own.spki_der();
     // An EC PRIVATE KEY (SEC1) PEM file, the form `openssl ecparam -genkey` writes.
-    let key_file = write(
-        dir.path(),
-        "server-rpk.pem",
-        &own.ec_key().unwrap().private_key_to_pem().unwrap(),
-    );
+    let key_file = write(dir.path(), "server-rpk.pem", &own.sec1_pem());
     let started = start(
         dir.path(),
         &["--dtls-raw-public-key".into(), arg(&key_file)],
@@ -379,8 +289,8 @@ async fn a_raw_public_key_client_registers_with_the_binary_and_is_read() {
     let api = started.api;
     wait_for(api, "/api/clients", "[").await;
 
-    let device_key = key();
-    let device_spki = device_key.public_key_to_der().unwrap();
+    let device_key = KeyPair::generate();
+    let device_spki = device_key.spki_der();
     let rpk = json!({"mode": "rpk", "public_key": hex::encode(&device_spki)});
     let (status, body) = call(
         api,
@@ -392,11 +302,11 @@ async fn a_raw_public_key_client_registers_with_the_binary_and_is_read() {
     assert_eq!(status, 204, "{body}");
 
     // A key no credential holds: the handshake itself is refused, nothing registered.
-    let stranger = key();
+    let stranger = KeyPair::generate();
     let mut refused = spawn(client(RPK_EP, started.dtls, |account| {
         account.raw_public_key(
-            stranger.public_key_to_der().unwrap(),
-            stranger.private_key_to_pkcs8().unwrap(),
+            stranger.spki_der(),
+            stranger.pkcs8_der(),
             own_spki.as_slice(),
         )
     }))
@@ -414,11 +324,7 @@ async fn a_raw_public_key_client_registers_with_the_binary_and_is_read() {
     assert_eq!(call(api, "GET", "/api/clients", "").await.1, "[]");
 
     let device = spawn(client(RPK_EP, started.dtls, |account| {
-        account.raw_public_key(
-            device_spki,
-            device_key.private_key_to_pkcs8().unwrap(),
-            own_spki.as_slice(),
-        )
+        account.raw_public_key(device_spki, device_key.pkcs8_der(), own_spki.as_slice())
     }))
     .await;
     listed_and_read(api, RPK_EP).await;
@@ -433,7 +339,7 @@ async fn a_raw_public_key_client_registers_with_the_binary_and_is_read() {
 async fn one_key_serves_certificate_and_raw_public_key_clients() {
     const RPK_EP: &str = "urn:dev:bin-rpk-too";
     let dir = tempfile::tempdir().unwrap();
-    let pki = Pki::new("binary test CA");
+    let pki = Ca::new("binary test CA");
     let files = ServerFiles::new(dir.path(), &pki);
     let mut flags = files.flags();
     flags.extend(["--dtls-raw-public-key".into(), arg(&files.private_key)]);
@@ -445,8 +351,8 @@ async fn one_key_serves_certificate_and_raw_public_key_clients() {
     let api = started.api;
     wait_for(api, "/api/clients", "[").await;
 
-    let device_key = key();
-    let device_spki = device_key.public_key_to_der().unwrap();
+    let device_key = KeyPair::generate();
+    let device_spki = device_key.spki_der();
     for (endpoint, credential) in [
         (EP, json!({"mode": "x509"})),
         (
@@ -458,8 +364,8 @@ async fn one_key_serves_certificate_and_raw_public_key_clients() {
         let (status, body) = call(api, "PUT", &target, &credential.to_string()).await;
         assert_eq!(status, 204, "{body}");
     }
-    let ca = pki.ca.to_der().unwrap();
-    let (cert, private) = pki.issue(EP).der();
+    let ca = pki.der();
+    let (cert, private) = security_der(&pki.issue(EP));
     let x509 = spawn(client(EP, started.dtls, |account| {
         account.certificate(cert, private, ca)
     }))
@@ -467,11 +373,7 @@ async fn one_key_serves_certificate_and_raw_public_key_clients() {
     listed_and_read(api, EP).await;
     let server_spki = files.spki.clone();
     let rpk = spawn(client(RPK_EP, started.dtls, |account| {
-        account.raw_public_key(
-            device_spki,
-            device_key.private_key_to_pkcs8().unwrap(),
-            server_spki,
-        )
+        account.raw_public_key(device_spki, device_key.pkcs8_der(), server_spki)
     }))
     .await;
     listed_and_read(api, RPK_EP).await;
@@ -511,7 +413,7 @@ fn refused(dir: &Path, extra: &[String]) -> String {
 #[test]
 fn a_certificate_without_its_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let files = ServerFiles::new(dir.path(), &Pki::new("CA"));
+    let files = ServerFiles::new(dir.path(), &Ca::new("CA"));
     let stderr = refused(
         dir.path(),
         &["--dtls-certificate".into(), arg(&files.certificate)],
@@ -523,7 +425,7 @@ fn a_certificate_without_its_key_is_refused() {
 #[test]
 fn a_certificate_without_a_client_ca_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let files = ServerFiles::new(dir.path(), &Pki::new("CA"));
+    let files = ServerFiles::new(dir.path(), &Ca::new("CA"));
     let stderr = refused(
         dir.path(),
         &[
@@ -542,7 +444,7 @@ fn a_certificate_without_a_client_ca_is_refused() {
 #[test]
 fn an_unreadable_file_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let files = ServerFiles::new(dir.path(), &Pki::new("CA"));
+    let files = ServerFiles::new(dir.path(), &Ca::new("CA"));
     let missing = dir.path().join("no-such-ca.pem");
     let mut flags = files.flags();
     flags[5] = arg(&missing);
@@ -555,7 +457,7 @@ fn an_unreadable_file_is_named() {
 #[test]
 fn a_garbled_certificate_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let files = ServerFiles::new(dir.path(), &Pki::new("CA"));
+    let files = ServerFiles::new(dir.path(), &Ca::new("CA"));
     let garbled = write(
         dir.path(),
         "garbled.pem",
@@ -572,11 +474,11 @@ fn a_garbled_certificate_is_named() {
 #[test]
 fn a_key_of_another_certificate_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let files = ServerFiles::new(dir.path(), &Pki::new("CA"));
+    let files = ServerFiles::new(dir.path(), &Ca::new("CA"));
     let other = write(
         dir.path(),
         "other-key.pem",
-        &key().private_key_to_pem_pkcs8().unwrap(),
+        &KeyPair::generate().pkcs8_pem(),
     );
     let mut flags = files.flags();
     flags[3] = arg(&other);
@@ -593,11 +495,11 @@ fn a_key_of_another_certificate_is_refused() {
 #[test]
 fn a_raw_key_other_than_the_certificate_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let files = ServerFiles::new(dir.path(), &Pki::new("CA"));
+    let files = ServerFiles::new(dir.path(), &Ca::new("CA"));
     let other = write(
         dir.path(),
         "other-key.pem",
-        &key().private_key_to_pem_pkcs8().unwrap(),
+        &KeyPair::generate().pkcs8_pem(),
     );
     let mut flags = files.flags();
     flags.extend(["--dtls-raw-public-key".into(), arg(&other)]);
@@ -613,11 +515,7 @@ fn a_raw_key_other_than_the_certificate_key_is_refused() {
 #[test]
 fn a_raw_key_needs_the_dtls_rpk_feature() {
     let dir = tempfile::tempdir().unwrap();
-    let key_file = write(
-        dir.path(),
-        "rpk.pem",
-        &key().private_key_to_pem_pkcs8().unwrap(),
-    );
+    let key_file = write(dir.path(), "rpk.pem", &KeyPair::generate().pkcs8_pem());
     let stderr = refused(
         dir.path(),
         &["--dtls-raw-public-key".into(), arg(&key_file)],

@@ -20,37 +20,23 @@ use lwm2m_model::content::ContentFormat;
 use lwm2m_model::{Node, Resource, Value};
 use lwm2m_server::server::{DtlsOptions, Server, WriteMode};
 use lwm2m_server::store::{Credential, SecurityInfo};
+use lwm2m_test_support::pki::KeyPair;
 use lwm2m_transport::dtls::{DtlsError, HandshakeFailure, PrivateKey};
-use openssl::ec::{EcGroup, EcKey};
-use openssl::nid::Nid;
-use openssl::pkey::PKey;
 
 const EP: &str = "urn:dev:e2e-rpk";
 const OTHER: &str = "urn:dev:other";
 /// An endpoint with no credential, whose client holds a key no credential holds.
 const STRANGER: &str = "urn:dev:stranger";
 
-/// A P-256 key pair: `SubjectPublicKeyInfo` and PKCS#8 private key, both DER.
-struct Keys {
-    spki: Vec<u8>,
-    private: Vec<u8>,
-}
-
-impl Keys {
-    fn new() -> Keys {
-        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-        let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
-        Keys {
-            spki: key.public_key_to_der().unwrap(),
-            private: key.private_key_to_pkcs8().unwrap(),
-        }
-    }
+/// Fresh P-256 keys: the server's own, [`EP`]'s and [`OTHER`]'s.
+fn fresh_keys() -> [KeyPair; 3] {
+    std::array::from_fn(|_| KeyPair::generate())
 }
 
 /// A server with its own raw key, and raw-public-key credentials for [`EP`] and [`OTHER`].
-async fn start(own: &Keys, device: &Keys, other: &Keys) -> Server {
+async fn start(own: &KeyPair, device: &KeyPair, other: &KeyPair) -> Server {
     let options = DtlsOptions::psk("127.0.0.1:0".parse().unwrap())
-        .with_raw_public_key(PrivateKey::from_der(&own.private).unwrap());
+        .with_raw_public_key(PrivateKey::from_der(&own.pkcs8_der()).unwrap());
     let server = Server::builder()
         .request_timeout(Duration::from_secs(5))
         .dtls(options)
@@ -63,7 +49,7 @@ async fn start(own: &Keys, device: &Keys, other: &Keys) -> Server {
             .put_credential(SecurityInfo {
                 endpoint: endpoint.into(),
                 credential: Credential::RawPublicKey {
-                    public_key: keys.spki.clone(),
+                    public_key: keys.spki_der(),
                 },
             })
             .unwrap();
@@ -75,7 +61,7 @@ async fn start(own: &Keys, device: &Keys, other: &Keys) -> Server {
 fn client(
     endpoint: &str,
     server: SocketAddr,
-    keys: &Keys,
+    keys: &KeyPair,
     server_spki: &[u8],
 ) -> lwm2m_client::Client<SocketAddr> {
     ClientBuilder::new(endpoint)
@@ -83,7 +69,7 @@ fn client(
             ServerAccount::new(1, server)
                 .uri(format!("coaps://{server}"))
                 .lifetime(300)
-                .raw_public_key(keys.spki.clone(), keys.private.clone(), server_spki),
+                .raw_public_key(keys.spki_der(), keys.pkcs8_der(), server_spki),
         )
         .object(DeviceObject::new(example_device()))
         .seed([7; 32])
@@ -93,12 +79,12 @@ fn client(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_raw_public_key_client_registers_reads_and_writes() {
-    let (own, device_keys, other) = (Keys::new(), Keys::new(), Keys::new());
+    let [own, device_keys, other] = fresh_keys();
     let server = start(&own, &device_keys, &other).await;
     let dtls = server.dtls_addr().unwrap();
     let handle = server.handle();
     let mut events = handle.event_stream();
-    let mut device = spawn(client(EP, dtls, &device_keys, &own.spki)).await;
+    let mut device = spawn(client(EP, dtls, &device_keys, &own.spki_der())).await;
     registered(&mut events, EP).await;
     device
         .wait_for("Registered", |e| {
@@ -135,16 +121,16 @@ async fn a_raw_public_key_client_registers_reads_and_writes() {
 /// is unaffected, and a known key still registers afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_key_never_completes_a_handshake() {
-    let (own, device_keys, other) = (Keys::new(), Keys::new(), Keys::new());
+    let [own, device_keys, other] = fresh_keys();
     let server = start(&own, &device_keys, &other).await;
     let dtls = server.dtls_addr().unwrap();
     let handle = server.handle();
     let mut events = handle.event_stream();
-    let _device = spawn(client(EP, dtls, &device_keys, &own.spki)).await;
+    let _device = spawn(client(EP, dtls, &device_keys, &own.spki_der())).await;
     registered(&mut events, EP).await;
 
-    let stranger = Keys::new();
-    let mut intruder = spawn(client(STRANGER, dtls, &stranger, &own.spki)).await;
+    let stranger = KeyPair::generate();
+    let mut intruder = spawn(client(STRANGER, dtls, &stranger, &own.spki_der())).await;
     let task = intruder.task.take().unwrap();
     let outcome = tokio::time::timeout(Duration::from_secs(30), task)
         .await
@@ -173,7 +159,7 @@ async fn an_unknown_key_never_completes_a_handshake() {
         Value::String("Open Mobile Alliance".into())
     );
     // And a known key still completes a handshake and registers.
-    let _other = spawn(client(OTHER, dtls, &other, &own.spki)).await;
+    let _other = spawn(client(OTHER, dtls, &other, &own.spki_der())).await;
     registered(&mut events, OTHER).await;
     assert!(handle.client(OTHER).is_some());
     server.shutdown().await;
@@ -182,11 +168,11 @@ async fn an_unknown_key_never_completes_a_handshake() {
 /// The key stored for [`OTHER`], presented by a client named [`EP`]: 4.03, never registered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_endpoints_key_is_refused() {
-    let (own, device_keys, other) = (Keys::new(), Keys::new(), Keys::new());
+    let [own, device_keys, other] = fresh_keys();
     let server = start(&own, &device_keys, &other).await;
     let dtls = server.dtls_addr().unwrap();
     let handle = server.handle();
-    let mut device = spawn(client(EP, dtls, &other, &own.spki)).await;
+    let mut device = spawn(client(EP, dtls, &other, &own.spki_der())).await;
     let failed = device
         .wait_for("RegistrationFailed", |e| {
             matches!(e, ClientEvent::RegistrationFailed { .. })
@@ -205,11 +191,17 @@ async fn another_endpoints_key_is_refused() {
 /// A client pinning a key the server does not hold stops with a typed DTLS error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_server_key_is_a_dtls_error() {
-    let (own, device_keys, other) = (Keys::new(), Keys::new(), Keys::new());
+    let [own, device_keys, other] = fresh_keys();
     let server = start(&own, &device_keys, &other).await;
     let dtls = server.dtls_addr().unwrap();
     let handle = server.handle();
-    let mut device = spawn(client(EP, dtls, &device_keys, &Keys::new().spki)).await;
+    let mut device = spawn(client(
+        EP,
+        dtls,
+        &device_keys,
+        &KeyPair::generate().spki_der(),
+    ))
+    .await;
     let task = device.task.take().unwrap();
     let outcome = tokio::time::timeout(Duration::from_secs(30), task)
         .await

@@ -10,7 +10,8 @@ impl ServerHandle {
     }
 
     /// Adds or replaces an endpoint's security information; returns the old one. A PSK identity
-    /// bound to another endpoint is a [`StoreError::Conflict`].
+    /// or raw public key already bound to another endpoint is a [`StoreError::Conflict`] (and
+    /// nothing changes).
     pub fn put_credential(&self, info: SecurityInfo) -> Result<Option<SecurityInfo>, StoreError> {
         tracing::info!(endpoint = %info.endpoint, "credentials set");
         lock(&self.shared.credentials).put(info)

@@ -287,8 +287,9 @@ impl ServerHandle {
                 operation: "Execute",
             });
         }
+        // The parser's error already names the execute arguments and the offset.
         ExecuteArgs::parse(arguments.as_bytes())
-            .map_err(|e| DmError::InvalidRequest(format!("execute arguments: {e}")))?;
+            .map_err(|e| DmError::InvalidRequest(e.to_string()))?;
         let options = Options {
             payload: arguments.as_bytes().to_vec(),
             ..Options::default()

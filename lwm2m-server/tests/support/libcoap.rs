@@ -1,26 +1,14 @@
 //! libcoap's `coap-client-openssl` as an independent DTLS client.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-pub fn libcoap(tool: &str) -> PathBuf {
-    for dir in std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-    {
-        let candidate = dir.join(tool);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!("{tool} is not installed: run `cargo xtask install` (Debian package libcoap3-bin)");
-}
+use lwm2m_test_support::libcoap;
 
 /// Runs `coap-client-openssl` (killed if it outlives 30 s); returns stdout + stderr.
 pub async fn coap_client(args: &[&str]) -> String {
-    let child = tokio::process::Command::new(libcoap("coap-client-openssl"))
+    let child = tokio::process::Command::new(libcoap::tool("coap-client-openssl"))
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -1,7 +1,11 @@
 //! Helpers of the interop tests: free loopback ports, peer processes that are always killed,
 //! and where the installed peers are (`cargo xtask install` puts them there; a test never skips
 //! for a missing tool, it fails and says how to install it).
-#![allow(dead_code, reason = "each test binary uses a different subset")]
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test binary uses a different subset"
+)]
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -10,47 +14,15 @@ use std::time::Duration;
 
 use lwm2m_transport::udp::Handle;
 
+/// The path of a libcoap command-line tool (Debian `libcoap3-bin`).
+pub use lwm2m_test_support::libcoap::tool as libcoap;
+/// The Python of the interop venv (`$LWM2M_INTEROP_VENV`, else `<workspace>/target/interop-venv`).
+pub use lwm2m_test_support::peers::venv_python;
+
 /// A UDP port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
     let socket = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
     socket.local_addr().expect("local address").port()
-}
-
-/// The path of a libcoap command-line tool (Debian `libcoap3-bin`).
-pub fn libcoap(tool: &str) -> PathBuf {
-    for dir in std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-    {
-        let candidate = dir.join(tool);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!("{tool} is not installed: run `cargo xtask install` (Debian package libcoap3-bin)");
-}
-
-/// The Python of the interop venv: `$LWM2M_INTEROP_VENV/bin/python`, else
-/// `<workspace>/target/interop-venv/bin/python`, as `cargo xtask install` creates it.
-pub fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("LWM2M_INTEROP_VENV")
-        .filter(|v| !v.is_empty())
-        .map_or_else(
-            || {
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("..")
-                    .join("target")
-                    .join("interop-venv")
-            },
-            PathBuf::from,
-        );
-    let python = venv.join("bin").join("python");
-    assert!(
-        python.is_file(),
-        "{} is missing: run `cargo xtask install` (it creates the venv with aiocoap)",
-        python.display()
-    );
-    python
 }
 
 /// A file of the interop scripts directory.
