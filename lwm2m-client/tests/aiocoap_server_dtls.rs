@@ -15,52 +15,41 @@
 //! When dimpl's hello gains the extension, that test's assertion on the client's error fails.
 #![cfg(feature = "dtls")]
 
+mod aiocoap_steps;
 mod peers;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use aiocoap_steps::dtls::{account, limits, with_dtls, IDENTITY, KEY};
+
 use lwm2m_client::runtime::{ClientTask, RuntimeError};
-use lwm2m_client::{ClientBuilder, ServerAccount};
-use lwm2m_transport::dtls::{Alert, Backend, DtlsError, HandshakeFailure, Limits};
+use lwm2m_client::ClientBuilder;
+use lwm2m_transport::dtls::{Alert, Backend, DtlsError, HandshakeFailure};
 use peers::session::{device, port, LIMIT};
-use peers::{hex, Peer};
+use peers::Peer;
 use serde_json::{json, Value};
 use tokio::net::UdpSocket;
 
-const IDENTITY: &str = "aiocoap-dtls-node";
-const KEY: &[u8] = b"0123456789abcdef";
 /// TLS alert `handshake_failure`.
 const HANDSHAKE_FAILURE: u8 = 40;
 
 /// The peer's configuration: a `coaps://` server knowing `IDENTITY` -> `KEY`.
 fn dtls_config(steps: &Value, timeout: u64) -> Value {
-    json!({
-        "steps": steps,
-        "dtls": {"identity": IDENTITY, "key_hex": hex(KEY)},
-        "timeout": timeout,
-    })
+    with_dtls(json!({"steps": steps, "timeout": timeout}))
 }
 
 /// Our client with one `coaps://` account at `server` whose PSK is `key`.
 fn dtls_client(server: SocketAddr, key: &[u8]) -> lwm2m_client::Client<SocketAddr> {
     ClientBuilder::new(IDENTITY)
         .server(
-            ServerAccount::new(101, server)
-                .uri(format!("coaps://{server}"))
+            account(101, server)
                 .lifetime(300)
                 .psk(IDENTITY.as_bytes(), key),
         )
         .object(device())
         .build()
         .unwrap()
-}
-
-/// DTLS limits with a handshake timeout short enough for a test.
-fn limits() -> Limits {
-    let mut limits = Limits::default();
-    limits.handshake_timeout = Duration::from_secs(5);
-    limits
 }
 
 /// The probe's report of what the DTLS server at `server` answers to a PSK `ClientHello`

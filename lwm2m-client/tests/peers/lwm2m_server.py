@@ -13,6 +13,8 @@ CONFIG_JSON is an object:
                 peer then also plays the Bootstrap-Server: it answers POST /bs?ep= with 2.04,
                 sends Delete /, Writes a Security and a Server instance (TLV, encoded here)
                 pointing at its own LwM2M server port, Bootstrap-Discover / and Finish.
+                The Bootstrap-Server is always coap:// (udp6); with "dtls" the Security
+                instance it writes is the coaps:// LwM2M server with that pre-shared key.
   "forget_updates": optional count: the first Updates are answered 4.04 (the server forgot
                 the registration), so the client must register again.
   "registrations": how many Registers to wait for before running the steps (default 1).
@@ -121,9 +123,11 @@ def resources(pairs):
     return out
 
 
-def security_instance(instance, uri, ssid):
+def security_instance(instance, uri, ssid, psk=None):
+    """NoSec (mode 3), or PSK (mode 0) when psk is (identity, key)."""
+    mode, identity, key = (3, b"", b"") if psk is None else (0, psk[0], psk[1])
     body = resources(
-        [(0, uri), (1, False), (2, 3), (3, b""), (4, b""), (5, b""), (10, ssid)]
+        [(0, uri), (1, False), (2, mode), (3, identity), (4, b""), (5, key), (10, ssid)]
     )
     return tlv_record(0, instance, body)
 
@@ -399,10 +403,15 @@ async def run_step(context, session, step):
         await bounded()
 
 
-async def bootstrap(context, session, config, server_port):
-    """Delete /, Write Security and Server, Bootstrap-Discover /, Finish."""
+async def bootstrap(context, session, config, server_port, dtls=None):
+    """Delete /, Write Security and Server, Bootstrap-Discover /, Finish. With dtls (the LwM2M
+    server on coaps://), the Security instance is a coaps:// URI with that pre-shared key."""
     ssid = config["ssid"]
-    uri = f"coap://127.0.0.1:{server_port}"
+    if dtls is None:
+        uri, psk = f"coap://127.0.0.1:{server_port}", None
+    else:
+        uri = f"coaps://127.0.0.1:{server_port}"
+        psk = (dtls["identity"].encode(), bytes.fromhex(dtls["key_hex"]))
     si, sv = config["security_instance"], config["server_instance"]
     steps = [
         dict(name="bs-delete", method="DELETE", path="/"),
@@ -411,7 +420,7 @@ async def bootstrap(context, session, config, server_port):
             method="PUT",
             path=f"/0/{si}",
             cf=TLV,
-            payload_hex=security_instance(si, uri, ssid).hex(),
+            payload_hex=security_instance(si, uri, ssid, psk).hex(),
         ),
         dict(
             name="bs-write-server",
@@ -526,7 +535,7 @@ async def main(config):
         report(event="listening", port=port, bs_port=bs_port)
         if bs_context is not None:
             await session.bs_requested.wait()
-            await bootstrap(bs_context, session, config["bootstrap"], port)
+            await bootstrap(bs_context, session, config["bootstrap"], port, config.get("dtls"))
         while session.registrations < config.get("registrations", 1):
             session.registered.clear()
             await session.registered.wait()
