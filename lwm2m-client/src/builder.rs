@@ -240,29 +240,8 @@ impl<P: Clone + Eq + Hash + 'static> ClientBuilder<P> {
 fn security_instance<P>(account: &ServerAccount<P>, ssid: u16) -> Security {
     let (security_mode, public_key_or_identity, server_public_key, secret_key) =
         match (&account.public_key, &account.psk) {
-            (
-                Some(
-                    keys @ (DtlsCredentials::RawPublicKey {
-                        public_key: own,
-                        server_public_key: server,
-                        secret_key,
-                    }
-                    | DtlsCredentials::Certificate {
-                        certificate: own,
-                        server_certificate: server,
-                        secret_key,
-                    }),
-                ),
-                _,
-            ) => (
-                keys.security_mode(),
-                own.clone(),
-                server.clone(),
-                secret_key.clone(),
-            ),
-            (Some(DtlsCredentials::Psk { identity, key }), _) | (None, Some((identity, key))) => {
-                (PSK, identity.clone(), Vec::new(), key.clone())
-            }
+            (Some(keys), _) => keys.security_fields(),
+            (None, Some((identity, key))) => (PSK, identity.clone(), Vec::new(), key.clone()),
             (None, None) => (NO_SEC, Vec::new(), Vec::new(), Vec::new()),
         };
     Security {

@@ -300,12 +300,26 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
             .registrations
             .values()
             .find(|r| &r.peer == peer)
-            .map(|r| i64::from(r.ssid))?;
+            .map(|r| i64::from(r.ssid));
+        let bootstrap = ssid.is_none()
+            && self
+                .bootstrap
+                .as_ref()
+                .is_some_and(|b| b.is_bootstrap_server(peer));
+        if ssid.is_none() && !bootstrap {
+            return None;
+        }
         let security = self.object::<TypedStore<lwm2m_objects::Security>>(0)?;
         security
             .iter()
             .map(|(_, s)| s)
-            .find(|s| !s.bootstrap_server && s.short_server_id == Some(ssid))
+            .find(|s| {
+                if bootstrap {
+                    s.bootstrap_server
+                } else {
+                    !s.bootstrap_server && s.short_server_id == ssid
+                }
+            })
             .and_then(|s| {
                 crate::config::DtlsCredentials::from_security(
                     s.security_mode,

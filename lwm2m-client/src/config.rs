@@ -86,6 +86,32 @@ impl DtlsCredentials {
         }
     }
 
+    /// The Security instance's mode (`/0/x/2`) and resources `/0/x/3`, `/0/x/4`, `/0/x/5` that
+    /// hold these credentials (the inverse of [`from_security`](Self::from_security)).
+    #[must_use]
+    pub fn security_fields(&self) -> (i64, Vec<u8>, Vec<u8>, Vec<u8>) {
+        match self {
+            DtlsCredentials::Psk { identity, key } => {
+                (0, identity.clone(), Vec::new(), key.clone())
+            }
+            DtlsCredentials::RawPublicKey {
+                public_key: own,
+                server_public_key: server,
+                secret_key,
+            }
+            | DtlsCredentials::Certificate {
+                certificate: own,
+                server_certificate: server,
+                secret_key,
+            } => (
+                self.security_mode(),
+                own.clone(),
+                server.clone(),
+                secret_key.clone(),
+            ),
+        }
+    }
+
     /// The credentials of a Security instance's mode and resources `/0/x/3`, `/0/x/4`,
     /// `/0/x/5`; `None` for `NoSec` (3) or an unknown mode.
     #[must_use]

@@ -4,10 +4,9 @@
 //! instance; the client then registers with that server through a DTLS session made with the
 //! written key (OpenSSL backend) and is managed over it.
 //!
-//! The Bootstrap-Server itself is reached in clear: the client has no DTLS credentials for a
-//! Bootstrap-Server account (`BootstrapConfig` carries none, and the runtime asks
-//! `Client::dtls_credentials`, which skips Bootstrap-Server instances), so a `coaps://`
-//! Bootstrap-Server is not reachable from it yet.
+//! Twice: with the Bootstrap-Server on `coap://`, and on `coaps://` too, where the client
+//! reaches it with the PSK of its `BootstrapConfig::credentials` (stored in the
+//! Bootstrap-Server's Security instance).
 #![cfg(feature = "dtls-openssl")]
 
 mod aiocoap_steps;
@@ -17,7 +16,7 @@ use std::time::Duration;
 
 use aiocoap_steps::dtls::{limits, with_dtls, IDENTITY, KEY};
 use lwm2m_client::runtime::ClientTask;
-use lwm2m_client::{BootstrapConfig, ClientBuilder, ClientEvent, TypedStore};
+use lwm2m_client::{BootstrapConfig, ClientBuilder, ClientEvent, DtlsCredentials, TypedStore};
 use lwm2m_objects::Security;
 use peers::session::{
     device, expect_step, next_event, port, step, wait_event, with, LIMIT, LINK, MANUFACTURER, TEXT,
@@ -30,26 +29,50 @@ use tokio::sync::mpsc;
 const ENDPOINT: &str = "aiocoap-bs-dtls";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aiocoap_bootstrap_server_provisions_a_psk_account_the_client_registers_with_over_dtls() {
+    bootstrap_then_dtls(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coaps_bootstrap_server_is_reached_with_the_bootstrap_account_psk() {
+    bootstrap_then_dtls(true).await;
+}
+
 #[allow(
     clippy::too_many_lines,
     reason = "one session from the Bootstrap-Request to the De-register"
 )]
-async fn aiocoap_bootstrap_server_provisions_a_psk_account_the_client_registers_with_over_dtls() {
+async fn bootstrap_then_dtls(bootstrap_over_dtls: bool) {
     let steps = json!([
         with(step("read-server-account", "GET", "/1/1"), "accept", TLV),
         with(step("read-security", "GET", "/0/1"), "accept", TLV),
         with(step("read-manufacturer", "GET", "/3/0/0"), "accept", TEXT),
     ]);
     let config = with_dtls(json!({
-        "bootstrap": {"ssid": 123, "lifetime": 90, "security_instance": 1, "server_instance": 1},
+        "bootstrap": {
+            "ssid": 123, "lifetime": 90, "security_instance": 1, "server_instance": 1,
+            "dtls": bootstrap_over_dtls,
+        },
         "steps": steps,
         "timeout": 60,
     }));
     let mut peer = peers::spawn("lwm2m_server.py", &[&config.to_string()]);
     let listening = peer.expect("listening", LIMIT).await;
     let server = port(&listening, "port");
+    let bs_port = port(&listening, "bs_port");
+    let bootstrap = if bootstrap_over_dtls {
+        BootstrapConfig::new(bs_port, format!("coaps://{bs_port}"), |uri| {
+            lwm2m_client::parse_coap_uri(uri).ok()
+        })
+        .credentials(DtlsCredentials::Psk {
+            identity: IDENTITY.as_bytes().to_vec(),
+            key: KEY.to_vec(),
+        })
+    } else {
+        BootstrapConfig::udp(bs_port)
+    };
     let client = ClientBuilder::new(ENDPOINT)
-        .bootstrap_server(BootstrapConfig::udp(port(&listening, "bs_port")))
+        .bootstrap_server(bootstrap)
         .object(device())
         .build()
         .unwrap();

@@ -59,6 +59,9 @@ pub struct BootstrapConfig<P> {
     pub retry_initial: Duration,
     /// How a written server URI becomes a peer.
     pub resolve: Resolver<P>,
+    /// DTLS credentials for a `coaps://` Bootstrap-Server (stored in its Security instance,
+    /// `/0/x/2`..`/0/x/5`); `None`: `NoSec`.
+    pub credentials: Option<crate::config::DtlsCredentials>,
 }
 
 impl<P> BootstrapConfig<P> {
@@ -73,7 +76,16 @@ impl<P> BootstrapConfig<P> {
             session_timeout: Duration::from_secs(247),
             retry_initial: Duration::from_secs(30),
             resolve,
+            credentials: None,
         }
+    }
+
+    /// With DTLS credentials for a `coaps://` Bootstrap-Server: the runtime talks DTLS to it
+    /// with them (PSK, raw public keys or certificates, as for a server account).
+    #[must_use]
+    pub fn credentials(mut self, credentials: crate::config::DtlsCredentials) -> Self {
+        self.credentials = Some(credentials);
+        self
     }
 
     /// With this Client Hold Off Time in seconds.
@@ -137,12 +149,20 @@ impl<P> Bootstrap<P> {
         has_servers: bool,
     ) -> Self {
         if let Some(id) = (0..=lwm2m_model::MAX_ID).find(|&id| security.get(id).is_none()) {
+            let (security_mode, public_key_or_identity, server_public_key, secret_key) =
+                config.credentials.as_ref().map_or(
+                    (3, Vec::new(), Vec::new(), Vec::new()),
+                    crate::config::DtlsCredentials::security_fields,
+                );
             security.insert(
                 id,
                 Security {
                     lwm2m_server_uri: config.uri.as_str().into(),
                     bootstrap_server: true,
-                    security_mode: 3,
+                    security_mode,
+                    public_key_or_identity,
+                    server_public_key,
+                    secret_key,
                     client_hold_off_time: Some(i64::from(config.hold_off)),
                     ..Security::default()
                 },
@@ -160,6 +180,14 @@ impl<P> Bootstrap<P> {
             state,
             failures: 0,
         }
+    }
+
+    /// Whether `peer` is the Bootstrap-Server.
+    pub(crate) fn is_bootstrap_server(&self, peer: &P) -> bool
+    where
+        P: PartialEq,
+    {
+        &self.config.peer == peer
     }
 
     /// [`install`](Self::install) when a configuration is given.

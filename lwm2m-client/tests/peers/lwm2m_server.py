@@ -13,8 +13,9 @@ CONFIG_JSON is an object:
                 peer then also plays the Bootstrap-Server: it answers POST /bs?ep= with 2.04,
                 sends Delete /, Writes a Security and a Server instance (TLV, encoded here)
                 pointing at its own LwM2M server port, Bootstrap-Discover / and Finish.
-                The Bootstrap-Server is always coap:// (udp6); with "dtls" the Security
-                instance it writes is the coaps:// LwM2M server with that pre-shared key.
+                The Bootstrap-Server is coap:// (udp6), or coaps:// with the "dtls" key
+                when it has "dtls": true; with "dtls" the Security instance it writes is the
+                coaps:// LwM2M server with that pre-shared key.
   "forget_updates": optional count: the first Updates are answered 4.04 (the server forgot
                 the registration), so the client must register again.
   "registrations": how many Registers to wait for before running the steps (default 1).
@@ -479,9 +480,10 @@ def recognize_dtls_remotes():
     tinydtls_server.MessageInterfaceTinyDTLSServer.recognize_remote = recognize_remote
 
 
-async def lwm2m_context(site, config):
-    """The LwM2M server's context: coap:// on udp6, or coaps:// with a PSK on tinydtls_server."""
-    dtls = config.get("dtls")
+async def lwm2m_context(site, config, dtls=True):
+    """The LwM2M server's context: coap:// on udp6, or coaps:// with a PSK on tinydtls_server
+    (when the config has "dtls" and dtls is true)."""
+    dtls = config.get("dtls") if dtls else None
     if dtls is None:
         context = await aiocoap.Context.create_server_context(
             site, bind=("127.0.0.1", 0), transports=["udp6"]
@@ -527,11 +529,9 @@ async def main(config):
         if config.get("bootstrap"):
             bs_site = resource.Site()
             bs_site.add_resource(["bs"], BootstrapRequest(session))
-            bs_context = await aiocoap.Context.create_server_context(
-                bs_site, bind=("127.0.0.1", 0), transports=["udp6"]
-            )
+            bs_dtls = bool(config["bootstrap"].get("dtls"))
+            bs_context, bs_port = await lwm2m_context(bs_site, config, dtls=bs_dtls)
             contexts.append(bs_context)
-            bs_port = bound_port(bs_context)
         report(event="listening", port=port, bs_port=bs_port)
         if bs_context is not None:
             await session.bs_requested.wait()
