@@ -137,3 +137,109 @@ async fn aiocoap_server_manages_the_simulated_device() {
         .unwrap();
     assert!(status.success(), "{status}");
 }
+
+/// `--bootstrap`: the binary holds only a Bootstrap-Server account for `--server`, bootstraps
+/// from the peer's Bootstrap-Server (client-initiated), registers with the server account it
+/// was written and is managed; over `coap://`, and over `coaps://` with the `--psk-*` flags
+/// (the peer's Bootstrap-Server and LwM2M server then both listen on tinydtls only).
+async fn binary_bootstraps(dtls: bool) {
+    const IDENTITY: &str = "aiocoap-bin-bs";
+    let key: &[u8] = b"0123456789abcdef";
+    let mut config = json!({
+        "bootstrap": {
+            "ssid": 123, "lifetime": 90, "security_instance": 1, "server_instance": 1,
+            "dtls": dtls,
+        },
+        "steps": [step("read-manufacturer", "GET", "/3/0/0", 0)],
+        "timeout": 60,
+    });
+    if dtls {
+        config["dtls"] = json!({"identity": IDENTITY, "key_hex": peers::hex(key)});
+    }
+    let mut peer = peers::spawn("lwm2m_server.py", &[&config.to_string()]);
+    let listening = peer.expect("listening", LIMIT).await;
+    let bs_port = listening["bs_port"].as_u64().unwrap();
+    let scheme = if dtls { "coaps" } else { "coap" };
+    let mut args = vec![
+        "--server".to_owned(),
+        format!("{scheme}://127.0.0.1:{bs_port}"),
+        "--bootstrap".to_owned(),
+        "--endpoint".to_owned(),
+        "aiocoap-bin-bs".to_owned(),
+    ];
+    if dtls {
+        args.extend([
+            "--psk-identity".to_owned(),
+            IDENTITY.to_owned(),
+            "--psk-key".to_owned(),
+            peers::hex(key),
+        ]);
+    }
+    let mut binary = Command::new(env!("CARGO_BIN_EXE_lwm2m-client"))
+        .args(&args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the lwm2m-client binary");
+
+    let request = peer.expect("bootstrap_request", LIMIT).await;
+    assert_eq!(
+        (&request["query"], &request["code"]),
+        (&json!(["ep=aiocoap-bin-bs"]), &json!("2.04")),
+        "{}",
+        peer.context()
+    );
+    for (name, code) in [
+        ("bs-delete", "2.02"),
+        ("bs-write-security", "2.04"),
+        ("bs-write-server", "2.04"),
+        ("bs-discover", "2.05"),
+        ("bs-finish", "2.04"),
+    ] {
+        let line = peer.step(name).await;
+        assert_eq!(line["code"], code, "{name}: {}", peer.context());
+        if name == "bs-discover" {
+            let links = String::from_utf8(payload(&line)).unwrap();
+            assert!(
+                links.contains("</0/0>") && links.contains("</1/1>;ssid=123"),
+                "{links}"
+            );
+        }
+    }
+    // The account written by the Bootstrap-Server: lifetime 90, SSID 123.
+    let register = peer.expect("register", LIMIT).await;
+    let context = peer.context();
+    assert_eq!(register["code"], "2.01", "{context}");
+    assert_eq!(
+        register["query"],
+        json!(["ep=aiocoap-bin-bs", "lt=90", "lwm2m=1.0", "b=U"]),
+        "{context}"
+    );
+    let line = peer.step("read-manufacturer").await;
+    assert_eq!(code_and_text(&line), ("2.05".into(), "lwm2m-rs".into()));
+    peer.expect("steps_done", LIMIT).await;
+
+    interrupt(&binary).await;
+    let deregister = peer.expect("deregister", LIMIT).await;
+    assert_eq!(deregister["location"], register["location"]);
+    peer.expect("done", LIMIT).await;
+    peer.finish(LIMIT).await;
+    let status = tokio::time::timeout(LIMIT, binary.wait())
+        .await
+        .expect("the binary exits after Ctrl-C")
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_bootstraps_then_registers() {
+    binary_bootstraps(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_bootstraps_over_dtls_psk_then_registers() {
+    binary_bootstraps(true).await;
+}

@@ -23,6 +23,12 @@ pub(crate) struct Args {
     #[arg(long, default_value = "coap://127.0.0.1:5683")]
     pub(crate) server: String,
 
+    /// `--server` is a Bootstrap-Server: the device starts with only its account (with the
+    /// same security flags) and does client-initiated bootstrap (`POST /bs?ep=`), then
+    /// registers with the servers it was given.
+    #[arg(long)]
+    pub(crate) bootstrap: bool,
+
     /// Short Server ID of the server account (1-65534).
     #[arg(long, default_value_t = 101, value_parser = clap::value_parser!(u16).range(1..=65534))]
     pub(crate) short_server_id: u16,

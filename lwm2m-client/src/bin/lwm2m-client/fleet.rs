@@ -40,6 +40,7 @@ fn account_of<'a>(args: &'a Args, keys: Option<&'a DtlsKeys>) -> Account<'a> {
             .map(|(identity, key)| (identity.as_bytes(), key.0.as_slice())),
         keys,
         firmware_dir: &args.firmware_dir,
+        bootstrap: args.bootstrap,
     }
 }
 

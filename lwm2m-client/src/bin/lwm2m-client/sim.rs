@@ -7,7 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lwm2m_client::firmware::{resolve_udp, FileSink};
 use lwm2m_client::runtime::ClientHandle;
-use lwm2m_client::{Client, ClientBuilder, DeviceObject, FirmwareObject, TypedStore};
+use lwm2m_client::{
+    parse_coap_uri, BootstrapConfig, Client, ClientBuilder, DeviceObject, DtlsCredentials,
+    FirmwareObject, TypedStore,
+};
 use lwm2m_objects::{
     ConnectivityMonitoring, ConnectivityStatistics, Device, Location, Security, Server,
 };
@@ -29,6 +32,9 @@ pub(crate) struct Account<'a> {
     pub keys: Option<&'a DtlsKeys>,
     /// Where firmware images are written.
     pub firmware_dir: &'a Path,
+    /// The server is a Bootstrap-Server: the device holds only its account and gets its
+    /// server accounts by client-initiated bootstrap.
+    pub bootstrap: bool,
 }
 
 /// The DER of a device's certificate, its private key (PKCS#8) and the server's (or a CA's)
@@ -110,9 +116,27 @@ pub(crate) fn build_client(
         notification_storing_when_disabled_or_offline: true,
         ..Server::default()
     };
-    ClientBuilder::new(name)
-        .factory_objects([security], [server_instance])
-        .map_err(|e| e.to_string())?
+    let builder = if account.bootstrap {
+        // The Bootstrap-Server account: the same URI and credentials as a server account.
+        let mut config =
+            BootstrapConfig::new(server, security.lwm2m_server_uri.to_string(), |uri| {
+                parse_coap_uri(uri).ok()
+            });
+        if let Some(credentials) = DtlsCredentials::from_security(
+            security.security_mode,
+            &security.public_key_or_identity,
+            &security.server_public_key,
+            &security.secret_key,
+        ) {
+            config = config.credentials(credentials);
+        }
+        ClientBuilder::new(name).bootstrap_server(config)
+    } else {
+        ClientBuilder::new(name)
+            .factory_objects([security], [server_instance])
+            .map_err(|e| e.to_string())?
+    };
+    builder
         .object(DeviceObject::new(initial_device(account.binding, k)))
         .object(TypedStore::with_instances([(0, initial_connectivity(k))]))
         .object(firmware(account.firmware_dir, name))
@@ -339,6 +363,7 @@ mod tests {
             psk: None,
             keys: None,
             firmware_dir: Path::new("/nonexistent"),
+            bootstrap: false,
         };
         let client = build_client(&account, "d1", "127.0.0.1:5683".parse().unwrap(), 1).unwrap();
         assert!(client.object::<DeviceObject>(3).is_some());
@@ -359,6 +384,46 @@ mod tests {
     }
 
     #[test]
+    fn a_bootstrap_device_holds_only_the_bootstrap_account() {
+        let identity: &[u8] = b"dev";
+        let key: &[u8] = b"0123456789abcdef";
+        let account = Account {
+            short_server_id: 101,
+            lifetime: 60,
+            binding: "U",
+            psk: Some((identity, key)),
+            keys: None,
+            firmware_dir: Path::new("/nonexistent"),
+            bootstrap: true,
+        };
+        let bs = "127.0.0.1:5784".parse().unwrap();
+        let client = build_client(&account, "d3", bs, 3).unwrap();
+        let security: &TypedStore<Security> = client.object(0).unwrap();
+        let accounts: Vec<&Security> = security.iter().map(|(_, s)| s).collect();
+        assert_eq!(accounts.len(), 1, "{accounts:?}");
+        let bootstrap = accounts[0];
+        assert!(bootstrap.bootstrap_server);
+        assert_eq!(
+            bootstrap.lwm2m_server_uri.as_str(),
+            "coaps://127.0.0.1:5784"
+        );
+        assert_eq!(
+            (
+                bootstrap.security_mode,
+                bootstrap.public_key_or_identity.as_slice()
+            ),
+            (0, identity)
+        );
+        assert_eq!(
+            client.dtls_credentials(&bs),
+            Some(DtlsCredentials::Psk {
+                identity: identity.to_vec(),
+                key: key.to_vec()
+            })
+        );
+    }
+
+    #[test]
     fn applying_a_drift_changes_the_objects() {
         let account = Account {
             short_server_id: 1,
@@ -367,6 +432,7 @@ mod tests {
             psk: None,
             keys: None,
             firmware_dir: Path::new("/nonexistent"),
+            bootstrap: false,
         };
         let mut client =
             build_client(&account, "d2", "127.0.0.1:5683".parse().unwrap(), 2).unwrap();
