@@ -235,6 +235,14 @@ impl<P: Clone + Eq + Hash + 'static> Client<P> {
         self.process(now);
     }
 
+    /// A new DTLS session with `peer` is up (a first handshake, or a new one after the server
+    /// lost the old session, e.g. in a restart): the message ids `peer` sends from now on are
+    /// new messages, even where its previous session used the same ids. The tokio runtime
+    /// calls it; a driver of its own calls it when its DTLS session with `peer` connects.
+    pub fn new_session(&mut self, peer: &P) {
+        self.endpoint.new_session(peer);
+    }
+
     /// A datagram arrived from `peer`. Asleep (queue mode), the client is not listening: the
     /// datagram is dropped.
     pub fn handle_datagram(&mut self, now: Instant, peer: P, datagram: &[u8]) {

@@ -225,9 +225,12 @@ impl DtlsLayer {
         now: Instant,
         peer: SocketAddr,
         datagram: &[u8],
-    ) -> Result<Vec<Bytes>, RuntimeError> {
+    ) -> Result<Incoming, RuntimeError> {
         if !self.is_secure(client, peer)? {
-            return Ok(vec![Bytes::copy_from_slice(datagram)]);
+            return Ok(Incoming {
+                new_session: false,
+                data: vec![Bytes::copy_from_slice(datagram)],
+            });
         }
         let Some(Peer {
             session: Some(session),
@@ -235,7 +238,7 @@ impl DtlsLayer {
         }) = self.peers.get_mut(&peer)
         else {
             // No session: a stray record from before a restart; the server resends.
-            return Ok(Vec::new());
+            return Ok(Incoming::default());
         };
         if let Err(error) = session.handle_datagram(now, datagram) {
             // A malformed or unexpected record is dropped; a failure shows up as an event.
@@ -262,7 +265,8 @@ impl DtlsLayer {
             .collect();
         let mut data = Vec::new();
         for peer in due {
-            data.extend(self.drain(peer)?.into_iter().map(|d| (peer, d)));
+            // A handshake completes on a received datagram, never on a timer.
+            data.extend(self.drain(peer)?.data.into_iter().map(|d| (peer, d)));
         }
         Ok(data)
     }
@@ -293,12 +297,13 @@ impl DtlsLayer {
 
     /// The session's events: application data out, a failure as the task's error, a close
     /// drops the session (the next datagram makes a new one).
-    fn drain(&mut self, peer: SocketAddr) -> Result<Vec<Bytes>, RuntimeError> {
+    fn drain(&mut self, peer: SocketAddr) -> Result<Incoming, RuntimeError> {
         self.collect_transmits();
         let Some(Peer { session, .. }) = self.peers.get_mut(&peer) else {
-            return Ok(Vec::new());
+            return Ok(Incoming::default());
         };
         let mut data = Vec::new();
+        let mut new_session = false;
         let mut closed = false;
         let mut failed = None;
         if let Some(s) = session.as_mut() {
@@ -307,6 +312,8 @@ impl DtlsLayer {
                     SessionEvent::Data(d) => data.push(d),
                     SessionEvent::Connected(handshake) => {
                         tracing::debug!(%peer, suite = ?handshake.cipher_suite, "DTLS session established");
+                        // A session delivers data only once connected, so this comes first.
+                        new_session = true;
                     }
                     SessionEvent::Closed(reason) => {
                         tracing::debug!(%peer, ?reason, "DTLS session closed");
@@ -325,8 +332,17 @@ impl DtlsLayer {
         if let Some(error) = failed {
             self.fail(peer, error)?;
         }
-        Ok(data)
+        Ok(Incoming { new_session, data })
     }
+}
+
+/// What one received datagram carries for the client.
+#[derive(Debug, Default)]
+pub(super) struct Incoming {
+    /// A new session with the peer connected (before `data`).
+    pub(super) new_session: bool,
+    /// Plaintext datagrams, in order.
+    pub(super) data: Vec<Bytes>,
 }
 
 /// The transport's credentials for a Security instance's: the keys and certificates are

@@ -450,7 +450,11 @@ impl ClientTask {
             self.client.handle_datagram(now, peer, datagram);
             return Ok(());
         };
-        for plain in layer.incoming(&self.client, now, peer, datagram)? {
+        let incoming = layer.incoming(&self.client, now, peer, datagram)?;
+        if incoming.new_session {
+            self.client.new_session(&peer);
+        }
+        for plain in incoming.data {
             self.client.handle_datagram(now, peer, &plain);
         }
         Ok(())
