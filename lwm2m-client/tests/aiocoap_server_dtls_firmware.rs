@@ -11,7 +11,7 @@
 mod aiocoap_steps;
 mod peers;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use aiocoap_steps::dtls::{account, limits, with_dtls};
@@ -21,25 +21,12 @@ use lwm2m_client::{ClientBuilder, FirmwareObject};
 use peers::session::{
     device, expect_step, start_task, step, text_payload, with, Session, LIMIT, TEXT,
 };
-use peers::{code_and_text, Peer};
+use peers::Peer;
 use serde_json::{json, Value};
 
-/// Content format of the Package: application/octet-stream.
-const OPAQUE: u16 = 42;
-
-/// A deterministic image whose every offset differs from its neighbours.
-fn image(len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i % 251) as u8 ^ (i >> 10) as u8)
-        .collect()
-}
-
-/// Writes `data` to a file of the test's scratch directory for the peer to read.
-fn image_file(name: &str, data: &[u8]) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("aiocoap-dtls-{name}.bin"));
-    std::fs::write(&path, data).unwrap();
-    path
-}
+use aiocoap_steps::firmware::{
+    expect_update, firmware, image, image_file, observe, update_steps, OPAQUE,
+};
 
 /// The peer on `coaps://` with `steps` and the firmware image `file`, and our client with a
 /// Firmware Update object on a [`MemorySink`], registered through the DTLS session.
@@ -74,77 +61,16 @@ async fn session(endpoint: &str, file: &Path, steps: &Value) -> Session {
     (peer, handle, events, task)
 }
 
-/// Observe `path` (text) in the background, until `count` notifications.
-fn observe(name: &str, path: &str, count: u32) -> Value {
-    with(
-        with(
-            with(step(name, "GET", path), "accept", TEXT),
-            "observe",
-            json!({"count": count, "timeout": 90}),
-        ),
-        "background",
-        true,
-    )
-}
-
-/// Wait until the background observation `observation` notified `text`.
-fn await_text(name: &str, observation: &str, text: &str) -> Value {
-    json!({
-        "name": name,
-        "method": "AWAIT",
-        "observation": observation,
-        "payload_hex": peers::hex(text.as_bytes()),
-        "timeout": 60,
-    })
-}
-
-/// The texts the peer was notified of in observation `name`, in order.
-fn notified(peer: &Peer, name: &str) -> Vec<String> {
-    peer.seen
-        .iter()
-        .filter(|l| l["event"] == "notify" && l["name"] == name)
-        .map(|l| {
-            let (code, text) = code_and_text(l);
-            assert_eq!(code, "2.05", "{l}");
-            text
-        })
-        .collect()
-}
-
-/// The sink's bytes, the packages it installed, its write count and State / Update Result.
-async fn firmware(
-    handle: &ClientHandle,
-) -> (Vec<u8>, Vec<Vec<u8>>, usize, FirmwareState, UpdateResult) {
-    handle
-        .with_client(|c, _| {
-            let fw = c.object::<FirmwareObject>(5).unwrap();
-            let sink = fw.sink::<MemorySink>().unwrap();
-            (
-                sink.data().to_vec(),
-                sink.applied().to_vec(),
-                sink.writes(),
-                fw.state(),
-                fw.result(),
-            )
-        })
-        .await
-        .unwrap()
-}
-
 /// Observe State and Update Result, `deliver` the package, wait for Downloaded, read it,
 /// Update, wait for Idle with result 1, read it.
 fn firmware_steps(deliver: &Value) -> Value {
-    json!([
+    let mut steps = vec![
         observe("observe-state", "/5/0/3", 4),
         observe("observe-result", "/5/0/5", 1),
-        deliver,
-        await_text("await-downloaded", "observe-state", "2"),
-        with(step("read-state", "GET", "/5/0/3"), "accept", TEXT),
-        step("execute-update", "POST", "/5/0/2"),
-        await_text("await-success", "observe-result", "1"),
-        await_text("await-idle", "observe-state", "0"),
-        with(step("read-result", "GET", "/5/0/5"), "accept", TEXT),
-    ])
+        deliver.clone(),
+    ];
+    steps.extend(update_steps());
+    Value::Array(steps)
 }
 
 /// Checks every step of [`firmware_steps`] (the delivery step is `deliver`) and the
@@ -154,28 +80,7 @@ async fn expect_firmware_steps(peer: &mut Peer, deliver: &str) {
         expect_step(peer, name, "2.05", Some(TEXT), body).await;
     }
     expect_step(peer, deliver, "2.04", None, b"").await;
-    let line = peer.step("await-downloaded").await;
-    assert_eq!(
-        line["code"],
-        "found",
-        "await-downloaded: {}",
-        peer.context()
-    );
-    expect_step(peer, "read-state", "2.05", Some(TEXT), b"2").await;
-    expect_step(peer, "execute-update", "2.04", None, b"").await;
-    for name in ["await-success", "await-idle"] {
-        let line = peer.step(name).await;
-        assert_eq!(line["code"], "found", "{name}: {}", peer.context());
-    }
-    expect_step(peer, "read-result", "2.05", Some(TEXT), b"1").await;
-    peer.expect("steps_done", LIMIT).await;
-    let context = peer.context();
-    assert_eq!(
-        notified(peer, "observe-state"),
-        ["1", "2", "3", "0"],
-        "{context}"
-    );
-    assert_eq!(notified(peer, "observe-result"), ["1"], "{context}");
+    expect_update(peer).await;
 }
 
 /// Checks the sink holds exactly `data` in `writes` writes, Update installed it and the
@@ -208,7 +113,7 @@ async fn finish(session: Session) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aiocoap_server_pushes_a_multi_block_package_with_block1_over_tinydtls() {
     let data = image(40 * 1024 + 300);
-    let file = image_file("push", &data);
+    let file = image_file("dtls-push", &data);
     let push = with(
         with(step("push-package", "PUT", "/5/0/0"), "cf", OPAQUE),
         "payload_image",
@@ -223,7 +128,7 @@ async fn aiocoap_server_pushes_a_multi_block_package_with_block1_over_tinydtls()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aiocoap_server_serves_a_coaps_package_uri_the_client_pulls_with_block2() {
     let data = image(30 * 1024 + 77);
-    let file = image_file("pull", &data);
+    let file = image_file("dtls-pull", &data);
     // The URI names the peer's DTLS port (filled in by the peer for "{port}"), which is also
     // the port of the client's Security instance: its PSK secures the download.
     let pull = with(

@@ -15,6 +15,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use firmware_support::{image, Device5};
+#[cfg(feature = "dtls-openssl")]
+use firmware_support::{store_on_libcoap, Libcoap};
 use lwm2m_client::firmware::{resolve_udp, FirmwareState, MemorySink, UpdateResult};
 use lwm2m_client::runtime::{run_client, ClientHandle, RuntimeEvent};
 use lwm2m_client::{
@@ -455,11 +457,10 @@ async fn no_usable_security_instance_is_result_7_and_nothing_is_sent() {
 #[cfg(feature = "dtls-openssl")]
 #[tokio::test]
 async fn a_coaps_pull_from_libcoap_coap_server_openssl() {
-    use std::process::{Command, Stdio};
-
     let (port, psk) = (free_port_pair(), "secretPSK");
-    let child = Command::new(libcoap("coap-server-openssl"))
-        .args([
+    let _server = Libcoap::start(
+        "coap-server-openssl",
+        &[
             "-A",
             "127.0.0.1",
             "-p",
@@ -468,39 +469,12 @@ async fn a_coaps_pull_from_libcoap_coap_server_openssl() {
             "10",
             "-k",
             psk,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start coap-server-openssl");
-    let _server = Libcoap(child);
+        ],
+    );
     let plain: SocketAddr = ([127, 0, 0, 1], port).into();
     let secure: SocketAddr = ([127, 0, 0, 1], port + 1).into();
     let data = image(20 * 1024);
-    let uploader = UdpEndpoint::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let put = Request::build(Code::PUT, |b| {
-        b.uri_path("/fw").content_format(42);
-    })
-    .unwrap()
-    .with_payload(data.clone());
-    let mut stored = None;
-    for _ in 0..50 {
-        let attempt = timeout(
-            Duration::from_secs(2),
-            uploader.handle().request(plain, put.clone()),
-        )
-        .await;
-        if let Ok(Ok(response)) = attempt {
-            stored = Some(response.code());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let stored = stored.expect("coap-server-openssl answers the PUT");
-    assert!(stored.is_success(), "PUT /fw answered {stored}");
+    store_on_libcoap(plain, &data).await;
 
     let device = Device5::start(MemorySink::new()).await;
     device
@@ -523,32 +497,6 @@ async fn a_coaps_pull_from_libcoap_coap_server_openssl() {
         device.sink_data().await == data,
         "the sink got libcoap's bytes"
     );
-}
-
-/// A libcoap process killed when dropped.
-#[cfg(feature = "dtls-openssl")]
-struct Libcoap(std::process::Child);
-
-#[cfg(feature = "dtls-openssl")]
-impl Drop for Libcoap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[cfg(feature = "dtls-openssl")]
-fn libcoap(tool: &str) -> std::path::PathBuf {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(tool))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "{tool} is not installed: run `cargo xtask install` (Debian package libcoap3-bin)"
-            )
-        })
 }
 
 /// A loopback UDP port whose successor is free too (libcoap puts DTLS on port + 1).

@@ -8,11 +8,9 @@ mod firmware_support;
 mod udp;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use firmware_support::{image, Device5};
+use firmware_support::{image, store_on_libcoap, Device5, Libcoap};
 use lwm2m_client::firmware::{FirmwareState, MemorySink, UpdateResult};
 use lwm2m_client::Timings;
 use lwm2m_codec::coap::Code;
@@ -187,29 +185,6 @@ async fn bad_and_unsupported_uris_set_results_7_and_9_and_a_busy_write_is_4_00()
     assert_eq!(json.contains(r#""v":3"#), cfg!(feature = "https"), "{json}");
 }
 
-/// A libcoap process killed when dropped.
-struct Libcoap(Child);
-
-impl Drop for Libcoap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn libcoap(tool: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(tool))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "{tool} is not installed: run `cargo xtask install` (Debian package libcoap3-bin)"
-            )
-        })
-}
-
 #[tokio::test]
 async fn a_coap_pull_from_libcoap_coap_server_notls() {
     let port = std::net::UdpSocket::bind("127.0.0.1:0")
@@ -217,40 +192,13 @@ async fn a_coap_pull_from_libcoap_coap_server_notls() {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(libcoap("coap-server-notls"))
-        .args(["-A", "127.0.0.1", "-p", &port.to_string(), "-d", "10"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start coap-server-notls");
-    let _server = Libcoap(child);
+    let _server = Libcoap::start(
+        "coap-server-notls",
+        &["-A", "127.0.0.1", "-p", &port.to_string(), "-d", "10"],
+    );
     let libcoap_addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    // Store the image on it (PUT creates a dynamic resource; our endpoint sends Block1).
     let data = image(64 * 1024);
-    let uploader = UdpEndpoint::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let put = Request::build(Code::PUT, |b| {
-        b.uri_path("/fw").content_format(42);
-    })
-    .unwrap()
-    .with_payload(data.clone());
-    let mut stored = None;
-    for _ in 0..50 {
-        let attempt = tokio::time::timeout(
-            Duration::from_secs(2),
-            uploader.handle().request(libcoap_addr, put.clone()),
-        )
-        .await;
-        if let Ok(Ok(response)) = attempt {
-            stored = Some(response.code());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let stored = stored.expect("coap-server-notls answers the PUT");
-    assert!(stored.is_success(), "PUT /fw answered {stored}");
+    store_on_libcoap(libcoap_addr, &data).await;
 
     let device = Device5::start(MemorySink::new()).await;
     assert_eq!(

@@ -6,6 +6,7 @@
 
 #[cfg(feature = "dtls")]
 pub mod dtls;
+pub mod firmware;
 
 use lwm2m_client::runtime::{ClientHandle, RuntimeEvent};
 use lwm2m_client::{ClientEvent, DeviceObject};

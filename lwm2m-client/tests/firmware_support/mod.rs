@@ -148,3 +148,56 @@ impl Device5 {
             .unwrap()
     }
 }
+
+/// A libcoap server process (found on `PATH` by `lwm2m_test_support::libcoap::tool`), killed
+/// when dropped.
+pub struct Libcoap(std::process::Child);
+
+impl Libcoap {
+    /// Starts libcoap's `tool` with `args`, its output discarded.
+    pub fn start(tool: &str, args: &[&str]) -> Libcoap {
+        let child = std::process::Command::new(lwm2m_test_support::libcoap::tool(tool))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {tool}: {e}"));
+        Libcoap(child)
+    }
+}
+
+impl Drop for Libcoap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Stores `data` as `/fw` (opaque) on the libcoap server at `at` with a PUT (a dynamic
+/// resource; our endpoint sends Block1), retrying while the server starts up.
+pub async fn store_on_libcoap(at: SocketAddr, data: &[u8]) {
+    let uploader = lwm2m_transport::udp::UdpEndpoint::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let put = Request::build(Code::PUT, |b| {
+        b.uri_path("/fw").content_format(42);
+    })
+    .unwrap()
+    .with_payload(data.to_vec());
+    let mut stored = None;
+    for _ in 0..50 {
+        let attempt = tokio::time::timeout(
+            Duration::from_secs(2),
+            uploader.handle().request(at, put.clone()),
+        )
+        .await;
+        if let Ok(Ok(response)) = attempt {
+            stored = Some(response.code());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stored = stored.expect("the libcoap server answers the PUT");
+    assert!(stored.is_success(), "PUT /fw answered {stored}");
+}
